@@ -1,0 +1,171 @@
+"""The one settings object: ``LIVECLASS_BOOKING`` with defaults, validation and reload.
+
+Hosts configure the app with one dict in their settings::
+
+    LIVECLASS_BOOKING = {
+        "POLICY_RULES": [...],
+        "DEFAULT_POLICY": {"approval_mode": "manual"},
+    }
+
+``booking_settings.X`` reads a key; a bad value raises ``ImproperlyConfigured`` naming the key.
+The object reloads itself when a test changes settings (``setting_changed``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+SETTING_NAME = "LIVECLASS_BOOKING"
+SESSION_MODEL_SETTING = "LIVECLASS_BOOKING_SESSION_MODEL"
+BOOKING_MODEL_SETTING = "LIVECLASS_BOOKING_BOOKING_MODEL"
+DEFAULT_SESSION_MODEL = "liveclass_booking.LiveClassSession"
+DEFAULT_BOOKING_MODEL = "liveclass_booking.LiveClassBooking"
+
+#: Field values of a teacher's policy when the teacher has no TeacherBookingPolicy row yet.
+POLICY_DEFAULTS: dict[str, Any] = {
+    "timezone": "UTC",
+    "approval_mode": "auto",
+    "min_notice_minutes": 0,
+    "max_advance_days": None,
+    "max_bookings_per_day": None,
+    "max_bookings_per_week": None,
+    "max_pending_requests": None,
+    "request_ttl_hours": 48,
+    "cancellation_cutoff_hours": 0,
+    "allow_late_cancellation": True,
+    "buffer_minutes": 0,
+    "lesson_durations": [],
+    "allow_recurring": True,
+    "max_series_occurrences": None,
+    "waitlist_enabled": True,
+    "waitlist_offer_ttl_minutes": 60,
+}
+
+DEFAULTS: dict[str, Any] = {
+    # Rules the policy engine runs for every booking, shaped like AUTH_PASSWORD_VALIDATORS.
+    "POLICY_RULES": [
+        {"NAME": "django_liveclass_booking.policy.rules.ApprovalModeRule"},
+    ],
+    # Class with now(), user timezone, permission and notification hooks.
+    "ADAPTER": "django_liveclass_booking.adapter.DefaultBookingAdapter",
+    # Overrides of POLICY_DEFAULTS for teachers without a policy row.
+    "DEFAULT_POLICY": {},
+    # Grid of 1:1 lesson start times offered by available_slots().
+    "SLOT_STEP_MINUTES": 15,
+    # Hard cap on the occurrences one recurrence rule may produce.
+    "MAX_OCCURRENCES": 104,
+    # Without availability windows a teacher offers no 1:1 slots (False: any time is requestable).
+    "REQUIRE_AVAILABILITY": True,
+}
+
+IMPORT_STRINGS = {"ADAPTER"}
+POSITIVE_INTS = {"SLOT_STEP_MINUTES", "MAX_OCCURRENCES"}
+
+
+def _improperly(key: str, problem: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{SETTING_NAME}[{key!r}] {problem}")
+
+
+class BookingSettings:
+    """Lazy, validated view of ``settings.LIVECLASS_BOOKING`` merged over ``DEFAULTS``."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+        self._user: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if self._user is None:
+            value = getattr(settings, SETTING_NAME, {}) or {}
+            if not isinstance(value, dict):
+                raise ImproperlyConfigured(f"{SETTING_NAME} must be a dict, not {type(value).__name__}.")
+            unknown = sorted(set(value) - set(DEFAULTS))
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"{SETTING_NAME} has unknown keys {unknown}; known keys: {sorted(DEFAULTS)}."
+                )
+            self._user = value
+        return self._user
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_") or key not in DEFAULTS:
+            raise AttributeError(f"Invalid {SETTING_NAME} setting: {key!r}")
+        if key not in self._cache:
+            self._cache[key] = self._validate(key, self.user_settings.get(key, DEFAULTS[key]))
+        return self._cache[key]
+
+    def _validate(self, key: str, value: Any) -> Any:
+        if key in IMPORT_STRINGS:
+            if isinstance(value, str):
+                try:
+                    return import_string(value)
+                except ImportError as exc:
+                    raise _improperly(key, f"could not import {value!r}: {exc}") from exc
+            return value
+        if key in POSITIVE_INTS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise _improperly(key, f"must be a positive integer, not {value!r}.")
+            return value
+        if key == "REQUIRE_AVAILABILITY":
+            if not isinstance(value, bool):
+                raise _improperly(key, f"must be True or False, not {value!r}.")
+            return value
+        if key == "DEFAULT_POLICY":
+            if not isinstance(value, dict):
+                raise _improperly(key, "must be a dict of TeacherBookingPolicy field values.")
+            unknown = sorted(set(value) - set(POLICY_DEFAULTS))
+            if unknown:
+                raise _improperly(key, f"has unknown fields {unknown}; known: {sorted(POLICY_DEFAULTS)}.")
+            return {**POLICY_DEFAULTS, **value}
+        if key == "POLICY_RULES":
+            if not isinstance(value, (list, tuple)):
+                raise _improperly(key, "must be a list of {'NAME': ..., 'OPTIONS': {...}} dicts.")
+            for entry in value:
+                if not isinstance(entry, dict) or "NAME" not in entry:
+                    raise _improperly(key, f"entry {entry!r} needs a 'NAME' (dotted path of a rule class).")
+            return list(value)
+        return value
+
+    def reload(self) -> None:
+        self._cache.clear()
+        self._user = None
+
+    @property
+    def session_model(self) -> str:
+        return getattr(settings, SESSION_MODEL_SETTING, DEFAULT_SESSION_MODEL)
+
+    @property
+    def booking_model(self) -> str:
+        return getattr(settings, BOOKING_MODEL_SETTING, DEFAULT_BOOKING_MODEL)
+
+
+booking_settings = BookingSettings()
+
+
+def _ensure_swappable_defaults() -> None:
+    # Migrations (ours and any host migration with a foreign key to our models) name the swappable
+    # targets as settings.LIVECLASS_BOOKING_*_MODEL, so the setting must exist even when the host
+    # never sets it, just as AUTH_USER_MODEL always exists.
+    for name, default in ((SESSION_MODEL_SETTING, DEFAULT_SESSION_MODEL), (BOOKING_MODEL_SETTING, DEFAULT_BOOKING_MODEL)):
+        if not hasattr(settings, name):
+            setattr(settings, name, default)
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        booking_settings.reload()
+        from .policy import loader
+
+        loader.clear_cache()
+        from . import adapter
+
+        adapter.get_adapter.cache_clear()
+
+
+setting_changed.connect(_reload, dispatch_uid="liveclass_booking_settings_reload")
+_ensure_swappable_defaults()

@@ -1,0 +1,52 @@
+"""Models. Session and booking are swappable: resolve them with get_session_model()/get_booking_model()."""
+
+from .. import conf as _conf  # noqa: F401  (sets the swappable-model settings defaults first)
+from .bookings import AbstractLiveClassBooking, LiveClassBooking, LiveClassBookingQuerySet
+from .choices import (
+    ACTIVE_BOOKING_STATUSES,
+    OPEN_WAITLIST_STATUSES,
+    ApprovalMode,
+    BookingSource,
+    BookingStatus,
+    OnConflict,
+    SeriesItemStatus,
+    SeriesStatus,
+    SessionKind,
+    SessionStatus,
+    WaitlistStatus,
+)
+from .availability import TeacherAvailability, TeacherTimeOff, Weekday
+from .policy import TeacherBookingPolicy
+from .series import BookingSeries, BookingSeriesItem
+from .sessions import AbstractLiveClassSession, LiveClassSession, LiveClassSessionQuerySet
+from .swapping import get_booking_model, get_session_model
+from .waitlist import SessionWaitlist
+
+__all__ = [
+    "ACTIVE_BOOKING_STATUSES",
+    "OPEN_WAITLIST_STATUSES",
+    "AbstractLiveClassBooking",
+    "AbstractLiveClassSession",
+    "ApprovalMode",
+    "BookingSeries",
+    "BookingSeriesItem",
+    "BookingSource",
+    "BookingStatus",
+    "LiveClassBooking",
+    "LiveClassBookingQuerySet",
+    "LiveClassSession",
+    "LiveClassSessionQuerySet",
+    "OnConflict",
+    "SeriesItemStatus",
+    "SeriesStatus",
+    "SessionKind",
+    "SessionStatus",
+    "SessionWaitlist",
+    "TeacherAvailability",
+    "TeacherBookingPolicy",
+    "TeacherTimeOff",
+    "WaitlistStatus",
+    "Weekday",
+    "get_booking_model",
+    "get_session_model",
+]

@@ -1,0 +1,69 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SessionKind(models.TextChoices):
+    GROUP = "group", _("Group class")
+    ONE_ON_ONE = "one_on_one", _("1:1 lesson")
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+#: Bookings in these states hold a seat and block the teacher's calendar.
+ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+class BookingSource(models.TextChoices):
+    DIRECT = "direct", _("Direct")
+    WAITLIST = "waitlist", _("Waitlist")
+    SERIES = "series", _("Series")
+    IMPORT = "import", _("Import")
+
+
+class ApprovalMode(models.TextChoices):
+    AUTO = "auto", _("Confirm automatically")
+    MANUAL = "manual", _("Teacher approves every booking")
+    MANUAL_FOR_NEW_STUDENTS = "manual_for_new_students", _("Teacher approves new students")
+
+
+class SeriesStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting approval")
+    ACTIVE = "active", _("Active")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class OnConflict(models.TextChoices):
+    SKIP = "skip", _("Skip conflicting occurrences")
+    FAIL = "fail", _("Refuse the whole series")
+
+
+class SeriesItemStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    WAITLISTED = "waitlisted", _("Waitlisted")
+    SKIPPED = "skipped", _("Skipped")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    OFFERED = "offered", _("Seat offered")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Offer expired")
+    LEFT = "left", _("Left")
+
+
+#: Waitlist entries in these states are "open": at most one per (session, student).
+OPEN_WAITLIST_STATUSES = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from model_utils.models import TimeStampedModel
+
+from .choices import ApprovalMode
+from .validators import validate_lesson_durations, validate_timezone_name
+
+
+class TeacherBookingPolicy(TimeStampedModel):
+    """A teacher's booking rules. Teachers without a row get ``LIVECLASS_BOOKING["DEFAULT_POLICY"]``.
+
+    The row is also the teacher's lock: services that check a teacher's calendar lock it first
+    (``select_for_update``), so it is created with the current defaults the first time one runs.
+    """
+
+    ApprovalMode = ApprovalMode
+
+    teacher = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="liveclass_policy", verbose_name=_("teacher")
+    )
+    timezone = models.CharField(
+        _("timezone"), max_length=64, default="UTC", validators=[validate_timezone_name],
+        help_text=_("The teacher's home IANA timezone: booking limits count days and weeks (from Monday) in it."),
+    )
+    approval_mode = models.CharField(
+        _("approval mode"), max_length=32, choices=ApprovalMode.choices, default=ApprovalMode.AUTO
+    )
+    min_notice_minutes = models.PositiveIntegerField(_("minimum notice (minutes)"), default=0)
+    max_advance_days = models.PositiveIntegerField(_("maximum advance (days)"), null=True, blank=True)
+    max_bookings_per_day = models.PositiveIntegerField(_("bookings per student per day"), null=True, blank=True)
+    max_bookings_per_week = models.PositiveIntegerField(_("bookings per student per week"), null=True, blank=True)
+    max_pending_requests = models.PositiveIntegerField(_("pending requests per student"), null=True, blank=True)
+    request_ttl_hours = models.PositiveIntegerField(
+        _("request time to live (hours)"), null=True, blank=True, default=48,
+        help_text=_("A pending request expires after this, or at the session start, whichever is first."),
+    )
+    cancellation_cutoff_hours = models.PositiveIntegerField(_("cancellation cutoff (hours)"), default=0)
+    allow_late_cancellation = models.BooleanField(
+        _("allow late cancellation"), default=True,
+        help_text=_("Accept cancellations after the cutoff and flag them, instead of refusing them."),
+    )
+    buffer_minutes = models.PositiveIntegerField(_("buffer around 1:1 lessons (minutes)"), default=0)
+    lesson_durations = models.JSONField(
+        _("allowed 1:1 lesson durations (minutes)"), default=list, blank=True, validators=[validate_lesson_durations]
+    )
+    allow_recurring = models.BooleanField(_("allow recurring bookings"), default=True)
+    max_series_occurrences = models.PositiveIntegerField(_("maximum occurrences per series"), null=True, blank=True)
+    waitlist_enabled = models.BooleanField(_("waitlist enabled"), default=True)
+    waitlist_offer_ttl_minutes = models.PositiveIntegerField(_("waitlist offer time to live (minutes)"), default=60)
+
+    class Meta:
+        verbose_name = _("teacher booking policy")
+        verbose_name_plural = _("teacher booking policies")
+        permissions = [("manage_bookings", _("Can confirm, decline and cancel any booking"))]
+
+    def __str__(self) -> str:
+        return f"Booking policy of {self.teacher}"
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        from ..conf import booking_settings
+
+        return dict(booking_settings.DEFAULT_POLICY)
+
+    @classmethod
+    def for_teacher(cls, teacher: Any) -> TeacherBookingPolicy:
+        """The teacher's policy row, or an unsaved one holding the defaults."""
+        policy = cls.objects.filter(teacher=teacher).first()
+        return policy if policy is not None else cls(teacher=teacher, **cls.defaults())

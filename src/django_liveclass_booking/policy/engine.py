@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..models import TeacherBookingPolicy
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason a booking is refused. ``code`` is stable; ``message`` is for people."""
+
+    code: str
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BookingRequest:
+    """Everything a rule may look at. ``session`` is set for group seats, ``start``/``end`` always."""
+
+    student: Any
+    teacher: Any
+    kind: str
+    start: dt.datetime
+    end: dt.datetime
+    now: dt.datetime
+    policy: TeacherBookingPolicy
+    session: Any = None
+    series: Any = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def cached(self, key: str, compute: Any) -> Any:
+        """Memoise a query shared by several rules (e.g. the student's booking counts)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+
+@dataclass
+class Decision:
+    """The engine's answer: allowed or not, with every violation, and whether approval is needed."""
+
+    violations: list[Violation] = field(default_factory=list)
+    requires_approval: bool = False
+    approval_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def allowed(self) -> bool:
+        return not self.violations
+
+    @property
+    def codes(self) -> list[str]:
+        return [v.code for v in self.violations]
+
+    def raise_if_refused(self) -> None:
+        if self.violations:
+            from ..exceptions import PolicyViolation
+
+            raise PolicyViolation(self.violations)
+
+
+class Rule:
+    """Base class of a policy rule. Options from ``OPTIONS`` arrive as keyword arguments.
+
+    ``check`` returns the violations it finds (an empty list when the request is fine);
+    ``requires_approval`` says whether the teacher must confirm the booking by hand.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def check(self, request: BookingRequest) -> list[Violation]:
+        return []
+
+    def requires_approval(self, request: BookingRequest) -> bool:
+        return False
+
+
+def evaluate(request: BookingRequest, rules: list[Rule] | None = None) -> Decision:
+    """Run every rule (none stops at the first violation) and collect the verdicts."""
+    from .loader import get_rules
+
+    decision = Decision()
+    for rule in get_rules() if rules is None else rules:
+        decision.violations.extend(rule.check(request) or [])
+        if rule.requires_approval(request):
+            decision.requires_approval = True
+            decision.approval_reasons.append(type(rule).__name__)
+    return decision

@@ -1,0 +1,115 @@
+"""Helpers every service uses: input normalisation, actors, the teacher lock, after-commit signals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.dispatch import Signal
+
+from ..adapter import get_adapter
+from ..exceptions import BookingError, NotAllowed
+from ..models import TeacherBookingPolicy
+
+
+class _System:
+    """The actor for trusted jobs (sweeps, imports): passes every permission check."""
+
+    _instance: _System | None = None
+
+    def __new__(cls) -> _System:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+    pk = None
+    is_authenticated = True
+
+
+SYSTEM = _System()
+
+
+def aware(value: dt.datetime, name: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        raise BookingError(f"{name} must be a datetime, not {type(value).__name__}.", code="invalid_datetime",
+                           params={"field": name})
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise BookingError(
+            f"{name} is a naive datetime; pass a timezone-aware one (e.g. with zoneinfo.ZoneInfo).",
+            code="naive_datetime", params={"field": name},
+        )
+    return value.astimezone(dt.UTC)
+
+
+def resolve_now(now: dt.datetime | None) -> dt.datetime:
+    return aware(get_adapter().now() if now is None else now, "now")
+
+
+def minutes(duration: dt.timedelta | int, name: str = "duration") -> int:
+    if isinstance(duration, dt.timedelta):
+        total = duration.total_seconds() / 60
+        if total != int(total):
+            raise BookingError(f"{name} must be a whole number of minutes.", code="invalid_duration",
+                               params={"field": name})
+        value = int(total)
+    elif isinstance(duration, int) and not isinstance(duration, bool):
+        value = duration
+    else:
+        raise BookingError(f"{name} must be a timedelta or whole minutes, not {duration!r}.", code="invalid_duration",
+                           params={"field": name})
+    if value <= 0:
+        raise BookingError(f"{name} must be longer than zero minutes.", code="invalid_duration",
+                           params={"field": name, "value": value})
+    return value
+
+
+def timezone_name(value: Any) -> str:
+    """Normalise an IANA name, a ZoneInfo or a pytz timezone to a validated IANA name."""
+    name = getattr(value, "key", None) or getattr(value, "zone", None) or value
+    if isinstance(name, str):
+        try:
+            zoneinfo.ZoneInfo(name)
+            return name
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    raise BookingError(f"{value!r} is not a known IANA timezone (e.g. 'Europe/London').", code="invalid_timezone",
+                       params={"value": str(value)})
+
+
+def is_system(actor: Any) -> bool:
+    return actor is SYSTEM
+
+
+def require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise NotAllowed(message)
+
+
+def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
+    """Lock the teacher's policy row (creating it with the defaults on first use).
+
+    Every service that checks a teacher's calendar takes this lock first, so two of them for one
+    teacher run one after the other and the overlap check cannot be raced. Locks are taken in one
+    order everywhere: the teacher row, then sessions by ascending pk.
+    """
+    qs = TeacherBookingPolicy.objects.select_for_update()
+    policy = qs.filter(teacher=teacher).first()
+    if policy is not None:
+        return policy
+    try:
+        with transaction.atomic():
+            TeacherBookingPolicy.objects.create(teacher=teacher, **TeacherBookingPolicy.defaults())
+    except IntegrityError:
+        pass  # a concurrent call created it first; the lock below waits for it
+    return qs.get(teacher=teacher)
+
+
+def send_after_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
+    """Send ``signal`` once the transaction commits; never for a rolled-back change."""
+    transaction.on_commit(partial(signal.send, sender=sender, **kwargs), robust=True)

@@ -1,0 +1,262 @@
+"""Group seats and the lifecycle every booking shares: confirm, decline, cancel, check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from .. import signals
+from ..adapter import get_adapter
+from ..exceptions import AlreadyBooked, BookingError, NotAllowed, PolicyViolation, SessionFull
+from ..models import (
+    ACTIVE_BOOKING_STATUSES,
+    BookingSource,
+    BookingStatus,
+    SessionKind,
+    SessionStatus,
+    TeacherBookingPolicy,
+    get_booking_model,
+    get_session_model,
+)
+from ..policy import BookingRequest, Decision, Violation, evaluate
+from . import seats, transitions
+from ._common import SYSTEM, aware, is_system, minutes, require, resolve_now, send_after_commit
+
+
+def _session_closed(session: Any) -> BookingError:
+    return BookingError("This session is cancelled or has already started.", code="session_closed",
+                        params={"session": getattr(session, "pk", None)})
+
+
+def _is_active_booking_conflict(exc: IntegrityError) -> bool:
+    # PostgreSQL and MariaDB name the constraint; SQLite names its columns.
+    text = str(exc)
+    return "one_active_per_student" in text or "active_key" in text
+
+
+def _request_for_session(student: Any, session: Any, now: dt.datetime, policy: Any = None) -> BookingRequest:
+    return BookingRequest(
+        student=student, teacher=session.teacher, kind=session.kind, start=session.start_at_utc,
+        end=session.end_at_utc, now=now, session=session,
+        policy=policy if policy is not None else TeacherBookingPolicy.for_teacher(session.teacher_id),
+    )
+
+
+def book_seat(student: Any, session: Any, *, actor: Any = None, now: dt.datetime | None = None) -> Any:
+    """Take a seat in a group session for ``student``.
+
+    The booking is ``confirmed``, or ``pending`` when the teacher's policy asks for approval (a
+    pending booking holds its seat). ``actor`` defaults to the student; someone else booking for a
+    student needs the manage-bookings permission. Raises ``SessionFull``, ``AlreadyBooked``,
+    ``PolicyViolation``, ``BookingError`` (``session_closed``, ``not_a_group_session``,
+    ``own_session``) and ``NotAllowed``.
+    """
+    current = resolve_now(now)
+    actor = student if actor is None else actor
+    adapter = get_adapter()
+    require(is_system(actor) or actor.pk == student.pk or adapter.is_staff_manager(actor),
+            "You may only book seats for yourself.")
+    if session.kind != SessionKind.GROUP:
+        raise BookingError("1:1 lessons are requested with request_lesson(), not booked as seats.",
+                           code="not_a_group_session", params={"session": session.pk})
+    if session.teacher_id == student.pk:
+        raise BookingError("A teacher cannot book a seat in their own session.", code="own_session",
+                           params={"session": session.pk})
+    Booking = get_booking_model()
+    try:
+        with transaction.atomic():
+            decision = evaluate(_request_for_session(student, session, current))
+            decision.raise_if_refused()
+            if Booking.objects.filter(session_id=session.pk, student=student,
+                                      status__in=ACTIVE_BOOKING_STATUSES).exists():
+                raise AlreadyBooked(params={"session": session.pk})
+            if not seats.claim_seat(session.pk, current):
+                raise _why_no_seat(session.pk, current)
+            status = BookingStatus.PENDING if decision.requires_approval else BookingStatus.CONFIRMED
+            booking = Booking.objects.create(
+                session=session, student=student, teacher_id=session.teacher_id, kind=session.kind,
+                start_at_utc=session.start_at_utc, end_at_utc=session.end_at_utc, status=status,
+                status_changed=current, source=BookingSource.DIRECT,
+                decided_at=None if decision.requires_approval else current,
+            )
+            signal = signals.booking_requested if decision.requires_approval else signals.booking_confirmed
+            send_after_commit(signal, Booking, booking=booking)
+    except IntegrityError as exc:
+        # Two requests of one student raced past the exists() check; the unique constraint
+        # stopped the second and its seat claim rolled back with it.
+        if _is_active_booking_conflict(exc):
+            raise AlreadyBooked(params={"session": session.pk}) from exc
+        raise
+    return booking
+
+
+def _why_no_seat(session_pk: Any, now: dt.datetime) -> BookingError:
+    session = get_session_model().objects.filter(pk=session_pk).first()
+    if session is None or session.status != SessionStatus.SCHEDULED or session.start_at_utc <= now:
+        return _session_closed(session)
+    return SessionFull(params={"session": session_pk, "capacity": session.capacity})
+
+
+def check_booking(
+    student: Any,
+    *,
+    session: Any = None,
+    teacher: Any = None,
+    start: dt.datetime | None = None,
+    duration: dt.timedelta | int | None = None,
+    now: dt.datetime | None = None,
+) -> Decision:
+    """Dry run: would this booking be allowed now, and would it need approval? Writes nothing.
+
+    Pass ``session`` for a group seat, or ``teacher`` + ``start`` + ``duration`` for a 1:1 lesson.
+    """
+    current = resolve_now(now)
+    if session is not None:
+        request = _request_for_session(student, session, current)
+        decision = evaluate(request)
+        decision.violations.extend(_seat_violations(student, session, current))
+        return decision
+    if teacher is None or start is None or duration is None:
+        raise BookingError("check_booking needs a session, or a teacher with start and duration.",
+                           code="invalid_arguments")
+    start_utc = aware(start, "start")
+    end_utc = start_utc + dt.timedelta(minutes=minutes(duration))
+    request = BookingRequest(
+        student=student, teacher=teacher, kind=SessionKind.ONE_ON_ONE, start=start_utc, end=end_utc,
+        now=current, policy=TeacherBookingPolicy.for_teacher(teacher),
+    )
+    return evaluate(request)
+
+
+def _seat_violations(student: Any, session: Any, now: dt.datetime) -> list[Violation]:
+    fresh = get_session_model().objects.filter(pk=session.pk).first()
+    if fresh is None or fresh.status != SessionStatus.SCHEDULED or fresh.start_at_utc <= now:
+        error = _session_closed(fresh)
+        return [Violation(error.code, error.message, error.params)]
+    found = []
+    if get_booking_model().objects.filter(session_id=session.pk, student=student,
+                                          status__in=ACTIVE_BOOKING_STATUSES).exists():
+        error: BookingError = AlreadyBooked()
+        found.append(Violation(error.code, error.message, {"session": session.pk}))
+    if fresh.seats_taken >= fresh.capacity:
+        error = SessionFull()
+        found.append(Violation(error.code, error.message, {"session": session.pk}))
+    return found
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+def _move(booking: Any, target: str, now: dt.datetime, **fields: Any) -> None:
+    """Conditionally move ``booking`` to ``target``; refuse if its stored status does not allow it."""
+    Booking = type(booking)
+    moved = Booking.objects.filter(pk=booking.pk, status__in=transitions.sources_for(target)).update(
+        status=target, status_changed=now, **fields
+    )
+    if not moved:
+        stored = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True).first()
+        raise transitions.refuse(stored or booking.status, target)
+    booking.status, booking.status_changed = target, now
+    for name, value in fields.items():
+        setattr(booking, name, value)
+
+
+def _free_place(booking: Any, now: dt.datetime) -> None:
+    """After a booking left the active states: give its seat back, or free the 1:1 lesson's slot."""
+    if booking.kind == SessionKind.GROUP:
+        seats.release_seat(booking.session_id)
+        return
+    Session = get_session_model()
+    cancelled = Session.objects.filter(pk=booking.session_id, status=SessionStatus.SCHEDULED).update(
+        status=SessionStatus.CANCELLED, status_changed=now, seats_taken=0
+    )
+    if cancelled:
+        session = booking.session
+        session.status, session.status_changed, session.seats_taken = SessionStatus.CANCELLED, now, 0
+        send_after_commit(signals.session_cancelled, type(session), session=session)
+
+
+def _actor_id(actor: Any) -> Any:
+    return None if is_system(actor) else actor.pk
+
+
+def confirm_booking(booking: Any, *, actor: Any, now: dt.datetime | None = None) -> Any:
+    """Confirm a pending booking. Teacher, manager or ``SYSTEM`` only; sends ``booking_confirmed``."""
+    require(is_system(actor) or get_adapter().can_decide_booking(actor, booking),
+            "Only the teacher or a manager may confirm this booking.")
+    current = resolve_now(now)
+    with transaction.atomic():
+        _move(booking, BookingStatus.CONFIRMED, current, decided_by_id=_actor_id(actor), decided_at=current)
+        send_after_commit(signals.booking_confirmed, type(booking), booking=booking)
+    return booking
+
+
+def decline_booking(booking: Any, *, actor: Any, reason: str = "", now: dt.datetime | None = None) -> Any:
+    """Decline a pending booking and free its seat or slot. Teacher, manager or ``SYSTEM`` only."""
+    require(is_system(actor) or get_adapter().can_decide_booking(actor, booking),
+            "Only the teacher or a manager may decline this booking.")
+    current = resolve_now(now)
+    with transaction.atomic():
+        seats.lock_session(booking.session_id)
+        _move(booking, BookingStatus.DECLINED, current, decided_by_id=_actor_id(actor), decided_at=current,
+              reason=reason)
+        _free_place(booking, current)
+        send_after_commit(signals.booking_declined, type(booking), booking=booking)
+    return booking
+
+
+def cancel_booking(booking: Any, *, actor: Any, reason: str = "", now: dt.datetime | None = None) -> Any:
+    """Cancel a pending or confirmed booking and free its seat or slot.
+
+    The student, the teacher, a manager or ``SYSTEM`` may cancel. A student is bound by the
+    teacher's cancellation cutoff: later than ``cancellation_cutoff_hours`` before the start the
+    cancellation is refused (``cancellation_window``) or accepted and flagged ``late_cancellation``,
+    per ``allow_late_cancellation``; after the start it is refused (``session_closed``).
+    """
+    adapter = get_adapter()
+    require(is_system(actor) or adapter.can_cancel_booking(actor, booking),
+            "Only the student, the teacher or a manager may cancel this booking.")
+    current = resolve_now(now)
+    late = False
+    by_student_only = not is_system(actor) and actor.pk == booking.student_id and not (
+        actor.pk == booking.teacher_id or adapter.is_staff_manager(actor)
+    )
+    with transaction.atomic():
+        seats.lock_session(booking.session_id)
+        if by_student_only:
+            late = _student_cutoff(booking, current)
+        _move(booking, BookingStatus.CANCELLED, current, cancelled_by_id=_actor_id(actor), cancelled_at=current,
+              reason=reason, late_cancellation=late)
+        _free_place(booking, current)
+        send_after_commit(signals.booking_cancelled, type(booking), booking=booking)
+    return booking
+
+
+def _student_cutoff(booking: Any, now: dt.datetime) -> bool:
+    """Whether a student's cancellation is late; raise when the policy refuses it."""
+    if now >= booking.start_at_utc:
+        raise _session_closed(booking.session)
+    policy = TeacherBookingPolicy.for_teacher(booking.teacher_id)
+    cutoff = booking.start_at_utc - dt.timedelta(hours=policy.cancellation_cutoff_hours)
+    if now <= cutoff:
+        return False
+    if policy.allow_late_cancellation:
+        return True
+    raise PolicyViolation([Violation(
+        "cancellation_window",
+        f"Bookings can only be cancelled up to {policy.cancellation_cutoff_hours} hours before the start.",
+        {"cutoff_hours": policy.cancellation_cutoff_hours, "cutoff": cutoff.isoformat()},
+    )])
+
+
+__all__ = [
+    "SYSTEM",
+    "NotAllowed",
+    "book_seat",
+    "cancel_booking",
+    "check_booking",
+    "confirm_booking",
+    "decline_booking",
+]

@@ -1,0 +1,79 @@
+"""Test settings. ``LIVECLASS_TEST_DB`` picks the backend: sqlite (default), postgres or mariadb."""
+
+import os
+import tempfile
+
+DB = os.environ.get("LIVECLASS_TEST_DB", "sqlite")
+
+if DB == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("LIVECLASS_PG_NAME", "test"),
+            "USER": os.environ.get("LIVECLASS_PG_USER", "postgres"),
+            "PASSWORD": os.environ.get("LIVECLASS_PG_PASSWORD", ""),
+            "HOST": os.environ.get("LIVECLASS_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("LIVECLASS_PG_PORT", "5432"),
+        }
+    }
+elif DB in ("mariadb", "mysql"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": os.environ.get("LIVECLASS_MYSQL_NAME", "test"),
+            "USER": os.environ.get("LIVECLASS_MYSQL_USER", "root"),
+            "PASSWORD": os.environ.get("LIVECLASS_MYSQL_PASSWORD", ""),
+            "HOST": os.environ.get("LIVECLASS_MYSQL_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("LIVECLASS_MYSQL_PORT", "3306"),
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+        }
+    }
+elif DB == "sqlite":
+    # A file, not :memory:, so that threads in the concurrency tests share one database and
+    # wait for each other's write lock (IMMEDIATE) instead of failing on a shared-cache lock.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(tempfile.gettempdir(), "liveclass_booking_dev.sqlite3"),
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30},
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"liveclass_booking_test_{os.getpid()}.sqlite3")},
+        }
+    }
+else:
+    raise RuntimeError(f"Unknown LIVECLASS_TEST_DB={DB!r}: use sqlite, postgres or mariadb.")
+
+SECRET_KEY = "tests-only-not-secret"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django_liveclass_booking",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "tests.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,6 +4,8 @@ import os
 import tempfile
 
 DB = os.environ.get("LIVECLASS_TEST_DB", "sqlite")
+# Lets several test runs share one server without sharing a test database.
+SUFFIX = os.environ.get("LIVECLASS_TEST_DB_SUFFIX", "")
 
 if DB == "postgres":
     DATABASES = {
@@ -14,6 +16,7 @@ if DB == "postgres":
             "PASSWORD": os.environ.get("LIVECLASS_PG_PASSWORD", ""),
             "HOST": os.environ.get("LIVECLASS_PG_HOST", "127.0.0.1"),
             "PORT": os.environ.get("LIVECLASS_PG_PORT", "5432"),
+            "TEST": {"NAME": f"test_liveclass_booking{SUFFIX}"},
         }
     }
 elif DB in ("mariadb", "mysql"):
@@ -26,7 +29,7 @@ elif DB in ("mariadb", "mysql"):
             "HOST": os.environ.get("LIVECLASS_MYSQL_HOST", "127.0.0.1"),
             "PORT": os.environ.get("LIVECLASS_MYSQL_PORT", "3306"),
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+            "TEST": {"NAME": f"test_liveclass_booking{SUFFIX}", "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }
     }
 elif DB == "sqlite":

@@ -69,6 +69,7 @@ class TeacherBookingPolicy(TimeStampedModel):
 
     @classmethod
     def for_teacher(cls, teacher: Any) -> TeacherBookingPolicy:
-        """The teacher's policy row, or an unsaved one holding the defaults."""
-        policy = cls.objects.filter(teacher=teacher).first()
-        return policy if policy is not None else cls(teacher=teacher, **cls.defaults())
+        """The teacher's policy row, or an unsaved one holding the defaults. Takes a user or a pk."""
+        teacher_id = getattr(teacher, "pk", teacher)
+        policy = cls.objects.filter(teacher_id=teacher_id).first()
+        return policy if policy is not None else cls(teacher_id=teacher_id, **cls.defaults())

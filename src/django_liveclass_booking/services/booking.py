@@ -163,19 +163,29 @@ def _move(booking: Any, target: str, now: dt.datetime, **fields: Any) -> None:
         setattr(booking, name, value)
 
 
-def _free_place(booking: Any, now: dt.datetime) -> None:
-    """After a booking left the active states: give its seat back, or free the 1:1 lesson's slot."""
+def _free_place(booking: Any, now: dt.datetime) -> Any:
+    """After a booking left the active states: give its seat back, or free the 1:1 lesson's slot.
+
+    Returns the 1:1 session it cancelled, if any, so the caller signals it after the booking.
+    """
     if booking.kind == SessionKind.GROUP:
         seats.release_seat(booking.session_id)
-        return
+        return None
     Session = get_session_model()
     cancelled = Session.objects.filter(pk=booking.session_id, status=SessionStatus.SCHEDULED).update(
         status=SessionStatus.CANCELLED, status_changed=now, seats_taken=0
     )
-    if cancelled:
-        session = booking.session
-        session.status, session.status_changed, session.seats_taken = SessionStatus.CANCELLED, now, 0
-        send_after_commit(signals.session_cancelled, type(session), session=session)
+    if not cancelled:
+        return None
+    session = booking.session
+    session.status, session.status_changed, session.seats_taken = SessionStatus.CANCELLED, now, 0
+    return session
+
+
+def _signal_left(signal: Any, booking: Any, freed_session: Any) -> None:
+    send_after_commit(signal, type(booking), booking=booking)
+    if freed_session is not None:
+        send_after_commit(signals.session_cancelled, type(freed_session), session=freed_session)
 
 
 def _actor_id(actor: Any) -> Any:
@@ -202,8 +212,7 @@ def decline_booking(booking: Any, *, actor: Any, reason: str = "", now: dt.datet
         seats.lock_session(booking.session_id)
         _move(booking, BookingStatus.DECLINED, current, decided_by_id=_actor_id(actor), decided_at=current,
               reason=reason)
-        _free_place(booking, current)
-        send_after_commit(signals.booking_declined, type(booking), booking=booking)
+        _signal_left(signals.booking_declined, booking, _free_place(booking, current))
     return booking
 
 
@@ -229,8 +238,7 @@ def cancel_booking(booking: Any, *, actor: Any, reason: str = "", now: dt.dateti
             late = _student_cutoff(booking, current)
         _move(booking, BookingStatus.CANCELLED, current, cancelled_by_id=_actor_id(actor), cancelled_at=current,
               reason=reason, late_cancellation=late)
-        _free_place(booking, current)
-        send_after_commit(signals.booking_cancelled, type(booking), booking=booking)
+        _signal_left(signals.booking_cancelled, booking, _free_place(booking, current))
     return booking
 
 

@@ -1,0 +1,436 @@
+"""Django admin for the booking models.
+
+Booking state belongs to the services: status fields and seat counters are read-only here, and
+every state change (adding a session, the actions) goes through ``services`` so the overlap checks,
+seat counters and signals stay right. ``LiveClassSessionAdmin`` and ``LiveClassBookingAdmin`` are
+reusable: a host that swaps a model registers its own model with them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .exceptions import BookingError
+from .models import (
+    BookingSeries,
+    BookingSeriesItem,
+    LiveClassBooking,
+    LiveClassSession,
+    SessionWaitlist,
+    TeacherAvailability,
+    TeacherBookingPolicy,
+    TeacherTimeOff,
+    get_booking_model,
+)
+from .models.validators import validate_timezone_name
+
+
+def user_search_fields(*relations: str) -> list[str]:
+    """Search lookups for the user's login name and e-mail through ``relations``, for any user model."""
+    User = get_user_model()
+    names = [User.USERNAME_FIELD]
+    email = User.get_email_field_name()
+    if email != User.USERNAME_FIELD and any(f.name == email for f in User._meta.get_fields()):
+        names.append(email)
+    return [f"{relation}__{name}" for relation in relations for name in names]
+
+
+class ReasonActionForm(ActionForm):
+    """The action bar with an optional reason, passed to the services by decline and cancel."""
+
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+
+def run_for_each(
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, operation: Callable[[Any], Any],
+    done_message: Callable[[int], str],
+) -> None:
+    """Apply ``operation`` to each row on its own: a refused row is reported and the others still run."""
+    done = 0
+    for obj in queryset.order_by("pk"):
+        try:
+            operation(obj)
+        except BookingError as exc:
+            model_admin.message_user(request, f"{obj}: {exc.message} (code: {exc.code})", messages.ERROR)
+        else:
+            done += 1
+    if done:
+        model_admin.message_user(request, done_message(done), messages.SUCCESS)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that lists related rows without letting anyone add, change or delete them."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SessionBookingInline(ReadOnlyInline):
+    model = get_booking_model()
+    fields = ("student", "status", "source", "created")
+    readonly_fields = fields
+    ordering = ("created", "pk")
+    show_change_link = True
+    verbose_name_plural = _("bookings")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("student")
+
+
+class SessionWaitlistInline(ReadOnlyInline):
+    model = SessionWaitlist
+    fields = ("position", "student", "status", "offered_at", "offer_expires_at")
+    readonly_fields = fields
+    ordering = ("position", "pk")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("student")
+
+
+class WallClockField(forms.SplitDateTimeField):
+    """A date and time kept naive, as typed: the form reads it in the timezone chosen beside it."""
+
+    def compress(self, data_list: list[Any]) -> dt.datetime | None:
+        if not data_list:
+            return None
+        if data_list[0] in self.empty_values:
+            raise forms.ValidationError(self.error_messages["invalid_date"], code="invalid_date")
+        if data_list[1] in self.empty_values:
+            raise forms.ValidationError(self.error_messages["invalid_time"], code="invalid_time")
+        return dt.datetime.combine(*data_list)
+
+
+class SessionAddForm(forms.ModelForm):
+    """Adds a session through ``services.schedule_session``, so its checks run and its refusal is a form error.
+
+    The service runs once the form is otherwise valid; when it refuses, nothing is written. Model
+    fields the service does not take (a swapped model's own fields) are saved onto the new session.
+    """
+
+    SERVICE_FIELDS = frozenset({
+        "teacher", "title", "duration_minutes", "capacity", "meeting_provider", "meeting_url", "meeting_passcode",
+    })
+
+    start = WallClockField(label=_("Starts at"), widget=AdminSplitDateTime, help_text=_("In the timezone below."))
+    timezone = forms.CharField(
+        label=_("Timezone"), max_length=64, initial=timezone.get_current_timezone_name,
+        validators=[validate_timezone_name], help_text=_("IANA name, e.g. Europe/London."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        wall, tz_name = cleaned.get("start"), cleaned.get("timezone")
+        if wall is not None and tz_name:
+            zone = zoneinfo.ZoneInfo(tz_name)
+            start = wall.replace(tzinfo=zone)
+            # A wall-clock time skipped by a DST change does not survive the round trip.
+            if start.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != wall:
+                self.add_error("start", _("This time does not exist in %(tz)s (clocks change).") % {"tz": tz_name})
+            else:
+                cleaned["start"] = start
+        return cleaned
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and not self._errors and self.instance.pk is None:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        data = self.cleaned_data
+        extra = [
+            self.instance._meta.get_field(name) for name in self.fields
+            if name not in self.SERVICE_FIELDS and name not in ("start", "timezone")
+            and any(f.name == name for f in self.instance._meta.concrete_fields)
+        ]
+        try:
+            with transaction.atomic():
+                session = services.schedule_session(
+                    data["teacher"], start=data["start"], duration=data["duration_minutes"],
+                    capacity=data["capacity"], title=data.get("title", ""), timezone=data["timezone"],
+                    meeting_provider=data.get("meeting_provider", ""), meeting_url=data.get("meeting_url", ""),
+                    meeting_passcode=data.get("meeting_passcode", ""),
+                )
+                if extra:
+                    for field in extra:
+                        setattr(session, field.attname, getattr(self.instance, field.attname))
+                    session.save(update_fields=[f.name for f in extra])
+        except BookingError as exc:
+            self.add_error(None, forms.ValidationError(exc.message, code=exc.code))
+            return
+        self.instance = session
+
+
+def with_extra_fields(model: type, fieldsets: Iterable[Any], skip: Iterable[str] = ()) -> list[Any]:
+    """``fieldsets`` plus one for the editable fields a swapped model adds, so hosts need not redeclare them."""
+    fieldsets = list(fieldsets)
+    placed = {*flatten_fieldsets(fieldsets), *skip}
+    extra = [f.name for f in model._meta.concrete_fields if f.editable and not f.primary_key and f.name not in placed]
+    return [*fieldsets, (_("Additional fields"), {"fields": extra})] if extra else fieldsets
+
+
+SESSION_SERVICE_OWNED = (
+    "teacher", "kind", "start_at_utc", "end_at_utc", "duration_minutes", "timezone_snapshot", "capacity",
+    "seats_taken", "status", "status_changed", "cancellation_reason", "recurrence_key", "external_ref",
+    "created", "modified",
+)
+
+
+class LiveClassSessionAdmin(admin.ModelAdmin):
+    """Admin for the session model (or a swapped subclass): adds go through the services, time and seats are fixed."""
+
+    add_form = SessionAddForm
+    action_form = ReasonActionForm
+    actions = ["cancel_sessions"]
+    inlines = [SessionBookingInline, SessionWaitlistInline]
+    list_display = ("__str__", "teacher", "kind", "start_at_utc", "duration_minutes", "seats", "status")
+    list_filter = ("status", "kind", ("teacher", admin.RelatedOnlyFieldListFilter), "start_at_utc")
+    list_select_related = ("teacher",)
+    date_hierarchy = "start_at_utc"
+    raw_id_fields = ("teacher",)
+    ordering = ("-start_at_utc", "-pk")
+    add_fieldsets = [
+        (None, {"fields": ("teacher", "title")}),
+        (_("When"), {"fields": ("start", "timezone", "duration_minutes")}),
+        (_("Seats"), {"fields": ("capacity",)}),
+        (_("Meeting"), {"fields": ("meeting_provider", "meeting_url", "meeting_passcode")}),
+    ]
+    fieldsets = [
+        (None, {"fields": ("title", "teacher", "kind", "status", "status_changed")}),
+        (_("When"), {"fields": ("start_at_utc", "end_at_utc", "duration_minutes", "timezone_snapshot")}),
+        (_("Seats"), {"fields": ("capacity", "seats_taken")}),
+        (_("Meeting"), {"fields": ("meeting_provider", "meeting_url", "meeting_passcode")}),
+        (_("Records"), {"fields": ("cancellation_reason", "recurrence_key", "external_ref", "created", "modified"),
+                        "classes": ("collapse",)}),
+    ]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["title", *user_search_fields("teacher")]
+
+    @admin.display(description=_("seats taken"))
+    def seats(self, obj: Any) -> str:
+        return f"{obj.seats_taken}/{obj.capacity}"
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, dict[str, Any]]]:
+        return with_extra_fields(self.model, self.add_fieldsets if obj is None else self.fieldsets,
+                                 SESSION_SERVICE_OWNED)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Iterable[str]:
+        return () if obj is None else SESSION_SERVICE_OWNED
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        if obj is None or obj.pk is None:
+            return []
+        return super().get_inline_instances(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # A new session was written by the service during validation.
+        if change:
+            super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Cancel selected sessions"), permissions=["change"])
+    def cancel_sessions(self, request: HttpRequest, queryset: QuerySet) -> None:
+        reason = request.POST.get("reason", "")
+        run_for_each(
+            self, request, queryset, lambda s: services.cancel_session(s, actor=request.user, reason=reason),
+            lambda n: ngettext("Cancelled %d session.", "Cancelled %d sessions.", n) % n,
+        )
+
+
+class LiveClassBookingAdmin(admin.ModelAdmin):
+    """Admin for the booking model (or a swapped subclass): bookings come from ``services.book_seat``, state from the actions."""
+
+    action_form = ReasonActionForm
+    actions = ["confirm_bookings", "decline_bookings", "cancel_bookings"]
+    list_display = ("__str__", "session", "student", "teacher", "kind", "status", "source", "start_at_utc",
+                    "late_cancellation", "created")
+    list_filter = ("status", "kind", "source", ("teacher", admin.RelatedOnlyFieldListFilter), "late_cancellation",
+                   "start_at_utc")
+    list_select_related = ("session", "student", "teacher")
+    date_hierarchy = "start_at_utc"
+    ordering = ("-start_at_utc", "-pk")
+    fieldsets = [
+        (None, {"fields": ("session", "student", "teacher", "kind", "status", "status_changed", "source")}),
+        (_("When"), {"fields": ("start_at_utc", "end_at_utc")}),
+        (_("Decision"), {"fields": ("decided_by", "decided_at", "cancelled_by", "cancelled_at", "late_cancellation",
+                                    "reason", "message")}),
+        (_("Records"), {"fields": ("external_ref", "active_key", "created", "modified"), "classes": ("collapse",)}),
+    ]
+    readonly_fields = (
+        "session", "student", "teacher", "kind", "status", "status_changed", "source", "start_at_utc", "end_at_utc",
+        "decided_by", "decided_at", "cancelled_by", "cancelled_at", "late_cancellation", "reason", "message",
+        "active_key", "created", "modified",
+    )
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["session__title", *user_search_fields("student", "teacher")]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, dict[str, Any]]]:
+        return with_extra_fields(self.model, self.fieldsets)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a booking would leave its seat counted; cancel it instead.
+        return False
+
+    def _transition(self, request: HttpRequest, queryset: QuerySet, operation: Callable[[Any], Any],
+                    done: Callable[[int], str]) -> None:
+        run_for_each(self, request, queryset.select_related("session"), operation, done)
+
+    @admin.action(description=_("Confirm selected bookings"), permissions=["change"])
+    def confirm_bookings(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._transition(request, queryset, lambda b: services.confirm_booking(b, actor=request.user),
+                         lambda n: ngettext("Confirmed %d booking.", "Confirmed %d bookings.", n) % n)
+
+    @admin.action(description=_("Decline selected bookings"), permissions=["change"])
+    def decline_bookings(self, request: HttpRequest, queryset: QuerySet) -> None:
+        reason = request.POST.get("reason", "")
+        self._transition(request, queryset, lambda b: services.decline_booking(b, actor=request.user, reason=reason),
+                         lambda n: ngettext("Declined %d booking.", "Declined %d bookings.", n) % n)
+
+    @admin.action(description=_("Cancel selected bookings"), permissions=["change"])
+    def cancel_bookings(self, request: HttpRequest, queryset: QuerySet) -> None:
+        reason = request.POST.get("reason", "")
+        self._transition(request, queryset, lambda b: services.cancel_booking(b, actor=request.user, reason=reason),
+                         lambda n: ngettext("Cancelled %d booking.", "Cancelled %d bookings.", n) % n)
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """For rows only the services write: listed and viewable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TeacherBookingPolicyAdmin(admin.ModelAdmin):
+    """A teacher's booking rules; the model validators check the timezone and lesson durations."""
+
+    list_display = ("teacher", "timezone", "approval_mode", "min_notice_minutes", "cancellation_cutoff_hours",
+                    "waitlist_enabled")
+    list_filter = ("approval_mode", "waitlist_enabled", "allow_recurring")
+    list_select_related = ("teacher",)
+    raw_id_fields = ("teacher",)
+    fieldsets = [
+        (None, {"fields": ("teacher", "timezone", "approval_mode")}),
+        (_("Booking window"), {"fields": ("min_notice_minutes", "max_advance_days")}),
+        (_("Limits per student"), {"fields": ("max_bookings_per_day", "max_bookings_per_week",
+                                               "max_pending_requests", "request_ttl_hours")}),
+        (_("Cancellation"), {"fields": ("cancellation_cutoff_hours", "allow_late_cancellation")}),
+        (_("1:1 lessons"), {"fields": ("lesson_durations", "buffer_minutes", "allow_recurring",
+                                        "max_series_occurrences")}),
+        (_("Waitlist"), {"fields": ("waitlist_enabled", "waitlist_offer_ttl_minutes")}),
+    ]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return user_search_fields("teacher")
+
+
+class TeacherAvailabilityAdmin(admin.ModelAdmin):
+    """Weekly windows in which a teacher takes 1:1 lessons."""
+
+    list_display = ("teacher", "weekday", "start_time", "end_time", "timezone")
+    list_filter = ("weekday", ("teacher", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("teacher",)
+    raw_id_fields = ("teacher",)
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return user_search_fields("teacher")
+
+
+class TeacherTimeOffAdmin(admin.ModelAdmin):
+    """Periods in which a teacher takes no 1:1 lessons."""
+
+    list_display = ("teacher", "start_at_utc", "end_at_utc", "reason")
+    list_filter = (("teacher", admin.RelatedOnlyFieldListFilter), "start_at_utc")
+    list_select_related = ("teacher",)
+    date_hierarchy = "start_at_utc"
+    raw_id_fields = ("teacher",)
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["reason", *user_search_fields("teacher")]
+
+
+class BookingSeriesItemInline(ReadOnlyInline):
+    model = BookingSeriesItem
+    fields = ("index", "start_at_utc", "end_at_utc", "status", "skip_reason", "booking")
+    readonly_fields = fields
+    ordering = ("index",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("booking")
+
+
+class BookingSeriesAdmin(ViewOnlyAdmin):
+    """Recurring bookings with what became of each occurrence."""
+
+    inlines = [BookingSeriesItemInline]
+    list_display = ("__str__", "student", "teacher", "kind", "first_start_date", "first_start_time", "timezone",
+                    "status", "created")
+    list_filter = ("status", "kind", "on_conflict")
+    list_select_related = ("student", "teacher")
+    date_hierarchy = "first_start_date"
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["rrule", "recurrence_key", *user_search_fields("student", "teacher")]
+
+
+class SessionWaitlistAdmin(ViewOnlyAdmin):
+    """Waiting students per session, in line order."""
+
+    list_display = ("session", "position", "student", "status", "offered_at", "offer_expires_at")
+    list_filter = ("status",)
+    list_select_related = ("session", "student")
+    ordering = ("session", "position", "pk")
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["session__title", *user_search_fields("student")]
+
+
+admin.site.register(TeacherBookingPolicy, TeacherBookingPolicyAdmin)
+admin.site.register(TeacherAvailability, TeacherAvailabilityAdmin)
+admin.site.register(TeacherTimeOff, TeacherTimeOffAdmin)
+admin.site.register(BookingSeries, BookingSeriesAdmin)
+admin.site.register(SessionWaitlist, SessionWaitlistAdmin)
+# A swapped-out model has no table; the host registers its own model with the classes above.
+if not LiveClassSession._meta.swapped:
+    admin.site.register(LiveClassSession, LiveClassSessionAdmin)
+if not LiveClassBooking._meta.swapped:
+    admin.site.register(LiveClassBooking, LiveClassBookingAdmin)

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from django_liveclass_booking import services, signals
+from django_liveclass_booking.models import TeacherBookingPolicy
+
+SWAPPED = getattr(settings, "LIVECLASS_BOOKING_SESSION_MODEL", "").startswith("testapp.")
+
+#: A fixed "now" for every test: bookings are judged against it, never the wall clock.
+NOW = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    # Tests marked "swapped" need the swapped-model settings (tests.settings_swapped); the
+    # default run deselects them and CI runs them in a run of their own.
+    if SWAPPED:
+        return
+    keep, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("swapped") else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., Any]:
+    def make(username: str | None = None, **extra: Any) -> Any:
+        name = username or f"user{next(_counter)}"
+        return get_user_model().objects.create_user(username=name, password="pw", **extra)
+
+    return make
+
+
+@pytest.fixture
+def teacher(make_user: Callable[..., Any]) -> Any:
+    return make_user("teacher")
+
+
+@pytest.fixture
+def student(make_user: Callable[..., Any]) -> Any:
+    return make_user("student")
+
+
+@pytest.fixture
+def other_student(make_user: Callable[..., Any]) -> Any:
+    return make_user("other")
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    return NOW
+
+
+@pytest.fixture
+def make_session(teacher: Any, now: dt.datetime) -> Callable[..., Any]:
+    starts = itertools.count(0)
+
+    def make(capacity: int = 10, *, who: Any = None, start: dt.datetime | None = None, duration: int = 60,
+             **kwargs: Any) -> Any:
+        when = start or now + dt.timedelta(days=1, hours=2 * next(starts))
+        return services.schedule_session(who or teacher, start=when, duration=duration, capacity=capacity,
+                                         now=now, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def session(make_session: Callable[..., Any]) -> Any:
+    return make_session(capacity=3, title="Algebra II")
+
+
+@pytest.fixture
+def set_policy(teacher: Any) -> Callable[..., TeacherBookingPolicy]:
+    def set_(who: Any = None, **fields: Any) -> TeacherBookingPolicy:
+        policy, _ = TeacherBookingPolicy.objects.update_or_create(
+            teacher=who or teacher, defaults={**TeacherBookingPolicy.defaults(), **fields}
+        )
+        return policy
+
+    return set_
+
+
+class SignalRecorder:
+    """Records (signal name, kwargs) for every booking signal sent."""
+
+    NAMES = [
+        "booking_requested", "booking_confirmed", "booking_declined", "booking_cancelled", "booking_expired",
+        "session_cancelled", "series_created", "waitlist_joined", "waitlist_seat_offered",
+        "waitlist_offer_accepted", "waitlist_offer_expired",
+    ]
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self._receivers: list[tuple[Any, Any]] = []
+        for name in self.NAMES:
+            def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
+                kwargs.pop("signal", None)
+                self.sent.append((_name, {"sender": sender, **kwargs}))
+
+            getattr(signals, name).connect(receiver, weak=False)
+            self._receivers.append((getattr(signals, name), receiver))
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.sent]
+
+    def disconnect(self) -> None:
+        for signal, receiver in self._receivers:
+            signal.disconnect(receiver)
+
+
+@pytest.fixture
+def signal_log() -> Any:
+    recorder = SignalRecorder()
+    yield recorder
+    recorder.disconnect()

@@ -1,0 +1,88 @@
+"""Real threads against the real database (SQLite IMMEDIATE, PostgreSQL, MariaDB): no mocks."""
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from django_liveclass_booking import services
+from django_liveclass_booking.exceptions import AlreadyBooked, SessionFull
+from django_liveclass_booking.models import BookingStatus, get_booking_model
+
+from .invariants import assert_all
+from .threads import run_at_once
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
+
+
+def outcome(result):
+    return type(result).__name__ if isinstance(result, Exception) else "booked"
+
+
+def test_30_threads_racing_for_the_last_5_seats_get_exactly_5(make_session, make_user, now):
+    session = make_session(capacity=8)
+    for _ in range(3):
+        services.book_seat(make_user(), session, now=now)
+    students = [make_user() for _ in range(30)]
+
+    results = run_at_once(lambda student: services.book_seat(student, session, now=now), students)
+
+    counts = Counter(outcome(r) for r in results)
+    assert counts == {"booked": 5, "SessionFull": 25}, counts
+    assert all(isinstance(r, SessionFull) and r.code == "session_full" for r in results if isinstance(r, Exception))
+    session.refresh_from_db()
+    assert session.seats_taken == 8
+    assert get_booking_model().objects.filter(session=session, status=BookingStatus.CONFIRMED).count() == 8
+    assert_all()
+
+
+def test_one_student_double_submitting_gets_one_booking(session, student, now):
+    results = run_at_once(lambda _: services.book_seat(student, session, now=now), range(10))
+
+    counts = Counter(outcome(r) for r in results)
+    assert counts == {"booked": 1, "AlreadyBooked": 9}, counts
+    assert all(r.code == "already_booked" for r in results if isinstance(r, AlreadyBooked))
+    session.refresh_from_db()
+    assert session.seats_taken == 1
+    assert_all()
+
+
+def test_bookings_and_cancellations_at_once_keep_the_counter_exact(make_session, make_user, now):
+    session = make_session(capacity=6)
+    holders = [make_user() for _ in range(6)]
+    bookings = [services.book_seat(user, session, now=now) for user in holders]
+    newcomers = [make_user() for _ in range(12)]
+    User = get_user_model()
+
+    def act(job):
+        kind, obj = job
+        if kind == "cancel":
+            booking = get_booking_model().objects.get(pk=obj.pk)
+            return services.cancel_booking(booking, actor=User.objects.get(pk=booking.student_id), now=now)
+        return services.book_seat(obj, session, now=now)
+
+    jobs = [("cancel", b) for b in bookings[:4]] + [("book", u) for u in newcomers]
+    results = run_at_once(act, jobs)
+
+    assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, SessionFull)]
+    booked = sum(1 for (kind, _), r in zip(jobs, results, strict=True) if kind == "book" and outcome(r) == "booked")
+    assert 0 <= booked <= 4
+    session.refresh_from_db()
+    assert session.seats_taken == 2 + booked <= session.capacity
+    assert_all()
+
+
+@pytest.mark.parametrize("policy_exists", [False, True], ids=["first-use", "existing-policy"])
+def test_overlapping_sessions_scheduled_at_once_leave_one(teacher, set_policy, now, policy_exists):
+    if policy_exists:
+        set_policy()
+    start = now + dt.timedelta(days=1)
+    # Every start lies inside the first hour, so each pair overlaps: one wins, the rest are refused.
+    results = run_at_once(
+        lambda i: services.schedule_session(teacher, start=start + dt.timedelta(minutes=5 * i), duration=60,
+                                            capacity=5, now=now),
+        range(8),
+    )
+    counts = Counter(outcome(r) for r in results)
+    assert counts["booked"] == 1 and counts["SlotUnavailable"] == 7, counts

@@ -19,7 +19,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -214,6 +214,8 @@ class LiveClassSessionAdmin(admin.ModelAdmin):
     date_hierarchy = "start_at_utc"
     raw_id_fields = ("teacher",)
     ordering = ("-start_at_utc", "-pk")
+    # Meeting links are https in practice; also Django 6's default, stated so 5.2 agrees.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     add_fieldsets = [
         (None, {"fields": ("teacher", "title")}),
         (_("When"), {"fields": ("start", "timezone", "duration_minutes")}),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -129,5 +128,13 @@ def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
 
 
 def send_after_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
-    """Send ``signal`` once the transaction commits; never for a rolled-back change."""
-    transaction.on_commit(partial(signal.send, sender=sender, **kwargs), robust=True)
+    """Send ``signal`` once the transaction commits; never for a rolled-back change.
+
+    ``send_robust`` so that one failing receiver (a mail server down) neither hides the others nor
+    reaches the caller, whose booking has already committed; Django logs the receiver's error.
+    """
+
+    def send_signal() -> None:
+        signal.send_robust(sender=sender, **kwargs)
+
+    transaction.on_commit(send_signal, robust=True)

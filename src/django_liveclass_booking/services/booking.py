@@ -229,12 +229,11 @@ def cancel_booking(booking: Any, *, actor: Any, reason: str = "", now: dt.dateti
             "Only the student, the teacher or a manager may cancel this booking.")
     current = resolve_now(now)
     late = False
-    by_student_only = not is_system(actor) and actor.pk == booking.student_id and not (
-        actor.pk == booking.teacher_id or adapter.is_staff_manager(actor)
-    )
+    # The cutoff binds the student acting as the student, even one who also holds the manage permission.
+    as_student = not is_system(actor) and actor.pk == booking.student_id != booking.teacher_id
     with transaction.atomic():
         seats.lock_session(booking.session_id)
-        if by_student_only:
+        if as_student:
             late = _student_cutoff(booking, current)
         _move(booking, BookingStatus.CANCELLED, current, cancelled_by_id=_actor_id(actor), cancelled_at=current,
               reason=reason, late_cancellation=late)

@@ -1,0 +1,87 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from django_liveclass_booking.adapter import DefaultBookingAdapter, get_adapter
+from django_liveclass_booking.conf import booking_settings
+from django_liveclass_booking.models import TeacherBookingPolicy
+from django_liveclass_booking.policy.loader import get_rules
+from django_liveclass_booking.policy.rules import ApprovalModeRule
+
+
+def test_defaults_apply_without_a_setting():
+    assert booking_settings.SLOT_STEP_MINUTES == 15
+    assert booking_settings.MAX_OCCURRENCES == 104
+    assert booking_settings.REQUIRE_AVAILABILITY is True
+    assert booking_settings.ADAPTER is DefaultBookingAdapter
+    assert [type(rule) for rule in get_rules()] == [ApprovalModeRule]
+
+
+def test_settings_reload_when_changed():
+    with override_settings(LIVECLASS_BOOKING={"MAX_OCCURRENCES": 12}):
+        assert booking_settings.MAX_OCCURRENCES == 12
+    assert booking_settings.MAX_OCCURRENCES == 104
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ({"MAX_OCURRENCES": 3}, "unknown keys ['MAX_OCURRENCES']"),
+        ({"SLOT_STEP_MINUTES": 0}, "'SLOT_STEP_MINUTES'] must be a positive integer"),
+        ({"SLOT_STEP_MINUTES": "15"}, "must be a positive integer"),
+        ({"REQUIRE_AVAILABILITY": "yes"}, "must be True or False"),
+        ({"ADAPTER": "nowhere.Adapter"}, "could not import 'nowhere.Adapter'"),
+        ({"DEFAULT_POLICY": {"approval": "manual"}}, "unknown fields ['approval']"),
+        ({"DEFAULT_POLICY": []}, "must be a dict"),
+        ({"POLICY_RULES": [{"OPTIONS": {}}]}, "needs a 'NAME'"),
+        ({"POLICY_RULES": "x.Rule"}, "must be a list"),
+    ],
+)
+def test_bad_settings_raise_improperly_configured_naming_the_key(value, fragment):
+    key = next(iter(value))
+    with override_settings(LIVECLASS_BOOKING=value), pytest.raises(ImproperlyConfigured) as exc:
+        getattr(booking_settings, key if key in ("SLOT_STEP_MINUTES", "REQUIRE_AVAILABILITY", "ADAPTER",
+                                                 "DEFAULT_POLICY", "POLICY_RULES") else "MAX_OCCURRENCES")
+    assert fragment in str(exc.value)
+
+
+def test_a_setting_that_is_not_a_dict_is_refused():
+    with override_settings(LIVECLASS_BOOKING=["x"]), pytest.raises(ImproperlyConfigured, match="must be a dict"):
+        booking_settings.MAX_OCCURRENCES  # noqa: B018
+
+
+def test_an_unimportable_rule_is_reported():
+    with override_settings(LIVECLASS_BOOKING={"POLICY_RULES": [{"NAME": "nowhere.Rule"}]}):
+        with pytest.raises(ImproperlyConfigured, match="cannot import 'nowhere.Rule'"):
+            get_rules()
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError):
+        booking_settings.NOT_A_SETTING  # noqa: B018
+
+
+class FrozenClockAdapter(DefaultBookingAdapter):
+    pass
+
+
+def test_the_adapter_is_reloaded_with_the_setting():
+    with override_settings(LIVECLASS_BOOKING={"ADAPTER": "tests.test_conf.FrozenClockAdapter"}):
+        assert isinstance(get_adapter(), FrozenClockAdapter)
+    assert type(get_adapter()) is DefaultBookingAdapter
+
+
+@pytest.mark.django_db
+def test_default_policy_fills_a_teacher_without_a_row(make_user):
+    teacher = make_user()
+    with override_settings(LIVECLASS_BOOKING={"DEFAULT_POLICY": {"approval_mode": "manual", "timezone": "Asia/Tokyo"}}):
+        policy = TeacherBookingPolicy.for_teacher(teacher)
+    assert policy.pk is None
+    assert (policy.approval_mode, policy.timezone, policy.waitlist_offer_ttl_minutes) == ("manual", "Asia/Tokyo", 60)
+
+
+def test_swappable_settings_have_defaults():
+    from django.conf import settings
+
+    assert settings.LIVECLASS_BOOKING_SESSION_MODEL
+    assert settings.LIVECLASS_BOOKING_BOOKING_MODEL

@@ -1,0 +1,66 @@
+"""Database round trips per call, against the budgets the API promises.
+
+Measured in transactional tests so that no test-wrapping savepoints are counted: these are the
+statements a real request sends (COMMIT is not captured; it is one more round trip for every call).
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from django_liveclass_booking import services
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BOOK_SEAT_BUDGET = 8
+DECISION_BUDGET = 10  # confirm_booking / cancel_booking, including a waitlist hand-over
+
+
+def count(call):
+    with CaptureQueriesContext(connection) as ctx:
+        result = call()
+    return len(ctx.captured_queries), result
+
+
+@pytest.mark.parametrize("mode", ["auto", "manual", "manual_for_new_students"])
+def test_book_seat_budget(session, student, set_policy, now, mode):
+    set_policy(approval_mode=mode)
+    queries, _ = count(lambda: services.book_seat(student, session, now=now))
+    assert queries <= BOOK_SEAT_BUDGET, queries
+
+
+def test_book_seat_budget_for_a_teacher_without_a_policy_row(session, student, now):
+    queries, _ = count(lambda: services.book_seat(student, session, now=now))
+    assert queries <= BOOK_SEAT_BUDGET, queries
+
+
+def test_confirm_budget(session, student, teacher, set_policy, now):
+    set_policy(approval_mode="manual")
+    booking = services.book_seat(student, session, now=now)
+    queries, _ = count(lambda: services.confirm_booking(booking, actor=teacher, now=now))
+    assert queries <= DECISION_BUDGET, queries
+
+
+def test_decline_budget(session, student, teacher, set_policy, now):
+    set_policy(approval_mode="manual")
+    booking = services.book_seat(student, session, now=now)
+    queries, _ = count(lambda: services.decline_booking(booking, actor=teacher, now=now))
+    assert queries <= DECISION_BUDGET, queries
+
+
+@pytest.mark.parametrize("who", ["student", "teacher"])
+def test_cancel_budget(session, student, teacher, set_policy, now, who):
+    set_policy(cancellation_cutoff_hours=12)
+    booking = services.book_seat(student, session, now=now)
+    actor = student if who == "student" else teacher
+    queries, _ = count(lambda: services.cancel_booking(booking, actor=actor, now=now))
+    assert queries <= DECISION_BUDGET, queries
+
+
+def test_book_seat_cost_does_not_grow_with_the_bookings_already_made(make_session, make_user, now):
+    session = make_session(capacity=40)
+    first, _ = count(lambda: services.book_seat(make_user(), session, now=now))
+    for _ in range(20):
+        services.book_seat(make_user(), session, now=now)
+    later, _ = count(lambda: services.book_seat(make_user(), session, now=now))
+    assert later == first

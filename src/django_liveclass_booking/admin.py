@@ -92,6 +92,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 class SessionBookingInline(ReadOnlyInline):
+    """A session's bookings."""
+
     model = get_booking_model()
     fields = ("student", "status", "source", "created")
     readonly_fields = fields
@@ -104,6 +106,8 @@ class SessionBookingInline(ReadOnlyInline):
 
 
 class SessionWaitlistInline(ReadOnlyInline):
+    """A session's waitlist, in line order."""
+
     model = SessionWaitlist
     fields = ("position", "student", "status", "offered_at", "offer_expires_at")
     readonly_fields = fields
@@ -163,11 +167,8 @@ class SessionAddForm(forms.ModelForm):
 
     def _schedule(self) -> None:
         data = self.cleaned_data
-        extra = [
-            self.instance._meta.get_field(name) for name in self.fields
-            if name not in self.SERVICE_FIELDS and name not in ("start", "timezone")
-            and any(f.name == name for f in self.instance._meta.concrete_fields)
-        ]
+        concrete = {f.name: f for f in self.instance._meta.concrete_fields}
+        extra = [concrete[name] for name in self.fields if name in concrete and name not in self.SERVICE_FIELDS]
         try:
             with transaction.atomic():
                 session = services.schedule_session(
@@ -176,9 +177,9 @@ class SessionAddForm(forms.ModelForm):
                     meeting_provider=data.get("meeting_provider", ""), meeting_url=data.get("meeting_url", ""),
                     meeting_passcode=data.get("meeting_passcode", ""),
                 )
+                for field in extra:
+                    setattr(session, field.attname, getattr(self.instance, field.attname))
                 if extra:
-                    for field in extra:
-                        setattr(session, field.attname, getattr(self.instance, field.attname))
                     session.save(update_fields=[f.name for f in extra])
         except BookingError as exc:
             self.add_error(None, forms.ValidationError(exc.message, code=exc.code))
@@ -270,7 +271,10 @@ class LiveClassSessionAdmin(admin.ModelAdmin):
 
 
 class LiveClassBookingAdmin(admin.ModelAdmin):
-    """Admin for the booking model (or a swapped subclass): bookings come from ``services.book_seat``, state from the actions."""
+    """Admin for the booking model (or a swapped subclass): read-mostly, state changes only by the actions.
+
+    Bookings are created by ``services.book_seat`` (or the other booking services), never here.
+    """
 
     action_form = ReasonActionForm
     actions = ["confirm_bookings", "decline_bookings", "cancel_bookings"]
@@ -391,6 +395,8 @@ class TeacherTimeOffAdmin(admin.ModelAdmin):
 
 
 class BookingSeriesItemInline(ReadOnlyInline):
+    """A series' occurrences, in order."""
+
     model = BookingSeriesItem
     fields = ("index", "start_at_utc", "end_at_utc", "status", "skip_reason", "booking")
     readonly_fields = fields

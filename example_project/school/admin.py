@@ -1,0 +1,27 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from django_liveclass_booking.admin import LiveClassSessionAdmin
+
+from .models import Lesson
+
+
+@admin.register(Lesson)
+class LessonAdmin(LiveClassSessionAdmin):
+    """The library's session admin, with the subject placed beside the title."""
+
+    list_display = ("__str__", "subject", *LiveClassSessionAdmin.list_display[1:])
+    list_filter = ("subject", *LiveClassSessionAdmin.list_filter)
+    add_fieldsets = [
+        (None, {"fields": ("teacher", "title", "subject")}),
+        *LiveClassSessionAdmin.add_fieldsets[1:],
+    ]
+    fieldsets = [
+        (None, {"fields": ("title", "subject", "teacher", "kind", "status", "status_changed")}),
+        *LiveClassSessionAdmin.fieldsets[1:],
+    ]
+
+    def get_search_fields(self, request: HttpRequest) -> list[Any]:
+        return [*super().get_search_fields(request), "subject"]

@@ -1,0 +1,168 @@
+"""Migrate and fill the example project with demo data; ``--serve`` then starts the development server.
+
+Running it again adds only what is missing, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from django_liveclass_booking import services
+from django_liveclass_booking.exceptions import BookingError
+from django_liveclass_booking.models import (
+    ApprovalMode,
+    TeacherAvailability,
+    TeacherBookingPolicy,
+    Weekday,
+    get_booking_model,
+)
+from school.models import Lesson
+
+ADDRESS = "127.0.0.1:8000"
+
+TEACHERS = {
+    "t.jones": {"first_name": "Tom", "last_name": "Jones", "timezone": "Europe/London",
+                "approval_mode": ApprovalMode.AUTO},
+    "m.garcia": {"first_name": "María", "last_name": "García", "timezone": "Europe/Madrid",
+                 "approval_mode": ApprovalMode.MANUAL},
+}
+STUDENTS = {"s.ahmed": ("Sara", "Ahmed"), "s.chen": ("Li", "Chen"), "s.kowalski": ("Jan", "Kowalski"),
+            "s.okafor": ("Ada", "Okafor")}
+AVAILABILITY = [
+    ("t.jones", Weekday.MONDAY, dt.time(9), dt.time(12)),
+    ("t.jones", Weekday.WEDNESDAY, dt.time(9), dt.time(12)),
+    ("t.jones", Weekday.FRIDAY, dt.time(14), dt.time(18)),
+    ("m.garcia", Weekday.TUESDAY, dt.time(15), dt.time(19)),
+    ("m.garcia", Weekday.THURSDAY, dt.time(15), dt.time(19)),
+]
+# key, teacher, subject, title, days from today, local start hour, minutes, capacity
+LESSONS = [
+    ("demo-algebra", "t.jones", "Mathematics", "Algebra basics", 1, 17, 60, 8),
+    ("demo-fractions", "t.jones", "Mathematics", "Fractions clinic", 3, 17, 45, 2),
+    ("demo-conversation", "m.garcia", "Spanish", "Conversation A2", 2, 18, 60, 5),
+    ("demo-geometry", "t.jones", "Mathematics", "Geometry", 8, 17, 60, 6),
+    ("demo-grammar", "m.garcia", "Spanish", "Grammar workshop", 9, 18, 90, 10),
+    ("demo-exam", "t.jones", "Physics", "Exam preparation", 12, 16, 90, 10),
+]
+# Seats taken through the services. m.garcia approves by hand, so his bookings start pending;
+# the demo confirms the ones listed in CONFIRMED_BY_TEACHER and leaves the other one waiting.
+BOOKINGS = [
+    ("demo-algebra", "s.ahmed"), ("demo-algebra", "s.chen"), ("demo-algebra", "s.kowalski"),
+    ("demo-fractions", "s.ahmed"), ("demo-fractions", "s.okafor"),
+    ("demo-geometry", "s.chen"),
+    ("demo-conversation", "s.okafor"), ("demo-conversation", "s.kowalski"),
+]
+CONFIRMED_BY_TEACHER = {("demo-conversation", "s.okafor")}
+
+
+class Command(BaseCommand):
+    help = "Migrate, add demo teachers, students, lessons and bookings, and optionally run the server."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--serve", action="store_true", help=f"Run the development server on {ADDRESS} after.")
+
+    created = 0
+
+    def handle(self, *args: Any, serve: bool = False, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=options["verbosity"])
+        users = self.seed_users()
+        self.seed_availability(users)
+        lessons = self.seed_lessons(users)
+        self.seed_bookings(users, lessons)
+        if self.created:
+            self.stdout.write(self.style.SUCCESS(f"Created {self.created} demo objects."))
+        else:
+            self.stdout.write("Nothing new: the demo data is already there.")
+        self.stdout.write(f"Log in at http://{ADDRESS}/admin/ as admin / admin; "
+                          f"lessons are listed at http://{ADDRESS}/")
+        if serve:
+            # Without the reloader: a reload would start this whole command again.
+            call_command("runserver", ADDRESS, use_reloader=False)
+
+    def note(self, message: str) -> None:
+        self.created += 1
+        self.stdout.write(f"  + {message}")
+
+    def seed_users(self) -> dict[str, Any]:
+        User = get_user_model()
+        if not User.objects.filter(username="admin").exists():
+            User.objects.create_superuser("admin", "admin@example.com", "admin")
+            self.note("superuser admin (password admin)")
+        users = {}
+        for username, profile in TEACHERS.items():
+            users[username] = self.user(username, profile["first_name"], profile["last_name"])
+            _, created = TeacherBookingPolicy.objects.get_or_create(
+                teacher=users[username],
+                defaults={"timezone": profile["timezone"], "approval_mode": profile["approval_mode"]},
+            )
+            if created:
+                self.note(f"booking policy of {username}: {profile['approval_mode']} approval, {profile['timezone']}")
+        for username, (first, last) in STUDENTS.items():
+            users[username] = self.user(username, first, last)
+        return users
+
+    def user(self, username: str, first_name: str, last_name: str) -> Any:
+        user, created = get_user_model().objects.get_or_create(
+            username=username,
+            defaults={"first_name": first_name, "last_name": last_name, "email": f"{username}@example.com"},
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            self.note(f"user {username} ({first_name} {last_name})")
+        return user
+
+    def seed_availability(self, users: dict[str, Any]) -> None:
+        for username, weekday, start, end in AVAILABILITY:
+            tz_name = TEACHERS[username]["timezone"]
+            _, created = TeacherAvailability.objects.get_or_create(
+                teacher=users[username], weekday=weekday, start_time=start, end_time=end, timezone=tz_name
+            )
+            if created:
+                self.note(f"availability of {username}: {weekday.label} {start:%H:%M}-{end:%H:%M} {tz_name}")
+
+    def seed_lessons(self, users: dict[str, Any]) -> dict[str, Any]:
+        lessons = {lesson.external_ref: lesson for lesson in Lesson.objects.filter(external_ref__startswith="demo-")}
+        today = timezone.localdate()
+        for key, username, subject, title, days, hour, length, capacity in LESSONS:
+            if key in lessons:
+                continue
+            tz_name = TEACHERS[username]["timezone"]
+            start = dt.datetime.combine(today + dt.timedelta(days=days), dt.time(hour),
+                                        tzinfo=zoneinfo.ZoneInfo(tz_name))
+            try:
+                lesson = services.schedule_session(users[username], start=start, duration=length,
+                                                   capacity=capacity, title=title, timezone=tz_name)
+            except BookingError as exc:
+                self.stdout.write(self.style.WARNING(f"  - lesson {title!r} not scheduled: {exc} ({exc.code})"))
+                continue
+            # The service knows nothing of the host's own fields; the key makes the next run skip it.
+            lesson.subject, lesson.external_ref = subject, key
+            lesson.save(update_fields=["subject", "external_ref"])
+            lessons[key] = lesson
+            self.note(f"lesson {title!r} ({subject}) with {username} on {start:%a %d %b %H:%M} {tz_name}, "
+                      f"{capacity} seats")
+        return lessons
+
+    def seed_bookings(self, users: dict[str, Any], lessons: dict[str, Any]) -> None:
+        Booking = get_booking_model()
+        for key, username in BOOKINGS:
+            lesson, student = lessons.get(key), users[username]
+            if lesson is None or Booking.objects.filter(session=lesson, student=student).exists():
+                continue
+            try:
+                booking = services.book_seat(student, lesson)
+                if (key, username) in CONFIRMED_BY_TEACHER:
+                    services.confirm_booking(booking, actor=lesson.teacher)
+            except BookingError as exc:
+                # Typically a lesson of an earlier run that has started since.
+                self.stdout.write(self.style.WARNING(f"  - {username} not booked into {lesson.title!r}: {exc}"))
+                continue
+            self.note(f"booking of {username} in {lesson.title!r}: {booking.status}")

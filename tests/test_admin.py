@@ -1,0 +1,384 @@
+"""The admin: every page renders, and every change it makes goes through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from django_liveclass_booking import services
+from django_liveclass_booking.admin import LiveClassBookingAdmin, LiveClassSessionAdmin
+from django_liveclass_booking.models import (
+    BookingSeries,
+    BookingSeriesItem,
+    BookingStatus,
+    SessionStatus,
+    SessionWaitlist,
+    TeacherAvailability,
+    TeacherBookingPolicy,
+    TeacherTimeOff,
+    get_booking_model,
+    get_session_model,
+)
+
+pytestmark = pytest.mark.django_db
+
+SWAPPED = settings.LIVECLASS_BOOKING_SESSION_MODEL != "liveclass_booking.LiveClassSession"
+if SWAPPED:
+    # What a host's admin.py does; done at import so it precedes the first URLconf load.
+    for model, model_admin in ((get_session_model(), LiveClassSessionAdmin),
+                               (get_booking_model(), LiveClassBookingAdmin)):
+        if not admin.site.is_registered(model):
+            admin.site.register(model, model_admin)
+
+Session, Booking = get_session_model(), get_booking_model()
+
+
+def new_user(username: str, **extra: Any) -> Any:
+    return get_user_model().objects.create_user(username=username, email=f"{username}@example.com",
+                                                password="pw", **extra)
+
+
+def in_days(days: int, hour: int = 10) -> dt.datetime:
+    day = (timezone.now() + dt.timedelta(days=days)).date()
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def teacher() -> Any:
+    return new_user("teacher")
+
+
+@pytest.fixture
+def students() -> list[Any]:
+    return [new_user(f"student{i}") for i in range(3)]
+
+
+@pytest.fixture
+def session(teacher: Any) -> Any:
+    return services.schedule_session(teacher, start=in_days(3), duration=60, capacity=5, title="Algebra")
+
+
+@pytest.fixture
+def manual_session(teacher: Any) -> Any:
+    TeacherBookingPolicy.objects.update_or_create(teacher=teacher, defaults={"approval_mode": "manual"})
+    return services.schedule_session(teacher, start=in_days(4), duration=60, capacity=5, title="Geometry")
+
+
+@pytest.fixture
+def everything(teacher: Any, students: list[Any], session: Any) -> dict[str, Any]:
+    """One row of every model, so each changelist and change page renders with data."""
+    booking = services.book_seat(students[0], session)
+    entry = SessionWaitlist.objects.create(session=session, student=students[1], position=1)
+    series = BookingSeries.objects.create(
+        student=students[2], teacher=teacher, rrule="FREQ=WEEKLY;COUNT=2", first_start_date=in_days(5).date(),
+        first_start_time=dt.time(9), timezone="UTC", duration_minutes=30,
+    )
+    BookingSeriesItem.objects.create(series=series, index=0, start_at_utc=in_days(5, 9),
+                                     end_at_utc=in_days(5, 9) + dt.timedelta(minutes=30), status="skipped")
+    return {
+        "session": session,
+        "booking": booking,
+        "policy": TeacherBookingPolicy.objects.get(teacher=teacher),
+        "availability": TeacherAvailability.objects.create(teacher=teacher, weekday=0, start_time=dt.time(9),
+                                                           end_time=dt.time(12), timezone="Europe/London"),
+        "time_off": TeacherTimeOff.objects.create(teacher=teacher, start_at_utc=in_days(10),
+                                                  end_at_utc=in_days(12), reason="Holiday"),
+        "series": series,
+        "waitlist": entry,
+    }
+
+
+def url(obj_or_model: Any, view: str, *args: Any) -> str:
+    opts = obj_or_model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+
+
+def post_action(client: Any, model: Any, action: str, objs: list[Any], **extra: str) -> Any:
+    data = {"action": action, "_selected_action": [o.pk for o in objs], "index": 0, **extra}
+    return client.post(url(model, "changelist"), data, follow=True)
+
+
+def texts(response: Any) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.parametrize("name", ["session", "booking", "policy", "availability", "time_off", "series", "waitlist"])
+def test_changelist_and_change_page_render(admin_client: Any, everything: dict[str, Any], name: str) -> None:
+    obj = everything[name]
+    changelist = admin_client.get(url(obj, "changelist"))
+    assert changelist.status_code == 200
+    assert changelist.context["cl"].result_count == 1
+    change = admin_client.get(url(obj, "change", obj.pk))
+    assert change.status_code == 200
+
+
+def test_changelist_search_and_filters_render(admin_client: Any, everything: dict[str, Any]) -> None:
+    for name in ("session", "booking", "policy", "availability", "time_off", "series", "waitlist"):
+        response = admin_client.get(url(everything[name], "changelist"), {"q": "teacher"})
+        assert response.status_code == 200, name
+    response = admin_client.get(url(Booking, "changelist"), {"status__exact": "confirmed"})
+    assert response.context["cl"].result_count == 1
+
+
+def test_session_change_page_lists_bookings_and_waitlist(admin_client: Any, everything: dict[str, Any]) -> None:
+    response = admin_client.get(url(everything["session"], "change", everything["session"].pk))
+    content = response.content.decode()
+    assert "student0" in content and "student1" in content
+    # Time, capacity and teacher are shown, not editable, on an existing session.
+    form_fields = response.context["adminform"].form.fields
+    host_fields = {"subject"} if SWAPPED else set()  # the swapped test model's own field stays editable
+    assert set(form_fields) == {"title", "meeting_provider", "meeting_url", "meeting_passcode", *host_fields}
+
+
+def test_booking_changelist_query_count_does_not_grow_with_rows(
+    admin_client: Any, session: Any, students: list[Any]
+) -> None:
+    services.book_seat(students[0], session)
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get(url(Booking, "changelist"))
+    for student in students[1:]:
+        services.book_seat(student, session)
+    with CaptureQueriesContext(connection) as three:
+        admin_client.get(url(Booking, "changelist"))
+    assert len(three) == len(one)
+
+
+def test_session_changelist_query_count_does_not_grow_with_rows(admin_client: Any, teacher: Any) -> None:
+    services.schedule_session(teacher, start=in_days(3), duration=60, capacity=5)
+    with CaptureQueriesContext(connection) as one:
+        admin_client.get(url(Session, "changelist"))
+    other = new_user("teacher2")
+    for day in (4, 5):
+        services.schedule_session(other, start=in_days(day), duration=60, capacity=5)
+    with CaptureQueriesContext(connection) as three:
+        admin_client.get(url(Session, "changelist"))
+    assert len(three) == len(one)
+
+
+def test_confirm_action_goes_through_the_service(
+    admin_client: Any, manual_session: Any, students: list[Any]
+) -> None:
+    pending = [services.book_seat(s, manual_session) for s in students[:2]]
+    assert {b.status for b in pending} == {BookingStatus.PENDING}
+    response = post_action(admin_client, Booking, "confirm_bookings", pending)
+    assert response.status_code == 200
+    assert "Confirmed 2 bookings." in texts(response)
+    for booking in pending:
+        booking.refresh_from_db()
+        assert booking.status == BookingStatus.CONFIRMED
+        assert booking.decided_by == response.wsgi_request.user
+
+
+def test_decline_action_frees_the_seat_and_keeps_the_reason(
+    admin_client: Any, manual_session: Any, students: list[Any]
+) -> None:
+    booking = services.book_seat(students[0], manual_session)
+    manual_session.refresh_from_db()
+    assert manual_session.seats_taken == 1
+    response = post_action(admin_client, Booking, "decline_bookings", [booking], reason="Class is full")
+    assert "Declined 1 booking." in texts(response)
+    booking.refresh_from_db()
+    manual_session.refresh_from_db()
+    assert (booking.status, booking.reason) == (BookingStatus.DECLINED, "Class is full")
+    assert manual_session.seats_taken == 0
+
+
+def test_cancel_action_releases_seats(admin_client: Any, session: Any, students: list[Any]) -> None:
+    bookings = [services.book_seat(s, session) for s in students]
+    session.refresh_from_db()
+    assert session.seats_taken == 3
+    response = post_action(admin_client, Booking, "cancel_bookings", bookings[:2])
+    assert "Cancelled 2 bookings." in texts(response)
+    session.refresh_from_db()
+    assert session.seats_taken == 1
+    statuses = sorted(Booking.objects.values_list("status", flat=True))
+    assert statuses == [BookingStatus.CANCELLED, BookingStatus.CANCELLED, BookingStatus.CONFIRMED]
+
+
+def test_refused_row_is_reported_and_the_others_still_run(
+    admin_client: Any, manual_session: Any, students: list[Any]
+) -> None:
+    cancelled = services.book_seat(students[0], manual_session)
+    services.cancel_booking(cancelled, actor=students[0])
+    pending = services.book_seat(students[1], manual_session)
+    before = Booking.objects.get(pk=cancelled.pk)
+
+    response = post_action(admin_client, Booking, "confirm_bookings", [cancelled, pending])
+
+    messages = texts(response)
+    assert "Confirmed 1 booking." in messages
+    errors = [m for m in messages if "invalid_transition" in m]
+    assert len(errors) == 1 and f"Booking #{cancelled.pk}" in errors[0]
+    after = Booking.objects.get(pk=cancelled.pk)
+    assert (after.status, after.status_changed, after.decided_by_id) == (
+        BookingStatus.CANCELLED, before.status_changed, None
+    )
+    pending.refresh_from_db()
+    assert pending.status == BookingStatus.CONFIRMED
+
+
+def test_cancel_sessions_action(admin_client: Any, session: Any, teacher: Any, students: list[Any]) -> None:
+    booking = services.book_seat(students[0], session)
+    other = services.schedule_session(teacher, start=in_days(6), duration=30, capacity=2)
+    services.cancel_session(other, actor=teacher)
+
+    response = post_action(admin_client, Session, "cancel_sessions", [session, other], reason="Ill")
+
+    messages = texts(response)
+    assert "Cancelled 1 session." in messages
+    assert any("invalid_transition" in m for m in messages)
+    session.refresh_from_db()
+    booking.refresh_from_db()
+    assert (session.status, session.seats_taken, session.cancellation_reason) == (SessionStatus.CANCELLED, 0, "Ill")
+    assert booking.status == BookingStatus.CANCELLED
+
+
+def add_form_data(teacher: Any, start: dt.datetime, **overrides: Any) -> dict[str, Any]:
+    data = {
+        "teacher": teacher.pk, "title": "Physics", "start_0": start.strftime("%Y-%m-%d"),
+        "start_1": start.strftime("%H:%M:%S"), "timezone": "Europe/Paris", "duration_minutes": 90,
+        "capacity": 8, "meeting_provider": "zoom", "meeting_url": "https://example.com/m/1", "meeting_passcode": "",
+    }
+    return {**data, **overrides}
+
+
+def test_add_session_through_the_service(admin_client: Any, teacher: Any) -> None:
+    start = in_days(7, hour=18)
+    response = admin_client.post(url(Session, "add"), add_form_data(teacher, start))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    created = Session.objects.get()
+    paris = start.replace(tzinfo=zoneinfo.ZoneInfo("Europe/Paris"))
+    assert created.start_at_utc == paris
+    assert created.end_at_utc == paris + dt.timedelta(minutes=90)
+    assert (created.title, created.capacity, created.seats_taken, created.timezone_snapshot) == (
+        "Physics", 8, 0, "Europe/Paris"
+    )
+    assert created.meeting_url == "https://example.com/m/1"
+
+
+def test_add_form_renders(admin_client: Any) -> None:
+    response = admin_client.get(url(Session, "add"))
+    assert response.status_code == 200
+    assert {"start", "timezone", "teacher", "capacity"} <= set(response.context["adminform"].form.fields)
+
+
+def test_overlapping_session_shows_the_service_error_and_writes_nothing(
+    admin_client: Any, teacher: Any, session: Any
+) -> None:
+    start = session.start_at_utc + dt.timedelta(minutes=30)
+    data = add_form_data(teacher, start, timezone="UTC")
+    response = admin_client.post(url(Session, "add"), data)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "The teacher already has a session at that time." in form.non_field_errors()
+    assert "The teacher already has a session at that time." in response.content.decode()
+    assert Session.objects.count() == 1
+
+
+def test_session_in_the_past_is_refused_by_the_service(admin_client: Any, teacher: Any) -> None:
+    data = add_form_data(teacher, timezone.now() - dt.timedelta(days=1), timezone="UTC")
+    response = admin_client.post(url(Session, "add"), data)
+    assert "A session cannot start in the past." in response.context["adminform"].form.non_field_errors()
+    assert not Session.objects.exists()
+
+
+def test_add_form_validates_the_timezone(admin_client: Any, teacher: Any) -> None:
+    response = admin_client.post(url(Session, "add"), add_form_data(teacher, in_days(8), timezone="Mars/Base"))
+    assert "timezone" in response.context["adminform"].form.errors
+    assert not Session.objects.exists()
+
+
+def test_add_form_refuses_a_time_skipped_by_dst(admin_client: Any, teacher: Any) -> None:
+    march_31 = dt.date(timezone.now().year + 1, 3, 31)
+    last_sunday = march_31 - dt.timedelta(days=(march_31.weekday() + 1) % 7)
+    skipped = dt.datetime.combine(last_sunday, dt.time(2, 30))
+    response = admin_client.post(url(Session, "add"), add_form_data(teacher, skipped))
+    assert "start" in response.context["adminform"].form.errors
+    assert not Session.objects.exists()
+
+
+def inline_management_data(session: Any) -> dict[str, Any]:
+    data = {}
+    for prefix, count in (("bookings", session.bookings.count()), ("waitlist_entries", 0)):
+        data.update({f"{prefix}-TOTAL_FORMS": count, f"{prefix}-INITIAL_FORMS": count,
+                     f"{prefix}-MIN_NUM_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000})
+    return data
+
+
+def test_change_session_edits_only_title_and_meeting(admin_client: Any, session: Any) -> None:
+    original = (session.start_at_utc, session.capacity, session.teacher_id)
+    data = {"title": "Algebra II", "meeting_provider": "meet", "meeting_url": "https://example.com/x",
+            "meeting_passcode": "1234", "capacity": 99, "start_at_utc_0": "2000-01-01", "start_at_utc_1": "10:00",
+            **inline_management_data(session)}
+    response = admin_client.post(url(session, "change", session.pk), data)
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.title == "Algebra II" and session.meeting_passcode == "1234"
+    assert (session.start_at_utc, session.capacity, session.teacher_id) == original
+
+
+def test_booking_admin_has_no_add_or_delete(admin_client: Any, everything: dict[str, Any]) -> None:
+    model_admin = admin.site._registry[Booking]
+    request = admin_client.get(url(Booking, "changelist")).wsgi_request
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_delete_permission(request, everything["booking"])
+    assert admin_client.get(url(Booking, "add")).status_code == 403
+
+
+def test_policy_admin_validates_timezone_and_durations(admin_client: Any, teacher: Any) -> None:
+    data = {"teacher": teacher.pk, "timezone": "Nowhere/Special", "approval_mode": "auto", "min_notice_minutes": 0,
+            "request_ttl_hours": 48, "cancellation_cutoff_hours": 0, "buffer_minutes": 0,
+            "lesson_durations": "[30, -5]", "waitlist_offer_ttl_minutes": 60}
+    response = admin_client.post(url(TeacherBookingPolicy, "add"), data)
+    assert {"timezone", "lesson_durations"} <= set(response.context["adminform"].form.errors)
+    assert not TeacherBookingPolicy.objects.exists()
+
+    data.update(timezone="America/New_York", lesson_durations="[30, 60]")
+    assert admin_client.post(url(TeacherBookingPolicy, "add"), data).status_code == 302
+    policy = TeacherBookingPolicy.objects.get()
+    assert (policy.timezone, policy.lesson_durations) == ("America/New_York", [30, 60])
+
+
+def test_the_active_models_are_registered_with_the_exported_classes() -> None:
+    assert isinstance(admin.site._registry[Session], LiveClassSessionAdmin)
+    assert isinstance(admin.site._registry[Booking], LiveClassBookingAdmin)
+
+
+@pytest.mark.swapped
+def test_swapped_models_use_the_exported_admin_classes(admin_client: Any, teacher: Any, students: list[Any]) -> None:
+    Session, Booking = get_session_model(), get_booking_model()
+    start = in_days(5, hour=9)
+    data = add_form_data(teacher, start, timezone="UTC", subject="Chemistry")
+    response = admin_client.post(url(Session, "add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    session = Session.objects.get()
+    assert (session.subject, session.start_at_utc) == ("Chemistry", start)
+
+    booking = services.book_seat(students[0], session)
+    assert admin_client.get(url(Session, "changelist")).status_code == 200
+    assert "student0" in admin_client.get(url(Session, "change", session.pk)).content.decode()
+    change = admin_client.get(url(Booking, "change", booking.pk))
+    assert "paid" in change.context["adminform"].form.fields
+
+    response = post_action(admin_client, Booking, "cancel_bookings", [booking])
+    assert "Cancelled 1 booking." in texts(response)
+    session.refresh_from_db()
+    assert session.seats_taken == 0
+
+
+def test_a_session_with_bookings_cannot_be_deleted(admin_client: Any, everything: dict[str, Any]) -> None:
+    session = everything["session"]
+    response = admin_client.post(url(session, "delete", session.pk), {"post": "yes"})
+    assert response.status_code == 403
+    assert Session.objects.filter(pk=session.pk).exists()

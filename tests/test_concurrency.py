@@ -86,3 +86,53 @@ def test_overlapping_sessions_scheduled_at_once_leave_one(teacher, set_policy, n
     )
     counts = Counter(outcome(r) for r in results)
     assert counts["booked"] == 1 and counts["SlotUnavailable"] == 7, counts
+
+
+def test_first_use_of_a_teacher_inside_host_transactions_does_not_deadlock(teacher, now):
+    # Host code often wraps a request in one transaction (ATOMIC_REQUESTS): the teacher's lock row
+    # is then created inside it, by several requests at once.
+    from django.db import transaction
+
+    start = now + dt.timedelta(days=1)
+
+    def schedule(i):
+        with transaction.atomic():
+            return services.schedule_session(teacher, start=start + dt.timedelta(hours=2 * i), duration=60,
+                                             capacity=5, now=now)
+
+    results = run_at_once(schedule, range(8))
+    assert Counter(outcome(r) for r in results) == {"booked": 8}, [r for r in results if isinstance(r, Exception)]
+
+
+def test_booking_deciding_and_cancelling_a_session_at_once_never_deadlock(make_session, make_user, teacher,
+                                                                          set_policy, now):
+    # With one session in the table InnoDB runs the seat claim through the status index, locking
+    # that entry before the row, while cancel_session holds the row and then updates the entry.
+    set_policy(approval_mode="manual")
+    session = make_session(capacity=6)
+    held = [services.book_seat(make_user(), session, now=now) for _ in range(6)]
+    services.confirm_booking(held[0], actor=teacher, now=now)
+    services.confirm_booking(held[1], actor=teacher, now=now)
+    User, Booking = get_user_model(), get_booking_model()
+
+    def act(job):
+        kind, obj = job
+        if kind == "book":
+            return services.book_seat(obj, session, now=now)
+        if kind == "cancel_session":
+            return services.cancel_session(session, actor=teacher, now=now)
+        booking = Booking.objects.get(pk=obj.pk)
+        if kind == "cancel":
+            return services.cancel_booking(booking, actor=User.objects.get(pk=booking.student_id), now=now)
+        if kind == "decline":
+            return services.decline_booking(booking, actor=teacher, now=now)
+        return services.confirm_booking(booking, actor=teacher, now=now)
+
+    jobs = [("cancel", held[0]), ("cancel", held[2]), ("decline", held[3]), ("confirm", held[4]),
+            ("decline", held[5]), ("confirm", held[5]), ("cancel_session", None)]
+    jobs += [("book", make_user()) for _ in range(6)]
+    results = run_at_once(act, jobs)
+
+    unexpected = [r for r in results if isinstance(r, Exception) and not getattr(r, "code", None)]
+    assert not unexpected, unexpected
+    assert_all()

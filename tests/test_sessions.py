@@ -161,3 +161,15 @@ def test_session_model_method_cancel_delegates_to_the_service(session, teacher, 
     session.cancel(teacher)
     session.refresh_from_db()
     assert session.status == SessionStatus.CANCELLED
+
+
+def test_a_refused_session_leaves_no_policy_row_behind(teacher, now):
+    from django_liveclass_booking.models import TeacherBookingPolicy
+
+    start = now + dt.timedelta(days=1)
+    # A session on the calendar that no service has scheduled (e.g. imported), so no policy row yet.
+    get_session_model().objects.create(teacher=teacher, start_at_utc=start, end_at_utc=start + dt.timedelta(hours=1),
+                                       duration_minutes=60, capacity=3)
+    with pytest.raises(SlotUnavailable):
+        services.schedule_session(teacher, start=start, duration=30, capacity=2, now=now)
+    assert not TeacherBookingPolicy.objects.filter(teacher=teacher).exists()

@@ -6,7 +6,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.dispatch import Signal
 
 from ..adapter import get_adapter
@@ -90,40 +90,27 @@ def require(allowed: bool, message: str) -> None:
         raise NotAllowed(message)
 
 
-def ensure_teacher_row(teacher: Any) -> None:
-    """Make sure the teacher's policy row (the teacher lock) exists, before the transaction starts.
-
-    Creating it inside the locking transaction deadlocks on InnoDB when several first requests for
-    one teacher race: each waits on the others' duplicate-key share lock, then all want the
-    exclusive lock. Created here in autocommit, the loser's insert only waits for the winner's
-    commit. Inside a caller's transaction it cannot commit early; lock_teacher() then creates it.
-    """
-    if transaction.get_connection().in_atomic_block:
-        return
-    if not TeacherBookingPolicy.objects.filter(teacher=teacher).exists():
-        try:
-            TeacherBookingPolicy.objects.create(teacher=teacher, **TeacherBookingPolicy.defaults())
-        except IntegrityError:
-            pass  # created by a concurrent request: that is all we wanted
-
-
 def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
-    """Lock the teacher's policy row (creating it with the defaults on first use).
+    """Lock the teacher's policy row, creating it with the current defaults on first use.
 
     Every service that checks a teacher's calendar takes this lock first, so two of them for one
     teacher run one after the other and the overlap check cannot be raced. Locks are taken in one
-    order everywhere: the teacher row, then sessions by ascending pk. Call ensure_teacher_row()
-    before opening the transaction.
+    order everywhere: the teacher row, then sessions by ascending pk.
     """
     qs = TeacherBookingPolicy.objects.select_for_update()
     policy = qs.filter(teacher=teacher).first()
     if policy is not None:
         return policy
-    try:
-        with transaction.atomic():
-            TeacherBookingPolicy.objects.create(teacher=teacher, **TeacherBookingPolicy.defaults())
-    except IntegrityError:
-        pass  # a concurrent call created it first; the lock below waits for it
+    # An upsert, not INSERT-then-catch: racing plain INSERTs of one key deadlock on InnoDB (each
+    # loser holds a shared lock on the duplicate and then wants the exclusive one), while
+    # INSERT ... ON DUPLICATE KEY / ON CONFLICT DO UPDATE waits for the exclusive lock directly.
+    features = transaction.get_connection().features
+    TeacherBookingPolicy.objects.bulk_create(
+        [TeacherBookingPolicy(teacher=teacher, **TeacherBookingPolicy.defaults())],
+        update_conflicts=True,
+        unique_fields=["teacher"] if features.supports_update_conflicts_with_target else None,
+        update_fields=["teacher"],
+    )
     return qs.get(teacher=teacher)
 
 

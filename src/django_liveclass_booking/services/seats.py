@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import connection
 from django.db.models import F
 
 from ..models import SessionStatus, get_session_model
@@ -16,6 +17,11 @@ from ..models import SessionStatus, get_session_model
 
 def claim_seat(session_pk: Any, now: dt.datetime) -> bool:
     Session = get_session_model()
+    if connection.vendor == "mysql":
+        # InnoDB may run this UPDATE through the status index, locking that index entry before the
+        # row, while cancel_session holds the row and then updates the entry: a deadlock. Taking
+        # the row by primary key first keeps one lock order. PostgreSQL locks no index entries.
+        lock_session(session_pk)
     return bool(
         Session.objects.filter(
             pk=session_pk, status=SessionStatus.SCHEDULED, start_at_utc__gt=now, seats_taken__lt=F("capacity")

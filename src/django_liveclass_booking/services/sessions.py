@@ -22,7 +22,7 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from ._common import SYSTEM, aware, ensure_teacher_row, is_system, lock_teacher, minutes, require, resolve_now, send_after_commit, timezone_name
+from ._common import SYSTEM, aware, is_system, lock_teacher, minutes, require, resolve_now, send_after_commit, timezone_name
 
 
 def _validate_capacity(capacity: Any) -> int:
@@ -96,7 +96,6 @@ def schedule_session(
         meeting_passcode=meeting_passcode, timezone_snapshot=tz_name or "UTC",
     )
     _clean(session)
-    ensure_teacher_row(teacher)
     with transaction.atomic():
         policy = lock_teacher(teacher)
         ensure_teacher_free(teacher, start_utc, end_utc)

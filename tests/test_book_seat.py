@@ -175,3 +175,9 @@ def test_check_booking_for_a_lesson_needs_teacher_start_and_duration(student, te
     with pytest.raises(BookingError) as exc:
         services.check_booking(student, teacher=teacher, start=dt.datetime(2026, 6, 1), duration=30, now=now)
     assert exc.value.code == "naive_datetime"
+
+
+def test_check_booking_agrees_with_book_seat_on_own_and_one_on_one_sessions(session, teacher, student, now):
+    assert services.check_booking(teacher, session=session, now=now).codes == ["own_session"]
+    session.kind = "one_on_one"
+    assert services.check_booking(student, session=session, now=now).codes == ["not_a_group_session"]

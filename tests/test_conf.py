@@ -35,6 +35,9 @@ def test_settings_reload_when_changed():
         ({"DEFAULT_POLICY": []}, "must be a dict"),
         ({"POLICY_RULES": [{"OPTIONS": {}}]}, "needs a 'NAME'"),
         ({"POLICY_RULES": "x.Rule"}, "must be a list"),
+        ({"DEFAULT_POLICY": {"approval_mode": "Manual"}}, "approval_mode: Value 'Manual' is not a valid choice"),
+        ({"DEFAULT_POLICY": {"timezone": "Mars/Base"}}, "timezone: Mars/Base is not a known IANA timezone"),
+        ({"DEFAULT_POLICY": {"lesson_durations": [30, 0]}}, "lesson_durations: Lesson durations must be"),
     ],
 )
 def test_bad_settings_raise_improperly_configured_naming_the_key(value, fragment):
@@ -85,3 +88,38 @@ def test_swappable_settings_have_defaults():
 
     assert settings.LIVECLASS_BOOKING_SESSION_MODEL
     assert settings.LIVECLASS_BOOKING_BOOKING_MODEL
+
+
+@pytest.mark.django_db
+def test_teachers_never_share_the_mutable_defaults(make_user):
+    first = TeacherBookingPolicy.for_teacher(make_user())
+    first.lesson_durations.append(45)
+    assert TeacherBookingPolicy.for_teacher(make_user()).lesson_durations == []
+
+
+def test_a_host_app_listed_first_can_name_the_swappable_settings(tmp_path):
+    """A host model module naming settings.LIVECLASS_BOOKING_BOOKING_MODEL may load before ours."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "__init__.py").write_text("")
+    (tmp_path / "notes" / "models.py").write_text(
+        "from django.conf import settings\nfrom django.db import models\n\n"
+        "class Note(models.Model):\n"
+        "    booking = models.ForeignKey(settings.LIVECLASS_BOOKING_BOOKING_MODEL, on_delete=models.CASCADE)\n"
+    )
+    script = (
+        "import django\nfrom django.conf import settings\n"
+        "settings.configure(USE_TZ=True, INSTALLED_APPS=['notes', 'django.contrib.contenttypes', "
+        "'django.contrib.auth', 'django_liveclass_booking'], "
+        "DATABASES={'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}})\n"
+        "django.setup()\nfrom notes.models import Note\n"
+        "print(Note._meta.get_field('booking').related_model._meta.label)\n"
+    )
+    src = Path(__file__).resolve().parent.parent / "src"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env={"PYTHONPATH": f"{tmp_path}:{src}", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "liveclass_booking.LiveClassBooking"

@@ -243,3 +243,41 @@ def test_each_transition_sends_its_signal_once(make_session, make_user, teacher,
     assert signal_log.names == [
         "booking_requested", "booking_requested", "booking_confirmed", "booking_declined", "booking_cancelled",
     ]
+
+
+def test_a_student_cancelling_a_cancelled_booking_gets_invalid_transition_not_a_cutoff_error(
+    session, student, set_policy
+):
+    set_policy(cancellation_cutoff_hours=48, allow_late_cancellation=False)
+    booking = services.book_seat(student, session, now=session.start_at_utc - dt.timedelta(days=5))
+    services.cancel_booking(booking, actor=student, now=session.start_at_utc - dt.timedelta(days=4))
+    for when in (dt.timedelta(hours=-3), dt.timedelta(hours=1)):  # inside the cutoff, and after the start
+        with pytest.raises(InvalidTransition):
+            services.cancel_booking(stored(booking), actor=student, now=session.start_at_utc + when)
+
+
+@pytest.mark.parametrize("operation", ["confirm_booking", "decline_booking", "cancel_booking"])
+def test_a_missing_or_anonymous_actor_is_not_allowed(pending, operation, now):
+    from django.contrib.auth.models import AnonymousUser
+
+    for actor in (None, AnonymousUser()):
+        with pytest.raises(NotAllowed):
+            getattr(services, operation)(pending, actor=actor, now=now)
+    assert stored(pending).status == BookingStatus.PENDING
+
+
+def test_cancel_session_needs_an_actor(session, now):
+    with pytest.raises(NotAllowed):
+        services.cancel_session(session, actor=None, now=now)
+
+
+def test_each_signal_shows_the_booking_as_it_was_at_its_transition(pending, teacher, now, signal_log,
+                                                                     django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.confirm_booking(pending, actor=teacher, now=now)
+        services.cancel_booking(pending, actor=teacher, now=now)
+    # Sent after the commit, yet each receiver sees the status of its own transition.
+    seen = [(name, kwargs["booking"].status) for name, kwargs in signal_log.sent]
+    assert seen[-2:] == [("booking_confirmed", "confirmed"), ("booking_cancelled", "cancelled")]

@@ -1,6 +1,10 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+# Sets the swappable-model settings defaults as soon as the app is listed, before any host model
+# module (which may come earlier in INSTALLED_APPS) names them in a ForeignKey.
+from . import conf  # noqa: F401
+
 
 class LiveClassBookingConfig(AppConfig):
     name = "django_liveclass_booking"

@@ -121,7 +121,9 @@ class BookingSettings:
             unknown = sorted(set(value) - set(POLICY_DEFAULTS))
             if unknown:
                 raise _improperly(key, f"has unknown fields {unknown}; known: {sorted(POLICY_DEFAULTS)}.")
-            return {**POLICY_DEFAULTS, **value}
+            merged = {**POLICY_DEFAULTS, **value}
+            self._check_policy_values(merged)
+            return merged
         if key == "POLICY_RULES":
             if not isinstance(value, (list, tuple)):
                 raise _improperly(key, "must be a list of {'NAME': ..., 'OPTIONS': {...}} dicts.")
@@ -130,6 +132,19 @@ class BookingSettings:
                     raise _improperly(key, f"entry {entry!r} needs a 'NAME' (dotted path of a rule class).")
             return list(value)
         return value
+
+    @staticmethod
+    def _check_policy_values(values: dict[str, Any]) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .models import TeacherBookingPolicy
+
+        try:
+            TeacherBookingPolicy(**values).full_clean(exclude=["teacher"], validate_unique=False,
+                                                      validate_constraints=False)
+        except ValidationError as exc:
+            problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+            raise _improperly("DEFAULT_POLICY", f"has invalid values: {problems}") from exc
 
     def reload(self) -> None:
         self._cache.clear()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.conf import settings
@@ -65,7 +66,8 @@ class TeacherBookingPolicy(TimeStampedModel):
     def defaults(cls) -> dict[str, Any]:
         from ..conf import booking_settings
 
-        return dict(booking_settings.DEFAULT_POLICY)
+        # A deep copy: the defaults hold a list (lesson_durations) no two teachers may share.
+        return copy.deepcopy(booking_settings.DEFAULT_POLICY)
 
     @classmethod
     def for_teacher(cls, teacher: Any) -> TeacherBookingPolicy:

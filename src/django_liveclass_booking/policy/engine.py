@@ -19,10 +19,14 @@ class Violation:
 
 @dataclass
 class BookingRequest:
-    """Everything a rule may look at. ``session`` is set for group seats, ``start``/``end`` always."""
+    """Everything a rule may look at. ``session`` is set for group seats, ``start``/``end`` always.
+
+    ``teacher_id`` is always set; ``teacher`` loads the user on first use, so rules that need only
+    the id cost no query.
+    """
 
     student: Any
-    teacher: Any
+    teacher_id: Any
     kind: str
     start: dt.datetime
     end: dt.datetime
@@ -30,7 +34,16 @@ class BookingRequest:
     policy: TeacherBookingPolicy
     session: Any = None
     series: Any = None
+    _teacher: Any = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def teacher(self) -> Any:
+        if self._teacher is None:
+            from django.contrib.auth import get_user_model
+
+            self._teacher = get_user_model()._default_manager.get(pk=self.teacher_id)
+        return self._teacher
 
     def cached(self, key: str, compute: Any) -> Any:
         """Memoise a query shared by several rules (e.g. the student's booking counts)."""

@@ -18,7 +18,7 @@ class ApprovalModeRule(Rule):
             known = request.cached(
                 "student_known",
                 lambda: get_booking_model()
-                .objects.filter(student=request.student, teacher=request.teacher, status=BookingStatus.CONFIRMED)
+                .objects.filter(student=request.student, teacher_id=request.teacher_id, status=BookingStatus.CONFIRMED)
                 .exists(),
             )
             return not known

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import zoneinfo
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from django.dispatch import Signal
 
 from ..adapter import get_adapter
@@ -85,6 +87,12 @@ def is_system(actor: Any) -> bool:
     return actor is SYSTEM
 
 
+def require_actor(actor: Any) -> None:
+    """Refuse a missing or anonymous actor before any permission hook sees it."""
+    if actor is None or not (is_system(actor) or getattr(actor, "is_authenticated", False)):
+        raise NotAllowed("This action needs a signed-in user (or services.SYSTEM) as the actor.")
+
+
 def require(allowed: bool, message: str) -> None:
     if not allowed:
         raise NotAllowed(message)
@@ -121,7 +129,10 @@ def send_after_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
     reaches the caller, whose booking has already committed; Django logs the receiver's error.
     """
 
+    # A copy: a later change in the same transaction must not show in this transition's signal.
+    frozen = {name: copy.copy(value) if isinstance(value, Model) else value for name, value in kwargs.items()}
+
     def send_signal() -> None:
-        signal.send_robust(sender=sender, **kwargs)
+        signal.send_robust(sender=sender, **frozen)
 
     transaction.on_commit(send_signal, robust=True)

@@ -22,7 +22,16 @@ from ..models import (
 )
 from ..policy import BookingRequest, Decision, Violation, evaluate
 from . import seats, transitions
-from ._common import SYSTEM, aware, is_system, minutes, require, resolve_now, send_after_commit
+from ._common import (
+    SYSTEM,
+    aware,
+    is_system,
+    minutes,
+    require,
+    require_actor,
+    resolve_now,
+    send_after_commit,
+)
 
 
 def _session_closed(session: Any) -> BookingError:
@@ -36,12 +45,24 @@ def _is_active_booking_conflict(exc: IntegrityError) -> bool:
     return "one_active_per_student" in text or "active_key" in text
 
 
-def _request_for_session(student: Any, session: Any, now: dt.datetime, policy: Any = None) -> BookingRequest:
+def _request_for_session(student: Any, session: Any, now: dt.datetime) -> BookingRequest:
+    cached_teacher = session.teacher if type(session).teacher.is_cached(session) else None
     return BookingRequest(
-        student=student, teacher=session.teacher, kind=session.kind, start=session.start_at_utc,
-        end=session.end_at_utc, now=now, session=session,
-        policy=policy if policy is not None else TeacherBookingPolicy.for_teacher(session.teacher_id),
+        student=student, teacher_id=session.teacher_id, kind=session.kind, start=session.start_at_utc,
+        end=session.end_at_utc, now=now, session=session, _teacher=cached_teacher,
+        policy=TeacherBookingPolicy.for_teacher(session.teacher_id),
     )
+
+
+def _seat_precheck(student: Any, session: Any) -> BookingError | None:
+    """What makes a seat unbookable whatever the policy says; shared by book_seat and check_booking."""
+    if session.kind != SessionKind.GROUP:
+        return BookingError("A 1:1 lesson has no seats to book; its student is set when it is requested.",
+                            code="not_a_group_session", params={"session": session.pk})
+    if session.teacher_id == student.pk:
+        return BookingError("A teacher cannot book a seat in their own session.", code="own_session",
+                            params={"session": session.pk})
+    return None
 
 
 def book_seat(student: Any, session: Any, *, actor: Any = None, now: dt.datetime | None = None) -> Any:
@@ -58,12 +79,9 @@ def book_seat(student: Any, session: Any, *, actor: Any = None, now: dt.datetime
     adapter = get_adapter()
     require(is_system(actor) or actor.pk == student.pk or adapter.is_staff_manager(actor),
             "You may only book seats for yourself.")
-    if session.kind != SessionKind.GROUP:
-        raise BookingError("1:1 lessons are requested with request_lesson(), not booked as seats.",
-                           code="not_a_group_session", params={"session": session.pk})
-    if session.teacher_id == student.pk:
-        raise BookingError("A teacher cannot book a seat in their own session.", code="own_session",
-                           params={"session": session.pk})
+    refusal = _seat_precheck(student, session)
+    if refusal is not None:
+        raise refusal
     Booking = get_booking_model()
     try:
         with transaction.atomic():
@@ -114,8 +132,10 @@ def check_booking(
     """
     current = resolve_now(now)
     if session is not None:
-        request = _request_for_session(student, session, current)
-        decision = evaluate(request)
+        refusal = _seat_precheck(student, session)
+        if refusal is not None:
+            return Decision(violations=[Violation(refusal.code, refusal.message, refusal.params)])
+        decision = evaluate(_request_for_session(student, session, current))
         decision.violations.extend(_seat_violations(student, session, current))
         return decision
     if teacher is None or start is None or duration is None:
@@ -124,8 +144,8 @@ def check_booking(
     start_utc = aware(start, "start")
     end_utc = start_utc + dt.timedelta(minutes=minutes(duration))
     request = BookingRequest(
-        student=student, teacher=teacher, kind=SessionKind.ONE_ON_ONE, start=start_utc, end=end_utc,
-        now=current, policy=TeacherBookingPolicy.for_teacher(teacher),
+        student=student, teacher_id=teacher.pk, kind=SessionKind.ONE_ON_ONE, start=start_utc, end=end_utc,
+        now=current, policy=TeacherBookingPolicy.for_teacher(teacher), _teacher=teacher,
     )
     return evaluate(request)
 
@@ -163,7 +183,7 @@ def _move(booking: Any, target: str, now: dt.datetime, **fields: Any) -> None:
         setattr(booking, name, value)
 
 
-def _free_place(booking: Any, now: dt.datetime) -> Any:
+def _free_place(booking: Any, now: dt.datetime, locked_session: Any) -> Any:
     """After a booking left the active states: give its seat back, or free the 1:1 lesson's slot.
 
     Returns the 1:1 session it cancelled, if any, so the caller signals it after the booking.
@@ -177,9 +197,8 @@ def _free_place(booking: Any, now: dt.datetime) -> Any:
     )
     if not cancelled:
         return None
-    session = booking.session
-    session.status, session.status_changed, session.seats_taken = SessionStatus.CANCELLED, now, 0
-    return session
+    locked_session.status, locked_session.status_changed, locked_session.seats_taken = SessionStatus.CANCELLED, now, 0
+    return locked_session
 
 
 def _signal_left(signal: Any, booking: Any, freed_session: Any) -> None:
@@ -194,6 +213,7 @@ def _actor_id(actor: Any) -> Any:
 
 def confirm_booking(booking: Any, *, actor: Any, now: dt.datetime | None = None) -> Any:
     """Confirm a pending booking. Teacher, manager or ``SYSTEM`` only; sends ``booking_confirmed``."""
+    require_actor(actor)
     require(is_system(actor) or get_adapter().can_decide_booking(actor, booking),
             "Only the teacher or a manager may confirm this booking.")
     current = resolve_now(now)
@@ -205,14 +225,15 @@ def confirm_booking(booking: Any, *, actor: Any, now: dt.datetime | None = None)
 
 def decline_booking(booking: Any, *, actor: Any, reason: str = "", now: dt.datetime | None = None) -> Any:
     """Decline a pending booking and free its seat or slot. Teacher, manager or ``SYSTEM`` only."""
+    require_actor(actor)
     require(is_system(actor) or get_adapter().can_decide_booking(actor, booking),
             "Only the teacher or a manager may decline this booking.")
     current = resolve_now(now)
     with transaction.atomic():
-        seats.lock_session(booking.session_id)
+        session = seats.lock_session(booking.session_id)
         _move(booking, BookingStatus.DECLINED, current, decided_by_id=_actor_id(actor), decided_at=current,
               reason=reason)
-        _signal_left(signals.booking_declined, booking, _free_place(booking, current))
+        _signal_left(signals.booking_declined, booking, _free_place(booking, current, session))
     return booking
 
 
@@ -224,34 +245,37 @@ def cancel_booking(booking: Any, *, actor: Any, reason: str = "", now: dt.dateti
     cancellation is refused (``cancellation_window``) or accepted and flagged ``late_cancellation``,
     per ``allow_late_cancellation``; after the start it is refused (``session_closed``).
     """
-    adapter = get_adapter()
-    require(is_system(actor) or adapter.can_cancel_booking(actor, booking),
+    require_actor(actor)
+    require(is_system(actor) or get_adapter().can_cancel_booking(actor, booking),
             "Only the student, the teacher or a manager may cancel this booking.")
     current = resolve_now(now)
-    late = False
     # The cutoff binds the student acting as the student, even one who also holds the manage permission.
     as_student = not is_system(actor) and actor.pk == booking.student_id != booking.teacher_id
     with transaction.atomic():
-        seats.lock_session(booking.session_id)
-        if as_student:
-            late = _student_cutoff(booking, current)
+        session = seats.lock_session(booking.session_id)
+        late, refusal = _student_cutoff(booking, current) if as_student else (False, None)
+        # The state machine speaks first: cancelling a cancelled booking is invalid_transition, not
+        # a cutoff problem. A cutoff refusal then rolls the move back.
         _move(booking, BookingStatus.CANCELLED, current, cancelled_by_id=_actor_id(actor), cancelled_at=current,
               reason=reason, late_cancellation=late)
-        _signal_left(signals.booking_cancelled, booking, _free_place(booking, current))
+        if refusal is not None:
+            raise refusal
+        _signal_left(signals.booking_cancelled, booking, _free_place(booking, current, session))
     return booking
 
 
-def _student_cutoff(booking: Any, now: dt.datetime) -> bool:
-    """Whether a student's cancellation is late; raise when the policy refuses it."""
+def _student_cutoff(booking: Any, now: dt.datetime) -> tuple[bool, BookingError | None]:
+    """Whether a student's cancellation is late, and the refusal when the policy does not allow it."""
     if now >= booking.start_at_utc:
-        raise _session_closed(booking.session)
+        return False, BookingError("This session has already started.", code="session_closed",
+                                   params={"session": booking.session_id})
     policy = TeacherBookingPolicy.for_teacher(booking.teacher_id)
     cutoff = booking.start_at_utc - dt.timedelta(hours=policy.cancellation_cutoff_hours)
     if now <= cutoff:
-        return False
+        return False, None
     if policy.allow_late_cancellation:
-        return True
-    raise PolicyViolation([Violation(
+        return True, None
+    return False, PolicyViolation([Violation(
         "cancellation_window",
         f"Bookings can only be cancelled up to {policy.cancellation_cutoff_hours} hours before the start.",
         {"cutoff_hours": policy.cancellation_cutoff_hours, "cutoff": cutoff.isoformat()},

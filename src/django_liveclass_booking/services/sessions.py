@@ -22,7 +22,18 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from ._common import SYSTEM, aware, is_system, lock_teacher, minutes, require, resolve_now, send_after_commit, timezone_name
+from ._common import (
+    SYSTEM,
+    aware,
+    is_system,
+    lock_teacher,
+    minutes,
+    require,
+    require_actor,
+    resolve_now,
+    send_after_commit,
+    timezone_name,
+)
 
 
 def _validate_capacity(capacity: Any) -> int:
@@ -112,6 +123,7 @@ def cancel_session(session: Any, *, actor: Any, reason: str = "", now: dt.dateti
     cancelled session raises ``InvalidTransition``. Signals: ``booking_cancelled`` per booking,
     then ``session_cancelled``.
     """
+    require_actor(actor)
     require(is_system(actor) or get_adapter().can_manage_session(actor, session),
             "Only the teacher or a manager may cancel this session.")
     current = resolve_now(now)
@@ -127,7 +139,7 @@ def cancel_session(session: Any, *, actor: Any, reason: str = "", now: dt.dateti
         # the set read here is exactly the set the UPDATE below cancels.
         bookings = list(Booking.objects.filter(session_id=locked.pk, status__in=ACTIVE_BOOKING_STATUSES))
         if bookings:
-            Booking.objects.filter(pk__in=[b.pk for b in bookings]).update(
+            Booking.objects.filter(pk__in=[b.pk for b in bookings], status__in=ACTIVE_BOOKING_STATUSES).update(
                 status=BookingStatus.CANCELLED, status_changed=current, cancelled_at=current,
                 cancelled_by_id=actor_id, reason=reason,
             )

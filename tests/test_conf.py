@@ -6,7 +6,6 @@ from django_liveclass_booking.adapter import DefaultBookingAdapter, get_adapter
 from django_liveclass_booking.conf import booking_settings
 from django_liveclass_booking.models import TeacherBookingPolicy
 from django_liveclass_booking.policy.loader import get_rules
-from django_liveclass_booking.policy.rules import ApprovalModeRule
 
 
 def test_defaults_apply_without_a_setting():
@@ -14,7 +13,10 @@ def test_defaults_apply_without_a_setting():
     assert booking_settings.MAX_OCCURRENCES == 104
     assert booking_settings.REQUIRE_AVAILABILITY is True
     assert booking_settings.ADAPTER is DefaultBookingAdapter
-    assert [type(rule) for rule in get_rules()] == [ApprovalModeRule]
+    assert [type(rule).__name__ for rule in get_rules()] == [
+        "ApprovalModeRule", "MinNoticeRule", "MaxAdvanceRule", "DailyLimitRule", "WeeklyLimitRule", "MaxPendingRule",
+        "LessonDurationRule",
+    ]
 
 
 def test_settings_reload_when_changed():

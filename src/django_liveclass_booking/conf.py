@@ -49,7 +49,11 @@ POLICY_DEFAULTS: dict[str, Any] = {
 DEFAULTS: dict[str, Any] = {
     # Rules the policy engine runs for every booking, shaped like AUTH_PASSWORD_VALIDATORS.
     "POLICY_RULES": [
-        {"NAME": "django_liveclass_booking.policy.rules.ApprovalModeRule"},
+        {"NAME": f"django_liveclass_booking.policy.rules.{name}"}
+        for name in (
+            "ApprovalModeRule", "MinNoticeRule", "MaxAdvanceRule", "DailyLimitRule", "WeeklyLimitRule",
+            "MaxPendingRule", "LessonDurationRule",
+        )
     ],
     # Class with now(), user timezone, permission and notification hooks.
     "ADAPTER": "django_liveclass_booking.adapter.DefaultBookingAdapter",

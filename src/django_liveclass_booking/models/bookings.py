@@ -12,9 +12,24 @@ from .choices import ACTIVE_BOOKING_STATUSES, BookingSource, BookingStatus, Sess
 from .fields import active_flag
 
 
+def live_at(now: Any) -> models.Q:
+    """Bookings active as of ``now``: a pending request past ``expires_at`` no longer counts."""
+    return models.Q(status=BookingStatus.CONFIRMED) | models.Q(
+        models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now), status=BookingStatus.PENDING
+    )
+
+
 class LiveClassBookingQuerySet(models.QuerySet):
     def active(self) -> LiveClassBookingQuerySet:
+        """Pending or confirmed, as stored (a pending request past its expiry still counts)."""
         return self.filter(status__in=ACTIVE_BOOKING_STATUSES)
+
+    def live(self, now: Any) -> LiveClassBookingQuerySet:
+        """Active as of ``now``: confirmed, or pending and not yet past its expiry."""
+        return self.filter(live_at(now))
+
+    def due_to_expire(self, now: Any) -> LiveClassBookingQuerySet:
+        return self.filter(status=BookingStatus.PENDING, expires_at__lte=now)
 
     def pending(self) -> LiveClassBookingQuerySet:
         return self.filter(status=BookingStatus.PENDING)
@@ -70,6 +85,10 @@ class AbstractLiveClassBooking(TimeStampedModel):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     message = models.TextField(_("message from the student"), blank=True)
+    expires_at = models.DateTimeField(
+        _("request expires at"), null=True, blank=True,
+        help_text=_("A pending request expires then: its time to live or the session start, whichever is first."),
+    )
     late_cancellation = models.BooleanField(_("late cancellation"), default=False)
     source = models.CharField(_("source"), max_length=16, choices=BookingSource.choices, default=BookingSource.DIRECT)
     external_ref = models.CharField(_("external reference"), max_length=100, null=True, blank=True, unique=True)
@@ -97,6 +116,7 @@ class AbstractLiveClassBooking(TimeStampedModel):
             models.Index(fields=["teacher", "start_at_utc"], name="%(class)s_teach_idx"),
             models.Index(fields=["student", "start_at_utc"], name="%(class)s_stud_idx"),
             models.Index(fields=["status", "created"], name="%(class)s_stat_idx"),
+            models.Index(fields=["status", "expires_at"], name="%(class)s_due_idx"),
         ]
 
     def __str__(self) -> str:

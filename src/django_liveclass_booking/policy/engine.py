@@ -34,8 +34,14 @@ class BookingRequest:
     policy: TeacherBookingPolicy
     session: Any = None
     series: Any = None
+    #: Other bookings this request makes at once (a series' other occurrences): limits count them too.
+    planned: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
     _teacher: Any = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
 
     @property
     def teacher(self) -> Any:

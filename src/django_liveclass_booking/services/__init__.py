@@ -6,15 +6,24 @@ either succeeds or raises a ``BookingError`` subclass with a stable ``code`` hav
 
 from ._common import SYSTEM
 from .booking import book_seat, cancel_booking, check_booking, confirm_booking, decline_booking
+from .jobs import process_due
+from .lessons import available_slots, request_lesson
 from .sessions import cancel_session, schedule_session
+from .teachers import add_availability, add_time_off, set_policy
 
 __all__ = [
     "SYSTEM",
+    "add_availability",
+    "add_time_off",
+    "available_slots",
     "book_seat",
     "cancel_booking",
     "cancel_session",
     "check_booking",
     "confirm_booking",
     "decline_booking",
+    "process_due",
+    "request_lesson",
     "schedule_session",
+    "set_policy",
 ]

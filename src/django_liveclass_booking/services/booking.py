@@ -20,8 +20,9 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
+from ..models.bookings import live_at
 from ..policy import BookingRequest, Decision, Violation, evaluate
-from . import seats, transitions
+from . import expiry, seats, transitions
 from ._common import (
     SYSTEM,
     aware,
@@ -54,8 +55,13 @@ def _request_for_session(student: Any, session: Any, now: dt.datetime) -> Bookin
     )
 
 
-def _seat_precheck(student: Any, session: Any) -> BookingError | None:
-    """What makes a seat unbookable whatever the policy says; shared by book_seat and check_booking."""
+def _seat_precheck(student: Any, session: Any, now: dt.datetime) -> BookingError | None:
+    """What makes a seat unbookable whatever the policy says; shared by book_seat and check_booking.
+
+    Judged on the instance; the seat claim re-checks status and start in the database.
+    """
+    if session.status != SessionStatus.SCHEDULED or session.start_at_utc <= now:
+        return _session_closed(session)
     if session.kind != SessionKind.GROUP:
         return BookingError("A 1:1 lesson has no seats to book; its student is set when it is requested.",
                             code="not_a_group_session", params={"session": session.pk})
@@ -79,35 +85,60 @@ def book_seat(student: Any, session: Any, *, actor: Any = None, now: dt.datetime
     adapter = get_adapter()
     require(is_system(actor) or actor.pk == student.pk or adapter.is_staff_manager(actor),
             "You may only book seats for yourself.")
-    refusal = _seat_precheck(student, session)
+    refusal = _seat_precheck(student, session, current)
     if refusal is not None:
         raise refusal
     Booking = get_booking_model()
     try:
         with transaction.atomic():
-            decision = evaluate(_request_for_session(student, session, current))
+            request = _request_for_session(student, session, current)
+            decision = evaluate(request)
             decision.raise_if_refused()
-            if Booking.objects.filter(session_id=session.pk, student=student,
-                                      status__in=ACTIVE_BOOKING_STATUSES).exists():
-                raise AlreadyBooked(params={"session": session.pk})
-            if not seats.claim_seat(session.pk, current):
+            _refuse_if_booked(student, session, current)
+            if not seats.claim_seat(session.pk, current) and not _claim_after_expiring(session.pk, current):
                 raise _why_no_seat(session.pk, current)
-            status = BookingStatus.PENDING if decision.requires_approval else BookingStatus.CONFIRMED
+            pending = decision.requires_approval
             booking = Booking.objects.create(
                 session=session, student=student, teacher_id=session.teacher_id, kind=session.kind,
-                start_at_utc=session.start_at_utc, end_at_utc=session.end_at_utc, status=status,
-                status_changed=current, source=BookingSource.DIRECT,
-                decided_at=None if decision.requires_approval else current,
+                start_at_utc=session.start_at_utc, end_at_utc=session.end_at_utc,
+                status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, status_changed=current,
+                source=BookingSource.DIRECT, decided_at=None if pending else current,
+                expires_at=expiry.request_expiry(request.policy.request_ttl_hours, current, session.start_at_utc)
+                if pending else None,
             )
-            signal = signals.booking_requested if decision.requires_approval else signals.booking_confirmed
-            send_after_commit(signal, Booking, booking=booking)
+            send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
+                              booking=booking)
     except IntegrityError as exc:
-        # Two requests of one student raced past the exists() check; the unique constraint
+        # Two requests of one student raced past _refuse_if_booked; the unique constraint
         # stopped the second and its seat claim rolled back with it.
         if _is_active_booking_conflict(exc):
             raise AlreadyBooked(params={"session": session.pk}) from exc
         raise
     return booking
+
+
+def _refuse_if_booked(student: Any, session: Any, now: dt.datetime) -> None:
+    existing = (
+        get_booking_model().objects.filter(session_id=session.pk, student=student, status__in=ACTIVE_BOOKING_STATUSES)
+        .values_list("status", "expires_at").first()
+    )
+    if existing is None:
+        return
+    status, expires_at = existing
+    if status == BookingStatus.PENDING and expires_at is not None and expires_at <= now:
+        # The student's own request has expired but was not swept yet: expire it, then book anew.
+        seats.lock_session(session.pk)
+        expiry.expire_due_in_sessions([session.pk], now)
+        return
+    raise AlreadyBooked(params={"session": session.pk})
+
+
+def _claim_after_expiring(session_pk: Any, now: dt.datetime) -> bool:
+    """A full session may hold seats of requests past their expiry: free those, then claim again."""
+    seats.lock_session(session_pk)
+    if not expiry.expire_due_in_sessions([session_pk], now):
+        return False
+    return seats.claim_seat(session_pk, now)
 
 
 def _why_no_seat(session_pk: Any, now: dt.datetime) -> BookingError:
@@ -132,7 +163,7 @@ def check_booking(
     """
     current = resolve_now(now)
     if session is not None:
-        refusal = _seat_precheck(student, session)
+        refusal = _seat_precheck(student, session, current)
         if refusal is not None:
             return Decision(violations=[Violation(refusal.code, refusal.message, refusal.params)])
         decision = evaluate(_request_for_session(student, session, current))
@@ -172,12 +203,16 @@ def _seat_violations(student: Any, session: Any, now: dt.datetime) -> list[Viola
 def _move(booking: Any, target: str, now: dt.datetime, **fields: Any) -> None:
     """Conditionally move ``booking`` to ``target``; refuse if its stored status does not allow it."""
     Booking = type(booking)
-    moved = Booking.objects.filter(pk=booking.pk, status__in=transitions.sources_for(target)).update(
+    # A pending request past its expiry is expired already, even before the sweep marks it.
+    moved = Booking.objects.filter(live_at(now), pk=booking.pk, status__in=transitions.sources_for(target)).update(
         status=target, status_changed=now, **fields
     )
     if not moved:
-        stored = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True).first()
-        raise transitions.refuse(stored or booking.status, target)
+        stored, expires_at = Booking.objects.filter(pk=booking.pk).values_list("status", "expires_at").first() or (
+            booking.status, None)
+        if stored == BookingStatus.PENDING and expires_at is not None and expires_at <= now:
+            raise transitions.refuse(BookingStatus.EXPIRED, target, f"This request expired at {expires_at:%Y-%m-%d %H:%M} UTC.")
+        raise transitions.refuse(stored, target)
     booking.status, booking.status_changed = target, now
     for name, value in fields.items():
         setattr(booking, name, value)
@@ -218,7 +253,11 @@ def confirm_booking(booking: Any, *, actor: Any, now: dt.datetime | None = None)
             "Only the teacher or a manager may confirm this booking.")
     current = resolve_now(now)
     with transaction.atomic():
-        _move(booking, BookingStatus.CONFIRMED, current, decided_by_id=_actor_id(actor), decided_at=current)
+        # Locked although no seat changes: every booking transition holds its session's lock,
+        # so a sweep or a cancel_session holding it sees a set of bookings nobody else is moving.
+        seats.lock_session(booking.session_id)
+        _move(booking, BookingStatus.CONFIRMED, current, decided_by_id=_actor_id(actor), decided_at=current,
+              expires_at=None)
         send_after_commit(signals.booking_confirmed, type(booking), booking=booking)
     return booking
 

@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .. import signals
 from ..adapter import get_adapter
 from ..exceptions import BookingError, InvalidTransition, SlotUnavailable
+from ..operations import OVERLAP_CONSTRAINT
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
     OPEN_WAITLIST_STATUSES,
@@ -107,12 +108,20 @@ def schedule_session(
         meeting_passcode=meeting_passcode, timezone_snapshot=tz_name or "UTC",
     )
     _clean(session)
-    with transaction.atomic():
-        policy = lock_teacher(teacher)
-        ensure_teacher_free(teacher, start_utc, end_utc)
-        if tz_name is None:
-            session.timezone_snapshot = get_adapter().get_user_timezone(teacher) or policy.timezone
-        session.save(force_insert=True)
+    try:
+        with transaction.atomic():
+            policy = lock_teacher(teacher)
+            ensure_teacher_free(teacher, start_utc, end_utc)
+            if tz_name is None:
+                session.timezone_snapshot = get_adapter().get_user_timezone(teacher) or policy.timezone
+            session.save(force_insert=True)
+    except IntegrityError as exc:
+        # PostgreSQL's exclusion constraint: a write that bypassed the teacher lock got there first.
+        if OVERLAP_CONSTRAINT in str(exc):
+            session.pk = None
+            raise SlotUnavailable("The teacher already has a session at that time.",
+                                  code="teacher_unavailable") from exc
+        raise
     return session
 
 

@@ -21,7 +21,7 @@ def sources_for(target: str) -> list[str]:
     return [status for status, targets in ALLOWED_TRANSITIONS.items() if target in targets]
 
 
-def refuse(current: str, target: str) -> InvalidTransition:
+def refuse(current: str, target: str, message: str | None = None) -> InvalidTransition:
     return InvalidTransition(
-        f"A {current} booking cannot become {target}.", params={"from": current, "to": target}
+        message or f"A {current} booking cannot become {target}.", params={"from": current, "to": target}
     )

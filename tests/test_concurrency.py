@@ -136,3 +136,40 @@ def test_booking_deciding_and_cancelling_a_session_at_once_never_deadlock(make_s
     unexpected = [r for r in results if isinstance(r, Exception) and not getattr(r, "code", None)]
     assert not unexpected, unexpected
     assert_all()
+
+
+def test_20_threads_requesting_overlapping_lessons_get_exactly_one(teacher, make_user, now, settings):
+    settings.LIVECLASS_BOOKING = {"REQUIRE_AVAILABILITY": False}
+    start = now + dt.timedelta(days=2)
+    students = [make_user() for _ in range(20)]
+
+    # Every request overlaps every other (starts within the first 30 minutes of a 60-minute lesson).
+    results = run_at_once(
+        lambda pair: services.request_lesson(pair[1], teacher, start=start + dt.timedelta(minutes=pair[0] % 30),
+                                             duration=60, now=now),
+        list(enumerate(students)),
+    )
+
+    counts = Counter(outcome(r) for r in results)
+    assert counts == {"booked": 1, "SlotUnavailable": 19}, counts
+    assert all(r.code == "teacher_unavailable" for r in results if isinstance(r, Exception))
+    assert get_booking_model().objects.count() == 1
+    assert_all()
+
+
+def test_two_sweepers_at_once_expire_each_request_once(make_session, make_user, set_policy, now, signal_log):
+    set_policy(approval_mode="manual", request_ttl_hours=1)
+    sessions = [make_session(capacity=4) for _ in range(6)]
+    for session in sessions:
+        for _ in range(4):
+            services.book_seat(make_user(), session, now=now)
+    signal_log.sent.clear()
+    later = now + dt.timedelta(hours=2)
+
+    results = run_at_once(lambda _: services.process_due(now=later), range(4))
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r["expired_requests"] for r in results) == 24
+    assert signal_log.names.count("booking_expired") == 24
+    assert get_booking_model().objects.filter(status="expired").count() == 24
+    assert_all()

@@ -166,7 +166,8 @@ def test_check_booking_reports_every_seat_problem_with_codes(make_session, stude
     assert closed.codes == ["session_closed"]
 
 
-def test_check_booking_for_a_lesson_needs_teacher_start_and_duration(student, teacher, now):
+def test_check_booking_for_a_lesson_needs_teacher_start_and_duration(student, teacher, now, settings):
+    settings.LIVECLASS_BOOKING = {"REQUIRE_AVAILABILITY": False}
     decision = services.check_booking(student, teacher=teacher, start=now + dt.timedelta(days=1), duration=30, now=now)
     assert decision.allowed
     with pytest.raises(BookingError) as exc:
@@ -181,3 +182,14 @@ def test_check_booking_agrees_with_book_seat_on_own_and_one_on_one_sessions(sess
     assert services.check_booking(teacher, session=session, now=now).codes == ["own_session"]
     session.kind = "one_on_one"
     assert services.check_booking(student, session=session, now=now).codes == ["not_a_group_session"]
+
+
+def test_check_booking_for_a_lesson_reports_calendar_problems_like_request_lesson(student, teacher, make_session, now):
+    start = now + dt.timedelta(days=1)
+    assert services.check_booking(student, teacher=teacher, start=start, duration=30, now=now).codes == [
+        "outside_availability"]
+    services.add_availability(teacher, weekday=start.weekday(), start_time=dt.time(0), end_time=dt.time(23))
+    make_session(start=start, duration=60)
+    decision = services.check_booking(student, teacher=teacher, start=start, duration=30, now=now)
+    assert decision.codes == ["teacher_unavailable"]
+    assert get_booking_model().objects.count() == 0

@@ -174,11 +174,18 @@ def check_booking(
                            code="invalid_arguments")
     start_utc = aware(start, "start")
     end_utc = start_utc + dt.timedelta(minutes=minutes(duration))
+    policy = TeacherBookingPolicy.for_teacher(teacher)
     request = BookingRequest(
         student=student, teacher_id=teacher.pk, kind=SessionKind.ONE_ON_ONE, start=start_utc, end=end_utc,
-        now=current, policy=TeacherBookingPolicy.for_teacher(teacher), _teacher=teacher,
+        now=current, policy=policy, _teacher=teacher,
     )
-    return evaluate(request)
+    decision = evaluate(request)
+    from .lessons import calendar_refusal
+
+    refusal = calendar_refusal(teacher, policy, start_utc, end_utc, current)
+    if refusal is not None:
+        decision.violations.append(Violation(refusal.code, refusal.message, refusal.params))
+    return decision
 
 
 def _seat_violations(student: Any, session: Any, now: dt.datetime) -> list[Violation]:

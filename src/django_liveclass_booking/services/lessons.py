@@ -23,7 +23,7 @@ from ..models import (
     get_session_model,
 )
 from ..operations import OVERLAP_CONSTRAINT
-from ..policy import BookingRequest, Violation, evaluate
+from ..policy import BookingRequest, evaluate
 from ..policy.rules import LessonDurationRule
 from . import expiry
 from ._common import aware, lock_teacher, minutes, require, resolve_now, send_after_commit
@@ -87,30 +87,44 @@ def available_slots(
     )
 
 
-def _check_calendar(teacher: Any, policy: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
-    """Under the teacher lock: inside availability, not in time off, clear of sessions by the buffer."""
+def calendar_refusal(teacher: Any, policy: Any, start: dt.datetime, end: dt.datetime,
+                     now: dt.datetime) -> SlotUnavailable | None:
+    """Why [start, end) is not free on the teacher's calendar, or None. Reads only.
+
+    Inside availability, not in time off, clear of scheduled sessions by the buffer (a 1:1 request
+    past its expiry does not count).
+    """
     if not availability.is_within_availability(start, end, _windows(teacher)):
-        raise SlotUnavailable("That time is outside the teacher's availability.", code="outside_availability",
-                              params={"start": start.isoformat(), "end": end.isoformat()})
+        return SlotUnavailable("That time is outside the teacher's availability.", code="outside_availability",
+                               params={"start": start.isoformat(), "end": end.isoformat()})
     if TeacherTimeOff.objects.filter(teacher=teacher, start_at_utc__lt=end, end_at_utc__gt=start).exists():
-        raise SlotUnavailable("The teacher is away at that time.", code="outside_availability",
-                              params={"start": start.isoformat(), "end": end.isoformat()})
+        return SlotUnavailable("The teacher is away at that time.", code="outside_availability",
+                               params={"start": start.isoformat(), "end": end.isoformat()})
     buffer = dt.timedelta(minutes=policy.buffer_minutes)
-    Session = get_session_model()
-    # Requests past their expiry must not block the slot: expire them first (teacher row, then
-    # their sessions by ascending pk: the one lock order).
+    clash = _busy_sessions(teacher, start - buffer, end + buffer, now).values_list("pk", flat=True).first()
+    if clash is not None:
+        return SlotUnavailable("The teacher already has a session at that time.", code="teacher_unavailable",
+                               params={"conflicting_session": clash, "buffer_minutes": policy.buffer_minutes})
+    return None
+
+
+def _expire_due_lessons_near(teacher: Any, policy: Any, start: dt.datetime, end: dt.datetime,
+                             now: dt.datetime) -> None:
+    """Under the teacher lock: expire 1:1 requests past their expiry around [start, end).
+
+    They no longer block the slot, but their sessions are still scheduled rows: expired first, so
+    the new session never meets them (nor PostgreSQL's exclusion constraint). Lock order: teacher
+    row, then their sessions by ascending pk.
+    """
+    buffer = dt.timedelta(minutes=policy.buffer_minutes)
     due = list(get_booking_model().objects.due_to_expire(now)
                .filter(teacher=teacher, kind=SessionKind.ONE_ON_ONE)
                .filter(start_at_utc__lt=end + buffer, end_at_utc__gt=start - buffer)
                .values_list("session_id", flat=True))
     if due:
-        list(Session.objects.select_for_update().filter(pk__in=due).order_by("pk").values_list("pk", flat=True))
+        list(get_session_model().objects.select_for_update().filter(pk__in=due).order_by("pk")
+             .values_list("pk", flat=True))
         expiry.expire_due_in_sessions(due, now)
-    clash = (Session.objects.filter(teacher=teacher, status=SessionStatus.SCHEDULED)
-             .overlapping(start - buffer, end + buffer).values_list("pk", flat=True).first())
-    if clash is not None:
-        raise SlotUnavailable("The teacher already has a session at that time.", code="teacher_unavailable",
-                              params={"conflicting_session": clash, "buffer_minutes": policy.buffer_minutes})
 
 
 def is_overlap_violation(exc: IntegrityError) -> bool:
@@ -143,7 +157,10 @@ def request_lesson(
                                      start=start_utc, end=end_utc, now=current, policy=policy, _teacher=teacher)
             decision = evaluate(request)
             decision.raise_if_refused()
-            _check_calendar(teacher, policy, start_utc, end_utc, current)
+            refusal = calendar_refusal(teacher, policy, start_utc, end_utc, current)
+            if refusal is not None:
+                raise refusal
+            _expire_due_lessons_near(teacher, policy, start_utc, end_utc, current)
             pending = decision.requires_approval
             session = Session.objects.create(
                 teacher=teacher, kind=SessionKind.ONE_ON_ONE, start_at_utc=start_utc, end_at_utc=end_utc,
@@ -166,4 +183,4 @@ def request_lesson(
     return booking
 
 
-__all__ = ["Violation", "available_slots", "request_lesson"]
+__all__ = ["available_slots", "calendar_refusal", "request_lesson"]

@@ -173,3 +173,16 @@ def test_two_sweepers_at_once_expire_each_request_once(make_session, make_user, 
     assert signal_log.names.count("booking_expired") == 24
     assert get_booking_model().objects.filter(status="expired").count() == 24
     assert_all()
+
+
+def test_one_student_booking_many_seats_at_once_stays_within_the_daily_limit(make_session, student, set_policy, now):
+    set_policy(max_bookings_per_day=1)
+    day = now + dt.timedelta(days=1)
+    sessions = [make_session(capacity=5, start=day + dt.timedelta(hours=2 * i)) for i in range(6)]
+
+    results = run_at_once(lambda session: services.book_seat(student, session, now=now), sessions)
+
+    counts = Counter(outcome(r) for r in results)
+    assert counts == {"booked": 1, "PolicyViolation": 5}, counts
+    assert all(r.codes == ["daily_limit"] for r in results if isinstance(r, Exception))
+    assert_all()

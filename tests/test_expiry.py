@@ -129,3 +129,11 @@ def test_process_due_cost_does_not_grow_per_row(make_session, make_user, manual,
     with django_assert_max_num_queries(12):  # 18 due requests in 6 sessions: a constant per batch
         assert services.process_due(now=now + dt.timedelta(days=1))["expired_requests"] == 18
     assert all(s.status == SessionStatus.SCHEDULED for s in sessions)
+
+
+def test_check_booking_ignores_requests_past_their_expiry(make_session, student, manual, now):
+    session = make_session(capacity=1)
+    services.book_seat(student, session, now=now)
+    later = now + dt.timedelta(hours=6)
+    assert services.check_booking(student, session=session, now=now).codes == ["already_booked", "session_full"]
+    assert services.check_booking(student, session=session, now=later).allowed

@@ -171,3 +171,10 @@ def test_a_refused_lesson_writes_nothing(lesson, set_policy, now):
     with pytest.raises(PolicyViolation):
         lesson(now + dt.timedelta(minutes=10))
     assert not get_booking_model().objects.exists()
+
+
+def test_max_pending_does_not_refuse_a_booking_confirmed_at_once(lesson, set_policy, teacher, now):
+    set_policy(approval_mode="manual", max_pending_requests=1)
+    lesson(now + dt.timedelta(days=1))
+    set_policy(approval_mode="auto", max_pending_requests=1)
+    assert lesson(now + dt.timedelta(days=2)).status == BookingStatus.CONFIRMED

@@ -63,7 +63,8 @@ DEFAULTS: dict[str, Any] = {
     "SLOT_STEP_MINUTES": 15,
     # Hard cap on the occurrences one recurrence rule may produce.
     "MAX_OCCURRENCES": 104,
-    # Without availability windows a teacher offers no 1:1 slots (False: any time is requestable).
+    # True: 1:1 lessons only inside each teacher's availability windows (a teacher with none offers
+    # none). False: windows are ignored and any time is requestable.
     "REQUIRE_AVAILABILITY": True,
 }
 

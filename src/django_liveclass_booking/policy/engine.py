@@ -36,6 +36,8 @@ class BookingRequest:
     series: Any = None
     #: Other bookings this request makes at once (a series' other occurrences): limits count them too.
     planned: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    #: Set by the engine before any rule's check(): whether the booking would be pending.
+    requires_approval: bool = False
     _teacher: Any = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -103,9 +105,14 @@ def evaluate(request: BookingRequest, rules: list[Rule] | None = None) -> Decisi
     from .loader import get_rules
 
     decision = Decision()
-    for rule in get_rules() if rules is None else rules:
-        decision.violations.extend(rule.check(request) or [])
+    active = get_rules() if rules is None else rules
+    # Approval first: whether the booking would be pending is something rules may ask
+    # (request.requires_approval), e.g. the limit on pending requests.
+    for rule in active:
         if rule.requires_approval(request):
             decision.requires_approval = True
             decision.approval_reasons.append(type(rule).__name__)
+    request.requires_approval = decision.requires_approval
+    for rule in active:
+        decision.violations.extend(rule.check(request) or [])
     return decision

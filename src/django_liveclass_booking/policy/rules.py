@@ -138,9 +138,15 @@ class WeeklyLimitRule(_LimitRule):
 
 
 class MaxPendingRule(_LimitRule):
-    """``max_pending_requests``: how many requests a student may have waiting for this teacher's answer."""
+    """``max_pending_requests``: how many requests a student may have waiting for this teacher's answer.
+
+    Only a booking that would itself wait for an answer is refused; one confirmed at once is not.
+    """
 
     field, count_key, code = "max_pending_requests", "pending", "max_pending"
+
+    def check(self, request: BookingRequest) -> list[Violation]:
+        return super().check(request) if request.requires_approval else []
 
     def message(self, limit: int, have: int) -> str:
         return f"You have {have} request(s) waiting for this teacher's answer; the limit is {limit}."

@@ -105,8 +105,9 @@ def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
     teacher run one after the other and the overlap check cannot be raced. Locks are taken in one
     order everywhere: the teacher row, then sessions by ascending pk.
     """
+    teacher_id = getattr(teacher, "pk", teacher)
     qs = TeacherBookingPolicy.objects.select_for_update()
-    policy = qs.filter(teacher=teacher).first()
+    policy = qs.filter(teacher_id=teacher_id).first()
     if policy is not None:
         return policy
     # An upsert, not INSERT-then-catch: racing plain INSERTs of one key deadlock on InnoDB (each
@@ -114,12 +115,12 @@ def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
     # INSERT ... ON DUPLICATE KEY / ON CONFLICT DO UPDATE waits for the exclusive lock directly.
     features = transaction.get_connection().features
     TeacherBookingPolicy.objects.bulk_create(
-        [TeacherBookingPolicy(teacher=teacher, **TeacherBookingPolicy.defaults())],
+        [TeacherBookingPolicy(teacher_id=teacher_id, **TeacherBookingPolicy.defaults())],
         update_conflicts=True,
         unique_fields=["teacher"] if features.supports_update_conflicts_with_target else None,
         update_fields=["teacher"],
     )
-    return qs.get(teacher=teacher)
+    return qs.get(teacher_id=teacher_id)
 
 
 def send_after_commit(signal: Signal, sender: type, **kwargs: Any) -> None:

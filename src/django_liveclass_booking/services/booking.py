@@ -27,6 +27,7 @@ from ._common import (
     SYSTEM,
     aware,
     is_system,
+    lock_teacher,
     minutes,
     require,
     require_actor,
@@ -92,6 +93,10 @@ def book_seat(student: Any, session: Any, *, actor: Any = None, now: dt.datetime
     try:
         with transaction.atomic():
             request = _request_for_session(student, session, current)
+            if _counts_bookings(request.policy):
+                # Two seats booked at once by one student would both pass a count-then-insert
+                # limit: with a limit set, the teacher row serialises them (teacher, then session).
+                request.policy = lock_teacher(session.teacher_id)
             decision = evaluate(request)
             decision.raise_if_refused()
             _refuse_if_booked(student, session, current)
@@ -115,6 +120,11 @@ def book_seat(student: Any, session: Any, *, actor: Any = None, now: dt.datetime
             raise AlreadyBooked(params={"session": session.pk}) from exc
         raise
     return booking
+
+
+def _counts_bookings(policy: Any) -> bool:
+    return any(getattr(policy, name) is not None
+               for name in ("max_bookings_per_day", "max_bookings_per_week", "max_pending_requests"))
 
 
 def _refuse_if_booked(student: Any, session: Any, now: dt.datetime) -> None:
@@ -194,11 +204,12 @@ def _seat_violations(student: Any, session: Any, now: dt.datetime) -> list[Viola
         error = _session_closed(fresh)
         return [Violation(error.code, error.message, error.params)]
     found = []
-    if get_booking_model().objects.filter(session_id=session.pk, student=student,
-                                          status__in=ACTIVE_BOOKING_STATUSES).exists():
+    bookings = get_booking_model().objects.filter(session_id=session.pk)
+    if bookings.filter(live_at(now), student=student).exists():
         error: BookingError = AlreadyBooked()
         found.append(Violation(error.code, error.message, {"session": session.pk}))
-    if fresh.seats_taken >= fresh.capacity:
+    # Seats held by requests past their expiry are free for book_seat, so they are free here.
+    if fresh.seats_taken - bookings.due_to_expire(now).count() >= fresh.capacity:
         error = SessionFull()
         found.append(Violation(error.code, error.message, {"session": session.pk}))
     return found

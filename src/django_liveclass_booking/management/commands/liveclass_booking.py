@@ -12,7 +12,7 @@ from ... import services
 
 
 class Command(BaseCommand):
-    help = "Booking jobs. 'process' expires due requests and offers and hands freed seats on."
+    help = "Booking jobs. 'process' runs everything that is due (today: pending requests past their expiry)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="job", required=True, metavar="JOB")

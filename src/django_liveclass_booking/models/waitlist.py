@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -64,3 +66,18 @@ class SessionWaitlist(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Waitlist #{self.position} for session #{self.session_id} ({self.status})"
+
+    def offer_seat(self, now: Any = None) -> SessionWaitlist:
+        from .. import services
+
+        return services.offer_seat(self, now=now)
+
+    def accept_offer(self, actor: Any, now: Any = None) -> Any:
+        from .. import services
+
+        return services.accept_offer(self, actor=actor, now=now)
+
+    def expire_offer(self, now: Any = None) -> SessionWaitlist:
+        from .. import services
+
+        return services.expire_offer(self, now=now)

@@ -10,9 +10,11 @@ from .jobs import process_due
 from .lessons import available_slots, request_lesson
 from .sessions import cancel_session, schedule_session
 from .teachers import add_availability, add_time_off, set_policy
+from .waitlist import accept_offer, decline_offer, expire_offer, join_waitlist, leave_waitlist, offer_seat
 
 __all__ = [
     "SYSTEM",
+    "accept_offer",
     "add_availability",
     "add_time_off",
     "available_slots",
@@ -22,6 +24,11 @@ __all__ = [
     "check_booking",
     "confirm_booking",
     "decline_booking",
+    "decline_offer",
+    "expire_offer",
+    "join_waitlist",
+    "leave_waitlist",
+    "offer_seat",
     "process_due",
     "request_lesson",
     "schedule_session",

@@ -16,7 +16,9 @@ from ..models import (
     BookingStatus,
     SessionKind,
     SessionStatus,
+    SessionWaitlist,
     TeacherBookingPolicy,
+    WaitlistStatus,
     get_booking_model,
     get_session_model,
 )
@@ -144,7 +146,10 @@ def _refuse_if_booked(student: Any, session: Any, now: dt.datetime) -> None:
 
 
 def _claim_after_expiring(session_pk: Any, now: dt.datetime) -> bool:
-    """A full session may hold seats of requests past their expiry: free those, then claim again."""
+    """A full session may hold seats of requests or offers past their expiry: free those, claim again.
+
+    Freed seats go to the waitlist first, so a newcomer only gets one when nobody waits.
+    """
     seats.lock_session(session_pk)
     if not expiry.expire_due_in_sessions([session_pk], now):
         return False
@@ -155,6 +160,9 @@ def _why_no_seat(session_pk: Any, now: dt.datetime) -> BookingError:
     session = get_session_model().objects.filter(pk=session_pk).first()
     if session is None or session.status != SessionStatus.SCHEDULED or session.start_at_utc <= now:
         return _session_closed(session)
+    if session.seats_taken < session.capacity:
+        return SessionFull("Students on the waitlist get free seats first: join the waitlist.",
+                           params={"session": session_pk, "capacity": session.capacity, "waitlist": True})
     return SessionFull(params={"session": session_pk, "capacity": session.capacity})
 
 
@@ -209,7 +217,8 @@ def _seat_violations(student: Any, session: Any, now: dt.datetime) -> list[Viola
         error: BookingError = AlreadyBooked()
         found.append(Violation(error.code, error.message, {"session": session.pk}))
     # Seats held by requests past their expiry are free for book_seat, so they are free here.
-    if fresh.seats_taken - bookings.due_to_expire(now).count() >= fresh.capacity:
+    waiting = SessionWaitlist.objects.filter(session_id=session.pk, status=WaitlistStatus.WAITING).exists()
+    if waiting or fresh.seats_taken - bookings.due_to_expire(now).count() >= fresh.capacity:
         error = SessionFull()
         found.append(Violation(error.code, error.message, {"session": session.pk}))
     return found
@@ -242,7 +251,7 @@ def _free_place(booking: Any, now: dt.datetime, locked_session: Any) -> Any:
     Returns the 1:1 session it cancelled, if any, so the caller signals it after the booking.
     """
     if booking.kind == SessionKind.GROUP:
-        seats.release_seat(booking.session_id)
+        seats.free_seats({booking.session_id: 1}, now)
         return None
     Session = get_session_model()
     cancelled = Session.objects.filter(pk=booking.session_id, status=SessionStatus.SCHEDULED).update(
@@ -254,8 +263,10 @@ def _free_place(booking: Any, now: dt.datetime, locked_session: Any) -> Any:
     return locked_session
 
 
-def _signal_left(signal: Any, booking: Any, freed_session: Any) -> None:
+def _leave_active(signal: Any, booking: Any, now: dt.datetime, locked_session: Any) -> None:
+    """Signal the booking's own transition, then free its place (whose offers signal after it)."""
     send_after_commit(signal, type(booking), booking=booking)
+    freed_session = _free_place(booking, now, locked_session)
     if freed_session is not None:
         send_after_commit(signals.session_cancelled, type(freed_session), session=freed_session)
 
@@ -290,7 +301,7 @@ def decline_booking(booking: Any, *, actor: Any, reason: str = "", now: dt.datet
         session = seats.lock_session(booking.session_id)
         _move(booking, BookingStatus.DECLINED, current, decided_by_id=_actor_id(actor), decided_at=current,
               reason=reason)
-        _signal_left(signals.booking_declined, booking, _free_place(booking, current, session))
+        _leave_active(signals.booking_declined, booking, current, session)
     return booking
 
 
@@ -317,7 +328,7 @@ def cancel_booking(booking: Any, *, actor: Any, reason: str = "", now: dt.dateti
               reason=reason, late_cancellation=late)
         if refusal is not None:
             raise refusal
-        _signal_left(signals.booking_cancelled, booking, _free_place(booking, current, session))
+        _leave_active(signals.booking_cancelled, booking, current, session)
     return booking
 
 

@@ -1,4 +1,4 @@
-"""Pending requests expire at ``expires_at``: lazily when something touches them, and in the sweep.
+"""Requests and waitlist offers expire: lazily when something touches their session, and in the sweep.
 
 The caller holds the locks of the sessions involved (teacher row first, then sessions by ascending
 pk). Every booking transition locks its session first, so under those locks the set of due
@@ -11,10 +11,17 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from django.db.models import Case, F, IntegerField, Value, When
-
 from .. import signals
-from ..models import BookingStatus, SessionKind, SessionStatus, get_booking_model, get_session_model
+from ..models import (
+    BookingStatus,
+    SessionKind,
+    SessionStatus,
+    SessionWaitlist,
+    WaitlistStatus,
+    get_booking_model,
+    get_session_model,
+)
+from . import seats
 from ._common import send_after_commit
 
 
@@ -23,20 +30,17 @@ def request_expiry(ttl_hours: int | None, now: dt.datetime, start: dt.datetime) 
     return start if ttl_hours is None else min(start, now + dt.timedelta(hours=ttl_hours))
 
 
-def expire_requests(due: list[Any], now: dt.datetime) -> int:
-    """Expire these due pending bookings: give group seats back, cancel 1:1 lessons, signal each."""
+def expire_requests(due: list[Any], now: dt.datetime) -> tuple[int, int]:
+    """Expire these due pending bookings: hand group seats on, cancel 1:1 lessons, signal each.
+
+    Returns (requests expired, offers made with their seats).
+    """
     if not due:
-        return 0
+        return 0, 0
     Booking, Session = get_booking_model(), get_session_model()
     Booking.objects.filter(pk__in=[b.pk for b in due], status=BookingStatus.PENDING).update(
         status=BookingStatus.EXPIRED, status_changed=now
     )
-    seats = Counter(b.session_id for b in due if b.kind == SessionKind.GROUP)
-    if seats:
-        # One statement for every session: seats_taken - (this session's expired count).
-        Session.objects.filter(pk__in=seats).update(seats_taken=F("seats_taken") - Case(
-            *(When(pk=pk, then=Value(n)) for pk, n in seats.items()), default=Value(0), output_field=IntegerField(),
-        ))
     lessons = [b.session_id for b in due if b.kind == SessionKind.ONE_ON_ONE]
     if lessons:
         Session.objects.filter(pk__in=lessons, status=SessionStatus.SCHEDULED).update(
@@ -49,10 +53,40 @@ def expire_requests(due: list[Any], now: dt.datetime) -> int:
             session = booking.session
             session.status, session.status_changed, session.seats_taken = SessionStatus.CANCELLED, now, 0
             send_after_commit(signals.session_cancelled, type(session), session=session)
-    return len(due)
+    offered = seats.free_seats(Counter(b.session_id for b in due if b.kind == SessionKind.GROUP), now)
+    return len(due), len(offered)
+
+
+def expire_offers(due: list[SessionWaitlist], now: dt.datetime) -> tuple[int, int]:
+    """Expire these due offers and pass each seat to the next in line. Returns (expired, offers made)."""
+    if not due:
+        return 0, 0
+    SessionWaitlist.objects.filter(pk__in=[e.pk for e in due], status=WaitlistStatus.OFFERED).update(
+        status=WaitlistStatus.EXPIRED, status_changed=now
+    )
+    for entry in due:
+        entry.status, entry.status_changed = WaitlistStatus.EXPIRED, now
+        send_after_commit(signals.waitlist_offer_expired, SessionWaitlist, entry=entry)
+    offered = seats.free_seats(Counter(e.session_id for e in due), now)
+    return len(due), len(offered)
+
+
+def refresh_sessions(session_pks: list[Any], now: dt.datetime) -> dict[str, int]:
+    """Apply everything due in sessions whose rows the caller has locked: requests, then offers.
+
+    Whatever touches a session calls this first, so nothing past its expiry ever holds a seat
+    against anyone, even before a sweep runs.
+    """
+    requests = list(get_booking_model().objects.due_to_expire(now).filter(session_id__in=session_pks)
+                    .select_related("session"))
+    expired_requests, offers_a = expire_requests(requests, now)
+    offers = list(SessionWaitlist.objects.filter(session_id__in=session_pks, status=WaitlistStatus.OFFERED,
+                                                 offer_expires_at__lte=now))
+    expired_offers, offers_b = expire_offers(offers, now)
+    return {"expired_requests": expired_requests, "expired_offers": expired_offers, "offers_made": offers_a + offers_b}
 
 
 def expire_due_in_sessions(session_pks: list[Any], now: dt.datetime) -> int:
-    """Expire the due requests of sessions whose rows the caller has locked."""
-    due = list(get_booking_model().objects.due_to_expire(now).filter(session_id__in=session_pks).select_related("session"))
-    return expire_requests(due, now)
+    """Refresh sessions whose rows the caller has locked; the number of seats or slots it freed."""
+    counts = refresh_sessions(session_pks, now)
+    return counts["expired_requests"] + counts["expired_offers"]

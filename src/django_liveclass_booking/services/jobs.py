@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from ..models import get_booking_model, get_session_model
+from ..models import SessionWaitlist, WaitlistStatus, get_booking_model, get_session_model
 from . import expiry
 from ._common import resolve_now
 
@@ -27,7 +27,7 @@ def _lock_sessions(pks: list[Any]) -> list[Any]:
 
 
 def process_due(now: dt.datetime | None = None) -> dict[str, int]:
-    """Expire pending requests past their expiry and give their seats or slots back.
+    """Expire requests and waitlist offers past their expiry; offer freed seats to the next in line.
 
     Returns ``{"expired_requests": n, "expired_offers": n, "offers_made": n}``. Idempotent and safe to
     run in several processes at once; a constant number of queries per batch of sessions.
@@ -38,15 +38,19 @@ def process_due(now: dt.datetime | None = None) -> dict[str, int]:
     Booking = get_booking_model()
     while True:
         with transaction.atomic():
-            due_sessions = list(
-                Booking.objects.due_to_expire(current).exclude(session_id__in=skipped)
-                .order_by("session_id").values_list("session_id", flat=True).distinct()[:BATCH_SIZE]
-            )
+            requests = (Booking.objects.due_to_expire(current).exclude(session_id__in=skipped)
+                        .order_by("session_id").values_list("session_id", flat=True).distinct()[:BATCH_SIZE])
+            offers = (SessionWaitlist.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=current)
+                      .exclude(session_id__in=skipped).order_by("session_id")
+                      .values_list("session_id", flat=True).distinct()[:BATCH_SIZE])
+            found = sorted(set(requests) | set(offers))
+            due_sessions = found[:BATCH_SIZE]
             if not due_sessions:
                 break
             locked = _lock_sessions(due_sessions)
             skipped.update(set(due_sessions) - set(locked))
-            counts["expired_requests"] += expiry.expire_due_in_sessions(locked, current)
-        if len(due_sessions) < BATCH_SIZE:
+            for key, value in expiry.refresh_sessions(locked, current).items():
+                counts[key] += value
+        if len(found) < BATCH_SIZE:
             break
     return counts

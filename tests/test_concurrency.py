@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from django_liveclass_booking import services
-from django_liveclass_booking.exceptions import AlreadyBooked, SessionFull
+from django_liveclass_booking.exceptions import AlreadyBooked, BookingError, SessionFull
 from django_liveclass_booking.models import BookingStatus, get_booking_model
 
 from .invariants import assert_all
@@ -185,4 +185,73 @@ def test_one_student_booking_many_seats_at_once_stays_within_the_daily_limit(mak
     counts = Counter(outcome(r) for r in results)
     assert counts == {"booked": 1, "PolicyViolation": 5}, counts
     assert all(r.codes == ["daily_limit"] for r in results if isinstance(r, Exception))
+    assert_all()
+
+
+def test_booking_joining_and_cancelling_a_full_session_at_once_serves_the_line_in_order(make_session, make_user, now):
+    from django_liveclass_booking.models import SessionWaitlist
+
+    session = make_session(capacity=5)
+    holders = [services.book_seat(make_user(), session, now=now) for _ in range(5)]
+    early = [services.join_waitlist(make_user(), session, now=now) for _ in range(3)]
+    User, Booking = get_user_model(), get_booking_model()
+
+    def act(job):
+        kind, obj = job
+        if kind == "cancel":
+            booking = Booking.objects.get(pk=obj.pk)
+            return services.cancel_booking(booking, actor=User.objects.get(pk=booking.student_id), now=now)
+        # What a client does: book; if full, join the line; if a seat freed up meanwhile, book again.
+        for _ in range(5):
+            try:
+                return services.book_seat(obj, session, now=now)
+            except SessionFull:
+                try:
+                    return services.join_waitlist(obj, session, now=now)
+                except BookingError as exc:
+                    if exc.code != "seats_available":
+                        raise
+        raise AssertionError("no answer after five tries")
+
+    jobs = [("cancel", b) for b in holders[:4]] + [("newcomer", make_user()) for _ in range(16)]
+    results = run_at_once(act, jobs)
+
+    assert not [r for r in results if isinstance(r, Exception)], [r for r in results if isinstance(r, Exception)]
+    assert_all()
+    session.refresh_from_db()
+    assert session.seats_taken == session.capacity == 5
+    # Four seats were freed while three early students waited: all three got offers, before anyone
+    # who joined later; the fourth seat went to the next in line or to a newcomer only if nobody waited.
+    statuses = {e.pk: e.status for e in SessionWaitlist.objects.filter(session=session)}
+    assert [statuses[e.pk] for e in early] == ["offered"] * 3
+    line = list(SessionWaitlist.objects.filter(session=session).order_by("position", "pk"))
+    served = [e.status == "offered" for e in line]
+    assert served == sorted(served, reverse=True), "someone who joined later was offered a seat first"
+    booked_newcomers = Booking.objects.filter(session=session, status="confirmed").exclude(
+        pk__in=[b.pk for b in holders]).count()
+    assert booked_newcomers + sum(served) == 4
+
+
+def test_several_sweepers_expire_each_offer_once_and_never_offer_a_seat_twice(make_session, make_user, now, signal_log):
+    from django_liveclass_booking.models import SessionWaitlist
+
+    sessions = [make_session(capacity=1) for _ in range(5)]
+    for session in sessions:
+        holder = services.book_seat(make_user(), session, now=now)
+        for _ in range(3):
+            services.join_waitlist(make_user(), session, now=now)
+        services.cancel_booking(holder, actor=holder.student, now=now)  # first in line gets an offer
+    signal_log.sent.clear()
+    later = now + dt.timedelta(minutes=61)
+
+    results = run_at_once(lambda _: services.process_due(now=later), range(4))
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r["expired_offers"] for r in results) == 5
+    assert sum(r["offers_made"] for r in results) == 5
+    assert signal_log.names.count("waitlist_seat_offered") == 5
+    for session in sessions:
+        statuses = list(SessionWaitlist.objects.filter(session=session).order_by("position")
+                        .values_list("status", flat=True))
+        assert statuses == ["expired", "offered", "waiting"]
     assert_all()

@@ -208,3 +208,13 @@ def test_available_slots_honours_min_notice_and_max_advance(calendar, now):
     # Monday the 11th from 10:00 London (= now + 7 days), Wednesday the 13th (within 10 days), nothing later.
     assert starts[0] == "Mon 11 10:00" and starts[-1] == "Wed 13 16:00"
     assert "Mon 11 09:45" not in starts
+
+
+def test_an_expired_request_does_not_block_scheduling_a_group_session(calendar, student, now):
+    services.set_policy(calendar, approval_mode="manual", request_ttl_hours=1)
+    old = services.request_lesson(student, calendar, start=london(MONDAY, 10), duration=60, now=now)
+    later = now + dt.timedelta(hours=2)
+    session = services.schedule_session(calendar, start=london(MONDAY, 10), duration=60, capacity=5, now=later)
+    assert session.status == "scheduled"
+    assert get_booking_model().objects.get(pk=old.pk).status == BookingStatus.EXPIRED
+    assert_all()

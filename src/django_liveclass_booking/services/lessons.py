@@ -108,18 +108,16 @@ def calendar_refusal(teacher: Any, policy: Any, start: dt.datetime, end: dt.date
     return None
 
 
-def _expire_due_lessons_near(teacher: Any, policy: Any, start: dt.datetime, end: dt.datetime,
-                             now: dt.datetime) -> None:
-    """Under the teacher lock: expire 1:1 requests past their expiry around [start, end).
+def expire_due_lessons_near(teacher: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    """Under the teacher lock: expire 1:1 requests past their expiry that meet [start, end).
 
-    They no longer block the slot, but their sessions are still scheduled rows: expired first, so
-    the new session never meets them (nor PostgreSQL's exclusion constraint). Lock order: teacher
+    They no longer block the time, but their sessions are still scheduled rows: expired first, so
+    a new session never meets them (nor PostgreSQL's exclusion constraint). Lock order: teacher
     row, then their sessions by ascending pk.
     """
-    buffer = dt.timedelta(minutes=policy.buffer_minutes)
     due = list(get_booking_model().objects.due_to_expire(now)
                .filter(teacher=teacher, kind=SessionKind.ONE_ON_ONE)
-               .filter(start_at_utc__lt=end + buffer, end_at_utc__gt=start - buffer)
+               .filter(start_at_utc__lt=end, end_at_utc__gt=start)
                .values_list("session_id", flat=True))
     if due:
         list(get_session_model().objects.select_for_update().filter(pk__in=due).order_by("pk")
@@ -160,7 +158,8 @@ def request_lesson(
             refusal = calendar_refusal(teacher, policy, start_utc, end_utc, current)
             if refusal is not None:
                 raise refusal
-            _expire_due_lessons_near(teacher, policy, start_utc, end_utc, current)
+            buffer = dt.timedelta(minutes=policy.buffer_minutes)
+            expire_due_lessons_near(teacher, start_utc - buffer, end_utc + buffer, current)
             pending = decision.requires_approval
             session = Session.objects.create(
                 teacher=teacher, kind=SessionKind.ONE_ON_ONE, start_at_utc=start_utc, end_at_utc=end_utc,

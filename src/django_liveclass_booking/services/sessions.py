@@ -12,6 +12,7 @@ from .. import signals
 from ..adapter import get_adapter
 from ..exceptions import BookingError, InvalidTransition, SlotUnavailable
 from ..operations import OVERLAP_CONSTRAINT
+from .lessons import expire_due_lessons_near
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
     OPEN_WAITLIST_STATUSES,
@@ -111,6 +112,8 @@ def schedule_session(
     try:
         with transaction.atomic():
             policy = lock_teacher(teacher)
+            # A lesson request past its expiry does not hold the time, even before the sweep.
+            expire_due_lessons_near(teacher, start_utc, end_utc, current)
             ensure_teacher_free(teacher, start_utc, end_utc)
             if tz_name is None:
                 session.timezone_snapshot = get_adapter().get_user_timezone(teacher) or policy.timezone

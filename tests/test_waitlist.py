@@ -228,3 +228,30 @@ def test_bad_joins_get_a_clear_code_and_write_nothing(make_session, make_user, s
     if setup == "booked":
         assert isinstance(exc.value, AlreadyBooked)
     assert SessionWaitlist.objects.count() == before
+
+
+def test_the_policy_applies_when_joining_the_line(full, student, set_policy, now):
+    session, _ = full
+    set_policy(min_notice_minutes=3 * 24 * 60)
+    with pytest.raises(BookingError) as exc:
+        services.join_waitlist(student, session, now=now)
+    assert exc.value.code == "min_notice"
+
+
+def test_check_booking_ignores_offers_past_their_expiry(make_session, make_user, now):
+    session = make_session(capacity=1)
+    holder = services.book_seat(make_user(), session, now=now)
+    services.join_waitlist(make_user(), session, now=now)
+    services.cancel_booking(holder, actor=holder.student, now=now)
+    newcomer = make_user()
+    assert services.check_booking(newcomer, session=session, now=now).codes == ["session_full"]
+    assert services.check_booking(newcomer, session=session, now=now + dt.timedelta(minutes=61)).allowed
+
+
+def test_a_seat_freed_after_the_start_is_not_offered(make_session, make_user, teacher, now, signal_log):
+    session = make_session(capacity=1, start=now + dt.timedelta(hours=1))
+    holder = services.book_seat(make_user(), session, now=now)
+    waiting = services.join_waitlist(make_user(), session, now=now)
+    services.cancel_booking(holder, actor=teacher, now=session.start_at_utc + dt.timedelta(minutes=5))
+    assert entry(waiting).status == "waiting"
+    assert seats(session) == 0

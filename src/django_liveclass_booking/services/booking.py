@@ -217,8 +217,12 @@ def _seat_violations(student: Any, session: Any, now: dt.datetime) -> list[Viola
         error: BookingError = AlreadyBooked()
         found.append(Violation(error.code, error.message, {"session": session.pk}))
     # Seats held by requests past their expiry are free for book_seat, so they are free here.
-    waiting = SessionWaitlist.objects.filter(session_id=session.pk, status=WaitlistStatus.WAITING).exists()
-    if waiting or fresh.seats_taken - bookings.due_to_expire(now).count() >= fresh.capacity:
+    line = SessionWaitlist.objects.filter(session_id=session.pk)
+    waiting = line.filter(status=WaitlistStatus.WAITING).exists()
+    # Requests and offers past their expiry hold seats book_seat would free first.
+    stale = bookings.due_to_expire(now).count() + line.filter(
+        status=WaitlistStatus.OFFERED, offer_expires_at__lte=now).count()
+    if waiting or fresh.seats_taken - stale >= fresh.capacity:
         error = SessionFull()
         found.append(Violation(error.code, error.message, {"session": session.pk}))
     return found

@@ -66,7 +66,8 @@ def free_seats(freed: Mapping[Any, int], now: dt.datetime) -> list[SessionWaitli
     chosen: list[SessionWaitlist] = []
     left = dict(freed)
     for entry in line:
-        if left[entry.session_id] > 0:
+        # A session that has started has nothing to offer: its seat just goes back.
+        if left[entry.session_id] > 0 and entry.session.start_at_utc > now:
             chosen.append(entry)
             left[entry.session_id] -= 1
     if chosen:

@@ -25,6 +25,7 @@ from ..models import (
     get_booking_model,
 )
 from ..models.bookings import live_at
+from ..policy import BookingRequest, evaluate
 from . import expiry, seats
 from ._common import is_system, require, require_actor, resolve_now, send_after_commit
 
@@ -56,8 +57,14 @@ def join_waitlist(student: Any, session: Any, *, now: dt.datetime | None = None)
     refusal = _seat_precheck(student, session, current)
     if refusal is not None:
         raise refusal
-    if not TeacherBookingPolicy.for_teacher(session.teacher_id).waitlist_enabled:
+    policy = TeacherBookingPolicy.for_teacher(session.teacher_id)
+    if not policy.waitlist_enabled:
         raise BookingError("This teacher does not keep waitlists.", code="waitlist_disabled")
+    # The line leads to a booking: whoever the policy would refuse a seat may not queue for one.
+    request = BookingRequest(student=student, teacher_id=session.teacher_id, kind=session.kind,
+                             start=session.start_at_utc, end=session.end_at_utc, now=current, policy=policy,
+                             session=session)
+    evaluate(request).raise_if_refused()
     try:
         with transaction.atomic():
             locked = _locked_open_session(session.pk, current)

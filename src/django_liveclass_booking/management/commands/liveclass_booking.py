@@ -12,7 +12,8 @@ from ... import services
 
 
 class Command(BaseCommand):
-    help = "Booking jobs. 'process' runs everything that is due (today: pending requests past their expiry)."
+    help = ("Booking jobs. 'process' runs everything that is due: it expires pending requests and waitlist "
+            "offers past their expiry and offers the freed seats to the next in line.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="job", required=True, metavar="JOB")

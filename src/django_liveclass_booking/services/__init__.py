@@ -8,6 +8,14 @@ from ._common import SYSTEM
 from .booking import book_seat, cancel_booking, check_booking, confirm_booking, decline_booking
 from .jobs import process_due
 from .lessons import available_slots, request_lesson
+from .series import (
+    cancel_series,
+    confirm_series,
+    create_series,
+    decline_series,
+    schedule_recurring_sessions,
+    subscribe_to_recurring_sessions,
+)
 from .sessions import cancel_session, schedule_session
 from .teachers import add_availability, add_time_off, set_policy
 from .waitlist import accept_offer, decline_offer, expire_offer, join_waitlist, leave_waitlist, offer_seat
@@ -20,17 +28,23 @@ __all__ = [
     "available_slots",
     "book_seat",
     "cancel_booking",
+    "cancel_series",
     "cancel_session",
     "check_booking",
     "confirm_booking",
+    "confirm_series",
+    "create_series",
     "decline_booking",
     "decline_offer",
+    "decline_series",
     "expire_offer",
     "join_waitlist",
     "leave_waitlist",
     "offer_seat",
     "process_due",
     "request_lesson",
+    "schedule_recurring_sessions",
     "schedule_session",
     "set_policy",
+    "subscribe_to_recurring_sessions",
 ]

@@ -83,6 +83,10 @@ def book_seat(student: Any, session: Any, *, actor: Any = None, now: dt.datetime
     ``PolicyViolation``, ``BookingError`` (``session_closed``, ``not_a_group_session``,
     ``own_session``) and ``NotAllowed``.
     """
+    return _book_seat(student, session, actor=actor, now=now, source=BookingSource.DIRECT)
+
+
+def _book_seat(student: Any, session: Any, *, actor: Any, now: dt.datetime | None, source: str) -> Any:
     current = resolve_now(now)
     actor = student if actor is None else actor
     adapter = get_adapter()
@@ -109,7 +113,7 @@ def book_seat(student: Any, session: Any, *, actor: Any = None, now: dt.datetime
                 session=session, student=student, teacher_id=session.teacher_id, kind=session.kind,
                 start_at_utc=session.start_at_utc, end_at_utc=session.end_at_utc,
                 status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, status_changed=current,
-                source=BookingSource.DIRECT, decided_at=None if pending else current,
+                source=source, decided_at=None if pending else current,
                 expires_at=expiry.request_expiry(request.policy.request_ttl_hours, current, session.start_at_utc)
                 if pending else None,
             )

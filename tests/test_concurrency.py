@@ -255,3 +255,20 @@ def test_several_sweepers_expire_each_offer_once_and_never_offer_a_seat_twice(ma
                         .values_list("status", flat=True))
         assert statuses == ["expired", "offered", "waiting"]
     assert_all()
+
+
+def test_students_racing_for_the_same_weekly_slots_never_double_book_the_teacher(teacher, make_user, now, settings):
+    settings.LIVECLASS_BOOKING = {"REQUIRE_AVAILABILITY": False}
+    start = now + dt.timedelta(days=3)
+    students = [make_user() for _ in range(6)]
+
+    results = run_at_once(
+        lambda student: services.create_series(student, teacher, first_start=start, duration=60,
+                                               rrule="FREQ=WEEKLY;COUNT=5", timezone="UTC", now=now),
+        students,
+    )
+
+    counts = Counter(outcome(r) for r in results)
+    assert counts == {"booked": 1, "PolicyViolation": 5}, counts
+    assert get_booking_model().objects.count() == 5
+    assert_all()

@@ -259,3 +259,40 @@ def test_create_series_cost_does_not_grow_with_occurrences(teacher, make_user):
 
     small, large = cost(4, 9), cost(26, 11)
     assert large - small <= 2, (small, large)
+
+
+def test_cancelling_a_subscription_also_leaves_its_waitlists(teacher, student, make_user):
+    sessions = services.schedule_recurring_sessions(
+        teacher, first_start=dt.datetime(2026, 3, 16, 17, 0, tzinfo=LONDON), duration=60, capacity=1,
+        rrule="FREQ=WEEKLY;COUNT=2", timezone="Europe/London", now=NOW)
+    holder = services.book_seat(make_user(), sessions[1], now=NOW)
+    series = services.subscribe_to_recurring_sessions(student, sessions[0].recurrence_key, now=NOW)
+    assert (series.first_start_time, series.timezone) == (dt.time(17), "Europe/London")
+    behind = services.join_waitlist(make_user(), sessions[1], now=NOW)
+    services.cancel_booking(holder, actor=holder.student, now=NOW)  # our student is offered the seat
+    assert services.cancel_series(series, actor=student, now=NOW) == 1
+    entries = {e.student_id: e.status for e in SessionWaitlist.objects.filter(session=sessions[1])}
+    assert entries[student.pk] == "left" and entries[behind.student_id] == "offered"
+    assert {i.status for i in series.items.all()} == {"cancelled"}
+    assert_all()
+
+
+def test_subscriptions_follow_the_teachers_recurring_policy(teacher, student):
+    sessions = services.schedule_recurring_sessions(
+        teacher, first_start=dt.datetime(2026, 3, 16, 17, 0, tzinfo=LONDON), duration=60, capacity=3,
+        rrule="FREQ=WEEKLY;COUNT=2", timezone="Europe/London", now=NOW)
+    services.set_policy(teacher, allow_recurring=False)
+    with pytest.raises(PolicyViolation) as exc:
+        services.subscribe_to_recurring_sessions(student, sessions[0].recurrence_key, now=NOW)
+    assert exc.value.codes == ["recurring_not_allowed"]
+
+
+def test_a_subscription_that_gets_nothing_is_refused(teacher, student):
+    sessions = services.schedule_recurring_sessions(
+        teacher, first_start=dt.datetime(2026, 3, 16, 17, 0, tzinfo=LONDON), duration=60, capacity=3,
+        rrule="FREQ=WEEKLY;COUNT=2", timezone="Europe/London", now=NOW)
+    services.set_policy(teacher, min_notice_minutes=60 * 24 * 90)
+    with pytest.raises(BookingError) as exc:
+        services.subscribe_to_recurring_sessions(student, sessions[0].recurrence_key, now=NOW)
+    assert exc.value.code == "min_notice"
+    assert not BookingSeries.objects.exists()

@@ -31,7 +31,10 @@ from ..models import (
     SeriesStatus,
     SessionKind,
     SessionStatus,
+    SessionWaitlist,
+    TeacherBookingPolicy,
     TeacherTimeOff,
+    WaitlistStatus,
     get_booking_model,
     get_session_model,
 )
@@ -310,10 +313,13 @@ def subscribe_to_recurring_sessions(student: Any, recurrence_key: str, *, on_con
         raise BookingError("No upcoming sessions share that recurrence key.", code="no_sessions",
                            params={"recurrence_key": recurrence_key})
     first = sessions[0]
-    local = first.start_at_utc.astimezone(zoneinfo.ZoneInfo(first.timezone_snapshot)).replace(tzinfo=None)
-    occurrences = [recurrence.Occurrence(i, s.start_at_utc.replace(tzinfo=None), s.start_at_utc, s.end_at_utc)
-                   for i, s in enumerate(sessions)]
+
+    def local(session: Any) -> dt.datetime:
+        return session.start_at_utc.astimezone(zoneinfo.ZoneInfo(session.timezone_snapshot)).replace(tzinfo=None)
+
+    occurrences = [recurrence.Occurrence(i, local(s), s.start_at_utc, s.end_at_utc) for i, s in enumerate(sessions)]
     with transaction.atomic():
+        _refuse_series(TeacherBookingPolicy.for_teacher(first.teacher_id), len(sessions))
         bookings: dict[int, Any] = {}
         skipped: dict[int, str] = {}
         waitlisted: dict[int, str] = {}
@@ -335,9 +341,13 @@ def subscribe_to_recurring_sessions(student: Any, recurrence_key: str, *, on_con
                 if mode == OnConflict.FAIL:
                     raise
                 skipped[o.index] = exc.code
+        if not bookings and not waitlisted:
+            raise BookingError("No session of this class could be booked or waited for.", code=skipped[0],
+                               params={"codes": sorted(set(skipped.values()))})
         series = BookingSeries.objects.create(
             student=student, teacher_id=first.teacher_id, kind=SessionKind.GROUP, rrule="",
-            first_start_date=local.date(), first_start_time=local.time(), timezone=first.timezone_snapshot,
+            first_start_date=local(first).date(), first_start_time=local(first).time(),
+            timezone=first.timezone_snapshot,
             duration_minutes=first.duration_minutes, on_conflict=mode, recurrence_key=recurrence_key,
             status=SeriesStatus.ACTIVE,
         )
@@ -423,6 +433,28 @@ def decline_series(series: BookingSeries, *, actor: Any, reason: str = "",
     return series
 
 
+def _waiting_entries(series: BookingSeries, since: dt.datetime) -> Any:
+    """The series' student's open places in the lines of its waitlisted occurrences from ``since``."""
+    sessions = BookingSeriesItem.objects.filter(series=series, status=SeriesItemStatus.WAITLISTED,
+                                                start_at_utc__gte=since)
+    return SessionWaitlist.objects.open().select_related("session").filter(
+        student_id=series.student_id,
+        session__in=get_session_model().objects.filter(recurrence_key=series.recurrence_key,
+                                                       start_at_utc__in=sessions.values("start_at_utc")),
+    ) if series.recurrence_key else SessionWaitlist.objects.none()
+
+
+def _leave_lines(series: BookingSeries, entries: list[SessionWaitlist], now: dt.datetime) -> None:
+    """Cancelling a subscription also leaves its waitlists; a held offer passes to the next in line."""
+    if not entries:
+        return
+    SessionWaitlist.objects.filter(pk__in=[e.pk for e in entries]).update(status=WaitlistStatus.LEFT, status_changed=now)
+    BookingSeriesItem.objects.filter(series=series, status=SeriesItemStatus.WAITLISTED,
+                                     start_at_utc__in=[e.session.start_at_utc for e in entries]).update(
+        status=SeriesItemStatus.CANCELLED)
+    seats.free_seats(Counter(e.session_id for e in entries if e.status == WaitlistStatus.OFFERED), now)
+
+
 def cancel_series(series: BookingSeries, *, actor: Any, from_start: dt.datetime | None = None, reason: str = "",
                   now: dt.datetime | None = None) -> int:
     """Cancel the series' upcoming bookings: all, or this-and-following from ``from_start``.
@@ -440,8 +472,10 @@ def cancel_series(series: BookingSeries, *, actor: Any, from_start: dt.datetime 
     since = current if from_start is None else max(current, aware(from_start, "from_start"))
     as_student = not is_system(actor) and actor.pk == series.student_id != series.teacher_id
     with transaction.atomic():
-        upcoming = list(_series_bookings(series, ACTIVE_BOOKING_STATUSES).filter(start_at_utc__gte=since))
-        _lock_sessions_of(upcoming)
+        upcoming = list(_series_bookings(series, ACTIVE_BOOKING_STATUSES).filter(live_at(current),
+                                                                                 start_at_utc__gte=since))
+        lines = list(_waiting_entries(series, since))
+        _lock_sessions_of(upcoming + lines)
         on_time, late = [], []
         for booking in upcoming:
             is_late, refusal = _student_cutoff(booking, current) if as_student else (False, None)
@@ -452,6 +486,7 @@ def cancel_series(series: BookingSeries, *, actor: Any, from_start: dt.datetime 
             if group:
                 _end_bookings(group, BookingStatus.CANCELLED, signals.booking_cancelled, current,
                               cancelled_by_id=actor_id, cancelled_at=current, reason=reason, late_cancellation=flag)
+        _leave_lines(series, lines, current)
         if from_start is None and not _series_bookings(series, ACTIVE_BOOKING_STATUSES).filter(
                 start_at_utc__gte=current).exists():
             BookingSeries.objects.filter(pk=series.pk).update(status=SeriesStatus.CANCELLED, status_changed=current)

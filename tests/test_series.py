@@ -296,3 +296,13 @@ def test_a_subscription_that_gets_nothing_is_refused(teacher, student):
         services.subscribe_to_recurring_sessions(student, sessions[0].recurrence_key, now=NOW)
     assert exc.value.code == "min_notice"
     assert not BookingSeries.objects.exists()
+
+
+def test_recurring_sessions_that_would_overlap_each_other_are_refused(teacher):
+    with pytest.raises(SlotUnavailable) as exc:
+        services.schedule_recurring_sessions(teacher, first_start=dt.datetime(2026, 3, 16, 10, 0, tzinfo=LONDON),
+                                             duration=90, capacity=5, rrule="FREQ=HOURLY;COUNT=3",
+                                             timezone="Europe/London", now=NOW)
+    assert exc.value.code == "teacher_unavailable"
+    assert len(exc.value.params["starts"]) == 2
+    assert not get_session_model().objects.exists()

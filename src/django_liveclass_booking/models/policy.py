@@ -73,5 +73,5 @@ class TeacherBookingPolicy(TimeStampedModel):
     def for_teacher(cls, teacher: Any) -> TeacherBookingPolicy:
         """The teacher's policy row, or an unsaved one holding the defaults. Takes a user or a pk."""
         teacher_id = getattr(teacher, "pk", teacher)
-        policy = cls.objects.filter(teacher_id=teacher_id).first()
+        policy = next(iter(cls.objects.filter(teacher_id=teacher_id).order_by()[:1]), None)
         return policy if policy is not None else cls(teacher_id=teacher_id, **cls.defaults())

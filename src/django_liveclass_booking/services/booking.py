@@ -24,7 +24,7 @@ from ..models import (
 )
 from ..models.bookings import live_at
 from ..policy import BookingRequest, Decision, Violation, evaluate
-from . import expiry, seats, transitions
+from . import expiry, fastpath, seats, transitions
 from ._common import (
     SYSTEM,
     aware,
@@ -95,58 +95,61 @@ def _book_seat(student: Any, session: Any, *, actor: Any, now: dt.datetime | Non
     refusal = _seat_precheck(student, session, current)
     if refusal is not None:
         raise refusal
+    for attempt in range(2):
+        try:
+            return _claim_and_book(student, session, current, source)
+        except IntegrityError as exc:
+            if not _is_active_booking_conflict(exc):
+                raise
+            # The unique constraint found an active booking of this student. Only a request of
+            # theirs past its expiry (not swept yet) may stand in the way: expire it, try once more.
+            if attempt or not _expire_own_stale_request(student, session, current):
+                raise AlreadyBooked(params={"session": session.pk}) from exc
+    raise AssertionError("unreachable")
+
+
+def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: str) -> Any:
+    """One attempt, one transaction: rules, then the seat claim and the insert (one statement on PostgreSQL)."""
     Booking = get_booking_model()
-    try:
-        with transaction.atomic():
-            request = _request_for_session(student, session, current)
-            if _counts_bookings(request.policy):
-                # Two seats booked at once by one student would both pass a count-then-insert
-                # limit: with a limit set, the teacher row serialises them (teacher, then session).
-                request.policy = lock_teacher(session.teacher_id)
-            decision = evaluate(request)
-            decision.raise_if_refused()
-            _refuse_if_booked(student, session, current)
+    with transaction.atomic():
+        request = _request_for_session(student, session, current)
+        if _counts_bookings(request.policy):
+            # Two seats booked at once by one student would both pass a count-then-insert
+            # limit: with a limit set, the teacher row serialises them (teacher, then session).
+            request.policy = lock_teacher(session.teacher_id)
+        decision = evaluate(request)
+        decision.raise_if_refused()
+        pending = decision.requires_approval
+        # Built before the claim: nothing but the write itself runs while the seat row is locked.
+        booking = Booking(
+            session=session, student=student, teacher_id=session.teacher_id, kind=session.kind,
+            start_at_utc=session.start_at_utc, end_at_utc=session.end_at_utc,
+            status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, status_changed=current,
+            source=source, decided_at=None if pending else current,
+            expires_at=expiry.request_expiry(request.policy.request_ttl_hours, current, session.start_at_utc)
+            if pending else None,
+        )
+        if not (fastpath.available() and fastpath.claim_and_insert(booking, current)):
             if not seats.claim_seat(session.pk, current) and not _claim_after_expiring(session.pk, current):
-                raise _why_no_seat(session.pk, current)
-            pending = decision.requires_approval
-            booking = Booking.objects.create(
-                session=session, student=student, teacher_id=session.teacher_id, kind=session.kind,
-                start_at_utc=session.start_at_utc, end_at_utc=session.end_at_utc,
-                status=BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, status_changed=current,
-                source=source, decided_at=None if pending else current,
-                expires_at=expiry.request_expiry(request.policy.request_ttl_hours, current, session.start_at_utc)
-                if pending else None,
-            )
-            send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
-                              booking=booking)
-    except IntegrityError as exc:
-        # Two requests of one student raced past _refuse_if_booked; the unique constraint
-        # stopped the second and its seat claim rolled back with it.
-        if _is_active_booking_conflict(exc):
-            raise AlreadyBooked(params={"session": session.pk}) from exc
-        raise
+                raise _why_no_seat(student, session.pk, current)
+            booking.save(force_insert=True)
+        send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
+                          booking=booking)
     return booking
+
+
+def _expire_own_stale_request(student: Any, session: Any, now: dt.datetime) -> bool:
+    with transaction.atomic():
+        if not get_booking_model().objects.due_to_expire(now).filter(session_id=session.pk, student=student).exists():
+            return False
+        seats.lock_session(session.pk)
+        expiry.refresh_sessions([session.pk], now)
+    return True
 
 
 def _counts_bookings(policy: Any) -> bool:
     return any(getattr(policy, name) is not None
                for name in ("max_bookings_per_day", "max_bookings_per_week", "max_pending_requests"))
-
-
-def _refuse_if_booked(student: Any, session: Any, now: dt.datetime) -> None:
-    existing = (
-        get_booking_model().objects.filter(session_id=session.pk, student=student, status__in=ACTIVE_BOOKING_STATUSES)
-        .values_list("status", "expires_at").first()
-    )
-    if existing is None:
-        return
-    status, expires_at = existing
-    if status == BookingStatus.PENDING and expires_at is not None and expires_at <= now:
-        # The student's own request has expired but was not swept yet: expire it, then book anew.
-        seats.lock_session(session.pk)
-        expiry.expire_due_in_sessions([session.pk], now)
-        return
-    raise AlreadyBooked(params={"session": session.pk})
 
 
 def _claim_after_expiring(session_pk: Any, now: dt.datetime) -> bool:
@@ -160,10 +163,13 @@ def _claim_after_expiring(session_pk: Any, now: dt.datetime) -> bool:
     return seats.claim_seat(session_pk, now)
 
 
-def _why_no_seat(session_pk: Any, now: dt.datetime) -> BookingError:
+def _why_no_seat(student: Any, session_pk: Any, now: dt.datetime) -> BookingError:
+    """Only on the refusal path: say which of closed, already booked, or full it is."""
     session = get_session_model().objects.filter(pk=session_pk).first()
     if session is None or session.status != SessionStatus.SCHEDULED or session.start_at_utc <= now:
         return _session_closed(session)
+    if get_booking_model().objects.filter(live_at(now), session_id=session_pk, student=student).exists():
+        return AlreadyBooked(params={"session": session_pk})
     if session.seats_taken < session.capacity:
         return SessionFull("Students on the waitlist get free seats first: join the waitlist.",
                            params={"session": session_pk, "capacity": session.capacity, "waitlist": True})

@@ -139,7 +139,12 @@ def schedule_recurring_sessions(
             expire_due_lessons_near(teacher, lo, hi, current)
             busy = _Intervals(list(Session.objects.filter(teacher=teacher, status=SessionStatus.SCHEDULED)
                                    .overlapping(lo, hi).values_list("start_at_utc", "end_at_utc")))
-            clashes = [o.start.isoformat() for o in occurrences if busy.meets(o.start, o.end)]
+            clashes = []
+            for o in occurrences:
+                if busy.meets(o.start, o.end):
+                    clashes.append(o.start.isoformat())
+                # A rule may repeat faster than the session lasts: occurrences must not meet each other.
+                busy.add(o.start, o.end)
             if clashes:
                 raise SlotUnavailable(f"The teacher already has a session at {len(clashes)} of those times.",
                                       code="teacher_unavailable", params={"starts": clashes})

@@ -1,0 +1,601 @@
+"""Benchmark of django-liveclass-booking: throughput, growth, series, the sweep, queries per call.
+
+    python bench/run.py --db postgres     # the main target; also --db mariadb, --db sqlite
+
+A script, not a test. It creates a fresh database ``liveclass_bench`` (Django's test-database
+machinery), migrates it, runs every measurement and drops the database at the end, also when a
+measurement fails. It prints one plain-text table. Seeds are fixed; wall-clock timings vary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import os
+import random
+import statistics
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+if str(ROOT / "src") not in sys.path:
+    sys.path.insert(1, str(ROOT / "src"))
+
+SEED = 20260504
+UTC = dt.UTC
+
+
+def setup_django(db: str) -> None:
+    os.environ["LIVECLASS_BENCH_DB"] = db
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+
+
+# --- worker processes (spawned: each one sets Django up and opens its own connection) -------------
+
+
+def _lib_worker(db, session_pk, student_ids, duration, barrier, results):
+    try:
+        setup_django(db)
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+
+        from django_liveclass_booking import services
+        from django_liveclass_booking.models import get_session_model
+
+        connection.ensure_connection()
+        users = get_user_model().objects.in_bulk(student_ids)
+        students = [users[pk] for pk in student_ids]
+        session = get_session_model().objects.get(pk=session_pk)
+        services.book_seat(students.pop(0), session)  # warm-up (rules loaded, connection in use): not timed
+        barrier.wait()
+        t0 = time.perf_counter()
+        done = 0
+        for student in students:
+            services.book_seat(student, session)
+            done += 1
+            if time.perf_counter() - t0 >= duration:
+                break
+        results.put(("ok", done, time.perf_counter() - t0, 1))
+        connection.close()
+    except BaseException:
+        results.put(("error", traceback.format_exc(), 0.0, 0))
+        try:
+            barrier.abort()
+        except Exception:
+            pass
+
+
+def _raw_connect(db, conf):
+    if db == "postgres":
+        import psycopg
+
+        return psycopg.connect(host=conf["HOST"], port=conf["PORT"], user=conf["USER"], password=conf["PASSWORD"],
+                               dbname=conf["NAME"], autocommit=True)
+    if db in ("mariadb", "mysql"):
+        import MySQLdb
+
+        return MySQLdb.connect(host=conf["HOST"], port=int(conf["PORT"]), user=conf["USER"],
+                               passwd=conf["PASSWORD"], db=conf["NAME"], charset="utf8mb4", autocommit=True)
+    import sqlite3
+
+    return sqlite3.connect(conf["NAME"], isolation_level=None, timeout=60)
+
+
+def _raw_worker(db, conf, tables, session, student_ids, duration, barrier, results):
+    """The minimal same work per booking: one conditional UPDATE of the counter, one INSERT, one transaction."""
+    try:
+        conn = _raw_connect(db, conf)
+        session_table, booking_table = tables
+        ph = "?" if db == "sqlite" else "%s"
+        now_sql = "now()" if db == "postgres" else ph
+        update = (f"UPDATE {session_table} SET seats_taken = seats_taken + 1 WHERE id = {ph} "
+                  f"AND status = 'scheduled' AND start_at_utc > {now_sql} AND seats_taken < capacity")
+        columns = ("created", "modified", "session_id", "student_id", "teacher_id", "kind", "start_at_utc",
+                   "end_at_utc", "status", "status_changed", "decided_by_id", "decided_at", "cancelled_by_id",
+                   "cancelled_at", "reason", "message", "expires_at", "late_cancellation", "source", "external_ref")
+        insert = (f"INSERT INTO {booking_table} ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
+                  + (" RETURNING id" if db in ("postgres", "sqlite") else ""))
+        begin = "BEGIN IMMEDIATE" if db == "sqlite" else "BEGIN"
+        cur = conn.cursor()
+        barrier.wait()
+        t0 = time.perf_counter()
+        done = 0
+        for student_id in student_ids:
+            now = dt.datetime.now(UTC)
+            stamp = now if db == "postgres" else now.replace(tzinfo=None).isoformat(" ") if db == "sqlite" else now.replace(tzinfo=None)
+            start = session["start"] if db == "postgres" else session["start"].replace(tzinfo=None)
+            end = session["end"] if db == "postgres" else session["end"].replace(tzinfo=None)
+            if db == "sqlite":
+                start, end = start.isoformat(" "), end.isoformat(" ")
+            cur.execute(begin)
+            try:
+                cur.execute(update, (session["pk"],) if db == "postgres" else (session["pk"], stamp))
+                if cur.rowcount != 1:
+                    raise RuntimeError("raw baseline: no seat claimed")
+                cur.execute(insert, (stamp, stamp, session["pk"], student_id, session["teacher"], "group", start, end,
+                                     "confirmed", stamp, None, stamp, None, None, "", "", None, False, "direct", None))
+                if db in ("postgres", "sqlite"):
+                    cur.fetchone()
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            done += 1
+            if time.perf_counter() - t0 >= duration:
+                break
+        results.put(("ok", done, time.perf_counter() - t0, 0))
+        conn.close()
+    except BaseException:
+        results.put(("error", traceback.format_exc(), 0.0, 0))
+        try:
+            barrier.abort()
+        except Exception:
+            pass
+
+
+def run_workers(target, per_worker_args, duration):
+    """Start one process per worker, release them together; bookings/second over the slowest worker."""
+    ctx = mp.get_context("spawn")
+    n = len(per_worker_args)
+    barrier = ctx.Barrier(n + 1)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, duration, barrier, results)) for args in per_worker_args]
+    for p in procs:
+        p.start()
+    try:
+        barrier.wait(timeout=120)
+        out = [results.get(timeout=duration + 120) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.terminate()
+    errors = [o[1] for o in out if o[0] != "ok"]
+    if errors:
+        raise RuntimeError("worker failed:\n" + errors[0])
+    total = sum(o[1] for o in out)
+    return total / max(o[2] for o in out), total + sum(o[3] for o in out)
+
+
+# --- the benchmark (main process) ----------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, db: str, duration: float, quick: bool) -> None:
+        self.db = db
+        self.duration = duration
+        self.quick = quick
+        self.rows: list[tuple[str, str, str, str]] = []
+        self.notes: list[str] = []
+        self.rng = random.Random(SEED)
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+
+        from django_liveclass_booking.models import get_booking_model, get_session_model
+
+        self.User = get_user_model()
+        self.Session = get_session_model()
+        self.Booking = get_booking_model()
+        self.connection = connection
+        self.now = dt.datetime.now(UTC).replace(microsecond=0)
+        self.teacher_slot: dict[int, int] = {}
+        self._user_no = 0
+
+    # helpers ----------------------------------------------------------------------------------
+
+    def row(self, section: str, measure: str, result: str, target: str = "") -> None:
+        self.rows.append((section, measure, result, target))
+        print(f"  [{section}] {measure}: {result} {target}", file=sys.stderr, flush=True)
+
+    def users(self, n: int, prefix: str) -> list[int]:
+        start = self._user_no
+        self._user_no += n
+        objs = [self.User(username=f"{prefix}{i}", password="!") for i in range(start, start + n)]
+        self.User.objects.bulk_create(objs, batch_size=5000)
+        names = [o.username for o in objs]
+        found = dict(self.User.objects.filter(username__in=names).values_list("username", "pk")) if len(names) < 30000 \
+            else dict(self.User.objects.filter(username__startswith=prefix).values_list("username", "pk"))
+        return [found[name] for name in names]
+
+    def bulk(self, model, fields: list[str], rows: list[tuple]) -> None:
+        """Insert many rows fast: COPY on PostgreSQL, bulk_create in batches elsewhere."""
+        if not rows:
+            return
+        if self.db == "postgres":
+            cols = ", ".join(model._meta.get_field(f).column for f in fields)
+            with self.connection.cursor() as c:
+                with c.cursor.copy(f"COPY {model._meta.db_table} ({cols}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row(r)
+        else:
+            names = [model._meta.get_field(f).attname for f in fields]
+            model.objects.bulk_create([model(**dict(zip(names, r, strict=True))) for r in rows], batch_size=2000)
+
+    def analyze(self) -> None:
+        with self.connection.cursor() as c:
+            if self.db == "postgres":
+                c.execute("ANALYZE")
+            elif self.db == "sqlite":
+                c.execute("ANALYZE")
+            else:
+                c.execute(f"ANALYZE TABLE {self.Session._meta.db_table}, {self.Booking._meta.db_table}")
+
+    def next_start(self, teacher_id: int, base: dt.datetime, step: dt.timedelta) -> dt.datetime:
+        k = self.teacher_slot.get(teacher_id, 0)
+        self.teacher_slot[teacher_id] = k + 1
+        return base + k * step
+
+    def sessions_bulk(self, specs: list[tuple[int, dt.datetime, int, int, str]]) -> list[int]:
+        """(teacher_id, start, capacity, seats_taken, title) -> pks, in order."""
+        now = self.now
+        rows = [(t, "group", title, s, s + dt.timedelta(minutes=60), 60, "UTC", "", "", "", cap, taken, "scheduled",
+                 now, "", now, now) for t, s, cap, taken, title in specs]
+        fields = ["teacher", "kind", "title", "start_at_utc", "end_at_utc", "duration_minutes", "timezone_snapshot",
+                  "meeting_provider", "meeting_url", "meeting_passcode", "capacity", "seats_taken", "status",
+                  "status_changed", "cancellation_reason", "created", "modified"]
+        before = self.Session.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        self.bulk(self.Session, fields, rows)
+        got = dict(((t, s), pk) for pk, t, s in self.Session.objects.filter(pk__gt=before)
+                   .values_list("pk", "teacher_id", "start_at_utc"))
+        return [got[(t, s)] for t, s, *_ in specs]
+
+    def count_queries(self, call):
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(self.connection) as ctx:
+            result = call()
+        return len(ctx.captured_queries), result, ctx.captured_queries
+
+    # background data ----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        t0 = time.perf_counter()
+        self.bg_teachers = self.users(500, "bgteacher")
+        self.pool = self.users(40000, "student")
+        self.bg_students = self.pool[:20000]
+        self.fixed_teacher = self.users(1, "slots_teacher")[0]
+        self.note(f"setup: 40,501 users in {time.perf_counter() - t0:.1f} s")
+        from django_liveclass_booking.models import TeacherAvailability
+
+        TeacherAvailability.objects.bulk_create([
+            TeacherAvailability(teacher_id=self.fixed_teacher, weekday=d, start_time=dt.time(8), end_time=dt.time(20))
+            for d in range(7)])
+        # The slots teacher's own calendar: the same in both growth states.
+        first = (self.now + dt.timedelta(days=1)).replace(hour=9, minute=0)
+        specs = [(self.fixed_teacher, first + dt.timedelta(days=d, hours=h), 10, 3, "own")
+                 for d in range(0, 31, 1) for h in (0, 5)]
+        self.sessions_bulk(specs)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print("  " + text, file=sys.stderr, flush=True)
+
+    def add_background(self, n_bookings: int) -> None:
+        """Group sessions of 500 teachers over two years, 20 bookings each from 20k students."""
+        t0 = time.perf_counter()
+        per_session = 20
+        n_sessions = n_bookings // per_session
+        base = self.now - dt.timedelta(days=365)
+        step = dt.timedelta(days=23, hours=7)
+        specs, plans = [], []
+        for i in range(n_sessions):
+            teacher = self.bg_teachers[i % len(self.bg_teachers)]
+            start = self.next_start(teacher, base + dt.timedelta(minutes=(i % 97) * 5), step)
+            students = self.rng.sample(self.bg_students, per_session)
+            future = start > self.now
+            statuses = [self.rng.choices(["confirmed", "cancelled", "pending"] if future else ["confirmed", "cancelled"],
+                                         [70, 20, 10] if future else [80, 20])[0] for _ in students]
+            taken = sum(s != "cancelled" for s in statuses)
+            specs.append((teacher, start, 30, taken, "bg"))
+            plans.append((teacher, start, students, statuses))
+        pks = self.sessions_bulk(specs)
+        now = self.now
+        rows = []
+        for pk, (teacher, start, students, statuses) in zip(pks, plans, strict=True):
+            end = start + dt.timedelta(minutes=60)
+            for student, status in zip(students, statuses, strict=True):
+                rows.append((pk, student, teacher, "group", start, end, status, now,
+                             now if status == "confirmed" else None, now if status == "cancelled" else None,
+                             start if status == "pending" else None, "", "", False, "direct", now, now))
+        fields = ["session", "student", "teacher", "kind", "start_at_utc", "end_at_utc", "status", "status_changed",
+                  "decided_at", "cancelled_at", "expires_at", "reason", "message", "late_cancellation", "source",
+                  "created", "modified"]
+        self.bulk(self.Booking, fields, rows)
+        self.analyze()
+        total = self.Booking.objects.count()
+        self.note(f"background: +{len(rows):,} bookings in {n_sessions:,} sessions ({total:,} in all) "
+                  f"in {time.perf_counter() - t0:.1f} s")
+
+    # 2. growth -----------------------------------------------------------------------------------
+
+    def measure_growth_state(self) -> tuple[float, float]:
+        from django_liveclass_booking import services
+
+        start = self.next_start(self.fixed_teacher, (self.now + dt.timedelta(days=40)).replace(hour=10, minute=0),
+                                dt.timedelta(hours=2))
+        session = services.schedule_session(self.User.objects.get(pk=self.fixed_teacher), start=start, duration=60,
+                                            capacity=100000)
+        rounds, per_round = 3, 200 if not self.quick else 50
+        students = list(self.User.objects.filter(pk__in=self.rng.sample(self.bg_students, rounds * per_round + 1)))
+        self.rng.shuffle(students)
+        teacher = self.User.objects.get(pk=self.fixed_teacher)
+        book_means, slot_means = [], []
+        it = iter(students)
+        # warm-up
+        services.book_seat(next(it), session)
+        services.available_slots(teacher, start=self.now + dt.timedelta(days=1),
+                                 end=self.now + dt.timedelta(days=32), duration=60)
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                services.book_seat(next(it), session)
+            book_means.append((time.perf_counter() - t0) / per_round)
+            t0 = time.perf_counter()
+            n_slots = 20 if not self.quick else 5
+            for _ in range(n_slots):
+                services.available_slots(teacher, start=self.now + dt.timedelta(days=1),
+                                         end=self.now + dt.timedelta(days=32), duration=60)
+            slot_means.append((time.perf_counter() - t0) / n_slots)
+        return statistics.median(book_means), statistics.median(slot_means)
+
+    # 1. throughput -------------------------------------------------------------------------------
+
+    def throughput(self) -> None:
+        from django.conf import settings
+
+        conf = dict(settings.DATABASES["default"])
+        tables = (self.Session._meta.db_table, self.Booking._meta.db_table)
+        tp_teacher = self.users(1, "rush_teacher")[0]
+        available = self.pool[20000:]  # students with no background bookings; each run its own session
+        results = {}
+        for workers in (1, 4, 8):
+            per = len(available) // workers
+            for kind in ("library", "raw"):
+                start = self.next_start(tp_teacher, self.now + dt.timedelta(days=10), dt.timedelta(hours=2))
+                pk = self.sessions_bulk([(tp_teacher, start, 1_000_000, 0, f"rush {kind} {workers}")])[0]
+                chunks = [available[i * per:(i + 1) * per] for i in range(workers)]
+                if kind == "library":
+                    args = [(self.db, pk, chunk) for chunk in chunks]
+                    rate, total = run_workers(_lib_worker, args, self.duration)
+                else:
+                    sess = {"pk": pk, "teacher": tp_teacher, "start": start, "end": start + dt.timedelta(minutes=60)}
+                    args = [(self.db, conf, tables, sess, chunk) for chunk in chunks]
+                    rate, total = run_workers(_raw_worker, args, self.duration)
+                seats = self.Session.objects.get(pk=pk).seats_taken
+                booked = self.Booking.objects.filter(session_id=pk).count()
+                if seats != total or booked != total:
+                    raise RuntimeError(f"{kind} x{workers}: {total} bookings reported, {booked} rows, {seats} seats")
+                results[(kind, workers)] = rate
+            lib, raw = results[("library", workers)], results[("raw", workers)]
+            target = "ratio >= 0.5" if workers == 4 else ""
+            if workers == 4:
+                target += "  MET" if lib / raw >= 0.5 else "  NOT MET"
+            self.row("1 throughput", f"book_seat, {workers} process{'es' if workers > 1 else ''}, one session",
+                     f"library {lib:7.0f}/s   raw {raw:7.0f}/s   ratio {lib / raw:.2f}", target)
+
+    # 3. series -------------------------------------------------------------------------------------
+
+    def series(self) -> None:
+        from django_liveclass_booking import services
+        from django_liveclass_booking.models import TeacherAvailability
+
+        monday = (self.now + dt.timedelta(days=7 - self.now.weekday())).replace(hour=10, minute=0, second=0)
+        out = {}
+        for count, repeats in ((4, 10), (26, 6), (104, 3)):
+            if self.quick:
+                repeats = min(repeats, 2)
+            teachers = self.users(repeats + 1, f"series{count}_teacher")
+            students = self.users(repeats + 1, f"series{count}_student")
+            TeacherAvailability.objects.bulk_create([
+                TeacherAvailability(teacher_id=t, weekday=d, start_time=dt.time(8), end_time=dt.time(20))
+                for t in teachers for d in range(7)])
+            tu = self.User.objects.in_bulk(teachers)
+            su = self.User.objects.in_bulk(students)
+            times, queries = [], None
+            for i in range(repeats + 1):
+                call = lambda i=i: services.create_series(  # noqa: E731
+                    su[students[i]], tu[teachers[i]], first_start=monday, duration=60,
+                    rrule=f"FREQ=WEEKLY;COUNT={count}", timezone="UTC")
+                if i == 0:  # counted (and warms up)
+                    queries, series, _ = self.count_queries(call)
+                    assert series.items.filter(status="booked").count() == count
+                    continue
+                t0 = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - t0)
+            out[count] = queries
+            self.row("3 create_series", f"{count} weekly occurrences",
+                     f"mean {statistics.mean(times) * 1000:7.1f} ms  ({statistics.mean(times) / count * 1000:.2f} ms/occ.)"
+                     f", {queries} queries", "")
+        self.series_queries = out
+
+    # 4. process_due --------------------------------------------------------------------------------
+
+    def due_offers(self, n_sessions: int, per_session: int) -> dt.datetime:
+        """Sessions whose seats are all held by offers past their expiry, plus one student still waiting each."""
+        from django_liveclass_booking.models import SessionWaitlist
+
+        teachers = self.users(max(1, n_sessions // 20), "due_teacher")
+        base = self.now + dt.timedelta(days=5)
+        specs = []
+        for i in range(n_sessions):
+            t = teachers[i % len(teachers)]
+            specs.append((t, self.next_start(t, base, dt.timedelta(hours=2)), per_session, per_session, "due"))
+        pks = self.sessions_bulk(specs)
+        expired = self.now - dt.timedelta(minutes=5)
+        offered_at = self.now - dt.timedelta(minutes=65)
+        rows = []
+        for pk in pks:
+            students = self.rng.sample(self.pool, per_session + 1)
+            for pos, s in enumerate(students, 1):
+                if pos <= per_session:
+                    rows.append((pk, s, pos, "offered", offered_at, offered_at, expired, offered_at, offered_at))
+                else:
+                    rows.append((pk, s, pos, "waiting", offered_at, None, None, offered_at, offered_at))
+        self.bulk(SessionWaitlist, ["session", "student", "position", "status", "status_changed", "offered_at",
+                                    "offer_expires_at", "created", "modified"], rows)
+        self.analyze()
+        return self.now
+
+    def process_due(self) -> None:
+        from django_liveclass_booking import services
+        from django_liveclass_booking.services.jobs import BATCH_SIZE
+
+        n_sessions, per = (2000, 5) if not self.quick else (400, 5)
+        now = self.due_offers(n_sessions, per)
+        t0 = time.perf_counter()
+        counts = services.process_due(now=now)
+        took = time.perf_counter() - t0
+        offers = n_sessions * per
+        assert counts["expired_offers"] == offers, counts
+        assert counts["offers_made"] == n_sessions, counts
+        # Queries, on a fresh set of the same shape (2 batches), counted apart so the timing above is uncounted.
+        now2 = self.due_offers(2 * BATCH_SIZE, per)
+        queries, counts2, _ = self.count_queries(lambda: services.process_due(now=now2))
+        assert counts2["expired_offers"] == 2 * BATCH_SIZE * per, counts2
+        per_batch = queries / 2
+        self.row("4 process_due", f"{offers:,} due offers in {n_sessions:,} sessions (+1 waiting each)",
+                 f"total {took:6.2f} s   {took / offers * 1e6:6.0f} us/offer   "
+                 f"{n_sessions // BATCH_SIZE} batches", "")
+        self.process_due_per_batch = per_batch
+
+    # 5. queries per operation ----------------------------------------------------------------------
+
+    def queries(self) -> None:
+        from django_liveclass_booking import services
+
+        teacher_ids = self.users(3, "q_teacher")
+        student_ids = self.users(6, "q_student")
+        users = self.User.objects.in_bulk(teacher_ids + student_ids)
+        t_auto, t_manual, t_cancel = (users[i] for i in teacher_ids)
+        s = [users[i] for i in student_ids]
+        start = (self.now + dt.timedelta(days=3)).replace(hour=10, minute=0)
+        services.set_policy(t_manual, approval_mode="manual")
+        sess = services.schedule_session(t_auto, start=start, duration=60, capacity=10)
+        fresh = self.Session.objects.get(pk=sess.pk)
+        n_book, _, statements = self.count_queries(lambda: services.book_seat(s[0], fresh))
+        self.book_seat_sql = [q["sql"] for q in statements]
+        self.row("5 queries", "book_seat (auto approval, fresh session instance)", f"{n_book}", self.cmp(n_book, 8))
+
+        teacher = self.User.objects.get(pk=self.fixed_teacher)
+        slots = services.available_slots(teacher, start=self.now + dt.timedelta(days=1),
+                                         end=self.now + dt.timedelta(days=32), duration=60)
+        n_req, _, statements = self.count_queries(
+            lambda: services.request_lesson(s[1], teacher, start=slots[len(slots) // 2][0], duration=60))
+        self.request_sql = [q["sql"] for q in statements]
+        self.row("5 queries", "request_lesson", f"{n_req}", self.cmp(n_req, 12))
+
+        msess = services.schedule_session(t_manual, start=start, duration=60, capacity=10)
+        pending = services.book_seat(s[2], msess)
+        n_conf, _, _ = self.count_queries(lambda: services.confirm_booking(pending, actor=t_manual))
+        self.row("5 queries", "confirm_booking (teacher)", f"{n_conf}", self.cmp(n_conf, 10))
+
+        csess = services.schedule_session(t_cancel, start=start, duration=60, capacity=1)
+        booking = services.book_seat(s[3], csess)
+        services.join_waitlist(s[4], csess)
+        n_cancel, _, statements = self.count_queries(lambda: services.cancel_booking(booking, actor=s[3]))
+        self.cancel_sql = [q["sql"] for q in statements]
+        self.row("5 queries", "cancel_booking, seat handed to the waitlist", f"{n_cancel}", self.cmp(n_cancel, 10))
+
+        q4, q26 = self.series_queries[4], self.series_queries[26]
+        self.row("5 queries", "create_series 4 vs 26 vs 104 occurrences",
+                 f"{q4} vs {q26} vs {self.series_queries[104]}", "constant" + ("  MET" if q4 == q26 == self.series_queries[104] else "  NOT MET"))
+        n_slots, _, _ = self.count_queries(lambda: services.available_slots(
+            teacher, start=self.now + dt.timedelta(days=1), end=self.now + dt.timedelta(days=32), duration=60))
+        self.row("5 queries", "available_slots, 31 days", f"{n_slots}", self.cmp(n_slots, 5))
+        self.row("5 queries", "process_due, per batch of 200 sessions", f"{self.process_due_per_batch:g}", "constant")
+
+    @staticmethod
+    def cmp(value: float, budget: float) -> str:
+        return f"<= {budget}" + ("  MET" if value <= budget else "  NOT MET")
+
+    # the run -----------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.prepare()
+        self.add_background(1000)
+        b1, s1 = self.measure_growth_state()
+        self.add_background(199_000 if not self.quick else 19_000)
+        b2, s2 = self.measure_growth_state()
+        big = "200k" if not self.quick else "20k"
+        for name, small, large in (("book_seat", b1, b2), ("available_slots (31 days)", s1, s2)):
+            ratio = large / small
+            self.row("2 growth", f"{name}: 1k vs {big} bookings",
+                     f"{small * 1000:6.2f} ms vs {large * 1000:6.2f} ms   ratio {ratio:.2f}",
+                     "ratio <= 1.3" + ("  MET" if ratio <= 1.3 else "  NOT MET"))
+        self.throughput()
+        self.series()
+        self.process_due()
+        self.queries()
+
+    def table(self) -> str:
+        head = ("section", "measure", "result", "target")
+        rows = [head] + sorted(self.rows, key=lambda r: r[0][:1])
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        line = "  ".join("-" * w for w in widths)
+        out = ["  ".join(c.ljust(w) for c, w in zip(rows[0], widths)).rstrip(), line]
+        previous = None
+        for r in rows[1:]:
+            if previous is not None and r[0] != previous:
+                out.append("")
+            previous = r[0]
+            out.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["postgres", "mariadb", "sqlite"], default="postgres")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per throughput run (default 5)")
+    parser.add_argument("--quick", action="store_true", help="smaller data and fewer repeats (a smoke run)")
+    parser.add_argument("--sql", action="store_true", help="also print the statements of one book_seat, "
+                        "request_lesson and cancel_booking")
+    args = parser.parse_args()
+    setup_django(args.db)
+
+    from django.db import connection
+
+    started = time.perf_counter()
+    load_start = os.getloadavg()[0]
+    old_name = connection.settings_dict["NAME"]
+    print(f"creating database {connection.settings_dict['TEST']['NAME']} on {args.db} ...", file=sys.stderr, flush=True)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+    bench = Bench(args.db, args.duration, args.quick)
+    try:
+        bench.run()
+    finally:
+        connection.close()
+        try:
+            connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+        except Exception:
+            traceback.print_exc()
+            print("could not drop the bench database; drop liveclass_bench by hand", file=sys.stderr)
+    import platform
+
+    print(f"django-liveclass-booking benchmark on {connection.vendor} ({args.db}), {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}; throughput runs of {args.duration:g} s; "
+          f"whole run {time.perf_counter() - started:.0f} s; load average at start {load_start:.1f}, "
+          f"at end {os.getloadavg()[0]:.1f}")
+    for n in bench.notes:
+        print(f"  {n}")
+    print()
+    print(bench.table())
+    if args.sql:
+        for title, sql in (("book_seat", bench.book_seat_sql), ("request_lesson", bench.request_sql),
+                           ("cancel_booking with hand-over", bench.cancel_sql)):
+            print(f"\nStatements of one {title}:")
+            for i, statement in enumerate(sql, 1):
+                print(f"  {i:2}. {statement}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

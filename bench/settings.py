@@ -1,0 +1,64 @@
+"""Benchmark settings. ``LIVECLASS_BENCH_DB`` (set by bench/run.py from ``--db``) picks the backend.
+
+Server, user and password come from the same environment variables as ``tests/settings.py``; the
+database is always ``liveclass_bench``, created fresh by the run and dropped at its end.
+"""
+
+import os
+import tempfile
+
+DB = os.environ.get("LIVECLASS_BENCH_DB", "postgres")
+NAME = "liveclass_bench"
+
+if DB == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": NAME,
+            "USER": os.environ.get("LIVECLASS_PG_USER", "postgres"),
+            "PASSWORD": os.environ.get("LIVECLASS_PG_PASSWORD", ""),
+            "HOST": os.environ.get("LIVECLASS_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("LIVECLASS_PG_PORT", "5432"),
+            "TEST": {"NAME": NAME},
+            # LIVECLASS_BENCH_SERVER_BINDING=1: psycopg binds parameters on the server and prepares
+            # statements it sees repeatedly, as the raw baseline's statements are.
+            "OPTIONS": {"server_side_binding": os.environ.get("LIVECLASS_BENCH_SERVER_BINDING") == "1"},
+        }
+    }
+elif DB in ("mariadb", "mysql"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": NAME,
+            "USER": os.environ.get("LIVECLASS_MYSQL_USER", "root"),
+            "PASSWORD": os.environ.get("LIVECLASS_MYSQL_PASSWORD", ""),
+            "HOST": os.environ.get("LIVECLASS_MYSQL_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("LIVECLASS_MYSQL_PORT", "3306"),
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"NAME": NAME, "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+        }
+    }
+elif DB == "sqlite":
+    _path = os.path.join(tempfile.gettempdir(), f"{NAME}.sqlite3")
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _path,
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 60},
+            "TEST": {"NAME": _path},
+        }
+    }
+else:
+    raise RuntimeError(f"Unknown LIVECLASS_BENCH_DB={DB!r}: use postgres, mariadb or sqlite.")
+
+SECRET_KEY = "bench-only-not-secret"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEBUG = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django_liveclass_booking",
+]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

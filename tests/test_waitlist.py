@@ -255,3 +255,17 @@ def test_a_seat_freed_after_the_start_is_not_offered(make_session, make_user, te
     services.cancel_booking(holder, actor=teacher, now=session.start_at_utc + dt.timedelta(minutes=5))
     assert entry(waiting).status == "waiting"
     assert seats(session) == 0
+
+
+def test_a_student_holding_an_offer_cannot_take_a_second_seat(make_session, make_user, now):
+    session = make_session(capacity=2)
+    first, second = (services.book_seat(make_user(), session, now=now) for _ in range(2))
+    waiting = services.join_waitlist(make_user(), session, now=now)
+    services.cancel_booking(first, actor=first.student, now=now)   # the line gets this seat as an offer
+    services.cancel_booking(second, actor=second.student, now=now)  # nobody else waits: back to the pool
+    with pytest.raises(BookingError) as exc:
+        services.book_seat(waiting.student, session, now=now)
+    assert exc.value.code == "offer_pending"
+    booking = services.accept_offer(entry(waiting), actor=waiting.student, now=now)
+    assert booking.status == "confirmed" and seats(session) == 1
+    assert_all()

@@ -130,7 +130,8 @@ def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: st
             if pending else None,
         )
         if not (fastpath.available() and fastpath.claim_and_insert(booking, current)):
-            if not seats.claim_seat(session.pk, current) and not _claim_after_expiring(session.pk, current):
+            if (not seats.claim_seat(session.pk, current, student_id=student.pk)
+                    and not _claim_after_expiring(session.pk, current, student.pk)):
                 raise _why_no_seat(student, session.pk, current)
             booking.save(force_insert=True)
         send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
@@ -152,7 +153,7 @@ def _counts_bookings(policy: Any) -> bool:
                for name in ("max_bookings_per_day", "max_bookings_per_week", "max_pending_requests"))
 
 
-def _claim_after_expiring(session_pk: Any, now: dt.datetime) -> bool:
+def _claim_after_expiring(session_pk: Any, now: dt.datetime, student_id: Any = None) -> bool:
     """A full session may hold seats of requests or offers past their expiry: free those, claim again.
 
     Freed seats go to the waitlist first, so a newcomer only gets one when nobody waits.
@@ -160,7 +161,7 @@ def _claim_after_expiring(session_pk: Any, now: dt.datetime) -> bool:
     seats.lock_session(session_pk)
     if not expiry.expire_due_in_sessions([session_pk], now):
         return False
-    return seats.claim_seat(session_pk, now)
+    return seats.claim_seat(session_pk, now, student_id=student_id)
 
 
 def _why_no_seat(student: Any, session_pk: Any, now: dt.datetime) -> BookingError:
@@ -170,6 +171,10 @@ def _why_no_seat(student: Any, session_pk: Any, now: dt.datetime) -> BookingErro
         return _session_closed(session)
     if get_booking_model().objects.filter(live_at(now), session_id=session_pk, student=student).exists():
         return AlreadyBooked(params={"session": session_pk})
+    if SessionWaitlist.objects.filter(session_id=session_pk, student=student, status=WaitlistStatus.OFFERED,
+                                      offer_expires_at__gt=now).exists():
+        return BookingError("A seat in this session is offered to you: accept the offer instead.",
+                            code="offer_pending", params={"session": session_pk})
     if session.seats_taken < session.capacity:
         return SessionFull("Students on the waitlist get free seats first: join the waitlist.",
                            params={"session": session_pk, "capacity": session.capacity, "waitlist": True})

@@ -34,14 +34,18 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
         f"WHERE {qn(s.pk.column)} = %s AND {col(s, 'status')} = %s AND {col(s, 'start_at_utc')} > %s "
         f"AND {seats} < {col(s, 'capacity')} "
         f"AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
-        f"AND {col(w, 'status')} = %s) RETURNING 1) "
+        f"AND {col(w, 'status')} = %s) "
+        # A student holding an offered seat here accepts it; a direct booking would hold two.
+        f"AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
+        f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) RETURNING 1) "
         f"INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
         f"SELECT {', '.join(f'CAST(%s AS {f.db_type(connection)})' for f in fields)} FROM claim "
         f"RETURNING {qn(b.pk.column)}"
     )
     session_pk = booking.session_id
-    params = [session_pk, SessionStatus.SCHEDULED, now, session_pk, WaitlistStatus.WAITING, *values]
+    params = [session_pk, SessionStatus.SCHEDULED, now, session_pk, WaitlistStatus.WAITING,
+              session_pk, booking.student_id, WaitlistStatus.OFFERED, *values]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -25,8 +25,11 @@ def someone_waits(session_ref: Any = None) -> Exists:
         session_id=OuterRef("pk") if session_ref is None else session_ref, status=WaitlistStatus.WAITING))
 
 
-def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False) -> bool:
-    """Take one seat. A newcomer never gets one while anyone waits; ``for_waitlist`` is the line itself."""
+def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False, student_id: Any = None) -> bool:
+    """Take one seat. A newcomer never gets one while anyone waits; ``for_waitlist`` is the line itself.
+
+    With ``student_id``, a student already holding an offered seat there gets no second one.
+    """
     Session = get_session_model()
     if connection.vendor == "mysql":
         # InnoDB may run this UPDATE through the status index, locking that index entry before the
@@ -38,6 +41,9 @@ def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False)
     )
     if not for_waitlist:
         qs = qs.filter(~someone_waits())
+    if student_id is not None:
+        qs = qs.filter(~Exists(SessionWaitlist.objects.filter(
+            session_id=OuterRef("pk"), student_id=student_id, status=WaitlistStatus.OFFERED)))
     return bool(qs.update(seats_taken=F("seats_taken") + 1))
 
 

@@ -193,3 +193,19 @@ def test_check_booking_for_a_lesson_reports_calendar_problems_like_request_lesso
     decision = services.check_booking(student, teacher=teacher, start=start, duration=30, now=now)
     assert decision.codes == ["teacher_unavailable"]
     assert get_booking_model().objects.count() == 0
+
+
+def test_post_save_receivers_of_the_booking_model_run_on_every_database(session, student, now):
+    from django.db.models.signals import post_save
+
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=get_booking_model(), weak=False)
+    try:
+        booking = services.book_seat(student, session, now=now)
+    finally:
+        post_save.disconnect(receiver, sender=get_booking_model())
+    assert seen == [(booking.pk, True)]

@@ -306,3 +306,26 @@ def test_recurring_sessions_that_would_overlap_each_other_are_refused(teacher):
     assert exc.value.code == "teacher_unavailable"
     assert len(exc.value.params["starts"]) == 2
     assert not get_session_model().objects.exists()
+
+
+def test_cancelling_a_series_frees_each_seat_once_when_one_was_cancelled_meanwhile(teacher, student, monkeypatch):
+    from django_liveclass_booking.services import series as series_module
+
+    sessions = services.schedule_recurring_sessions(
+        teacher, first_start=dt.datetime(2026, 3, 16, 17, 0, tzinfo=LONDON), duration=60, capacity=2,
+        rrule="FREQ=WEEKLY;COUNT=2", timezone="Europe/London", now=NOW)
+    series = services.subscribe_to_recurring_sessions(student, sessions[0].recurrence_key, now=NOW)
+    first = series.items.get(index=0).booking
+    lock = series_module._lock_sessions_of
+    calls = []
+
+    def cancel_in_between(rows):
+        # Another request cancels one of these bookings after cancel_series first read them.
+        if not calls:
+            calls.append(1)
+            services.cancel_booking(first, actor=student, now=NOW)
+        lock(rows)
+
+    monkeypatch.setattr(series_module, "_lock_sessions_of", cancel_in_between)
+    assert services.cancel_series(series, actor=student, now=NOW) == 1
+    assert_all()

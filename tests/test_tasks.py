@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -49,7 +50,9 @@ def test_a_real_worker_runs_the_sweep(make_session, make_user, set_policy, now):
     services.book_seat(make_user(), make_session(), now=now)
 
     app = Celery("liveclass_booking_tests", broker=REDIS_URL, backend=REDIS_URL)
-    app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"])
+    # A queue of its own: two test runs sharing this Redis must not take each other's tasks.
+    app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"],
+                    task_default_queue=f"liveclass-booking-tests-{uuid.uuid4().hex}")
     assert "liveclass_booking.process_due" in app.tasks
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         result = tasks.process_due.apply_async(args=[(now + dt.timedelta(hours=2)).isoformat()])

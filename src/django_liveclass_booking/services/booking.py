@@ -95,17 +95,24 @@ def _book_seat(student: Any, session: Any, *, actor: Any, now: dt.datetime | Non
     refusal = _seat_precheck(student, session, current)
     if refusal is not None:
         raise refusal
-    for attempt in range(2):
+    try:
+        return _claim_and_book(student, session, current, source)
+    except IntegrityError as exc:
+        if not _is_active_booking_conflict(exc):
+            raise
+        conflict = exc
+    # The unique constraint found an active booking of this student. Only a request of theirs past
+    # its expiry (not swept yet) may stand in the way: expire it and book again, in one transaction
+    # so a refused second attempt leaves the expiry unwritten too.
+    with transaction.atomic():
+        if not _expire_own_stale_request(student, session, current):
+            raise AlreadyBooked(params={"session": session.pk}) from conflict
         try:
             return _claim_and_book(student, session, current, source)
         except IntegrityError as exc:
-            if not _is_active_booking_conflict(exc):
-                raise
-            # The unique constraint found an active booking of this student. Only a request of
-            # theirs past its expiry (not swept yet) may stand in the way: expire it, try once more.
-            if attempt or not _expire_own_stale_request(student, session, current):
+            if _is_active_booking_conflict(exc):
                 raise AlreadyBooked(params={"session": session.pk}) from exc
-    raise AssertionError("unreachable")
+            raise
 
 
 def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: str) -> Any:
@@ -129,7 +136,7 @@ def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: st
             expires_at=expiry.request_expiry(request.policy.request_ttl_hours, current, session.start_at_utc)
             if pending else None,
         )
-        if not (fastpath.available() and fastpath.claim_and_insert(booking, current)):
+        if not (fastpath.available(Booking) and fastpath.claim_and_insert(booking, current)):
             if (not seats.claim_seat(session.pk, current, student_id=student.pk)
                     and not _claim_after_expiring(session.pk, current, student.pk)):
                 raise _why_no_seat(student, session.pk, current)

@@ -12,12 +12,32 @@ import datetime as dt
 from typing import Any
 
 from django.db import connection
+from django.db.models import NOT_PROVIDED, Model, signals
+from model_utils.models import TimeStampedModel
 
 from ..models import SessionStatus, SessionWaitlist, WaitlistStatus, get_session_model
 
 
-def available() -> bool:
-    return connection.vendor == "postgresql"
+def available(model: type[Model]) -> bool:
+    """The one-statement path writes like ``save()`` only for a plain model: else use the portable one.
+
+    A host model that overrides ``save()``, listens to ``pre_save``/``post_save``, or has fields with
+    a database default gets the portable path, which runs all of that.
+    """
+    return (
+        connection.vendor == "postgresql"
+        and model.save is TimeStampedModel.save
+        and not signals.pre_save.has_listeners(model)
+        and not signals.post_save.has_listeners(model)
+        and all(f.db_default is NOT_PROVIDED for f in model._meta.concrete_fields)
+    )
+
+
+def _cast_type(field: Any) -> str:
+    # To text, not varchar(n): an explicit cast to varchar(n) truncates silently, while the INSERT's
+    # own assignment to the column refuses a value too long, as the portable path does.
+    db_type = field.db_type(connection)
+    return "text" if db_type.startswith("varchar") else db_type
 
 
 def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
@@ -40,7 +60,7 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
         f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) RETURNING 1) "
         f"INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
-        f"SELECT {', '.join(f'CAST(%s AS {f.db_type(connection)})' for f in fields)} FROM claim "
+        f"SELECT {', '.join(f'CAST(%s AS {_cast_type(f)})' for f in fields)} FROM claim "
         f"RETURNING {qn(b.pk.column)}"
     )
     session_pk = booking.session_id

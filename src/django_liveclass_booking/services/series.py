@@ -324,7 +324,12 @@ def subscribe_to_recurring_sessions(student: Any, recurrence_key: str, *, on_con
 
     occurrences = [recurrence.Occurrence(i, local(s), s.start_at_utc, s.end_at_utc) for i, s in enumerate(sessions)]
     with transaction.atomic():
-        _refuse_series(TeacherBookingPolicy.for_teacher(first.teacher_id), len(sessions))
+        # The one lock order: the teacher row, then the sessions by ascending pk; each booking
+        # below then only re-takes locks this transaction already holds.
+        policy = lock_teacher(first.teacher_id)
+        _refuse_series(policy, len(sessions))
+        list(Session.objects.select_for_update().filter(pk__in=[s.pk for s in sessions]).order_by("pk")
+             .values_list("pk", flat=True))
         bookings: dict[int, Any] = {}
         skipped: dict[int, str] = {}
         waitlisted: dict[int, str] = {}
@@ -368,9 +373,19 @@ def _series_bookings(series: BookingSeries, statuses: Any) -> Any:
     return get_booking_model().objects.filter(series_item__series=series, status__in=list(statuses))
 
 
-def _lock_sessions_of(bookings: list[Any]) -> None:
-    pks = sorted({b.session_id for b in bookings})
+def _lock_sessions_of(rows: list[Any]) -> None:
+    pks = sorted({r.session_id for r in rows})
     list(get_session_model().objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", flat=True))
+
+
+def _read_under_locks(read: Any) -> Any:
+    """Lock the sessions of what ``read()`` returns, then read again: under the locks the set is exact.
+
+    Every booking or waitlist change locks its session first, so the second read cannot change
+    under us; the first one only tells which rows to lock.
+    """
+    _lock_sessions_of([row for rows in read() for row in rows])
+    return read()
 
 
 def _may_decide(actor: Any, series: BookingSeries) -> bool:
@@ -384,11 +399,11 @@ def confirm_series(series: BookingSeries, *, actor: Any, now: dt.datetime | None
     current = resolve_now(now)
     Booking = get_booking_model()
     with transaction.atomic():
-        pending = list(_series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current)))
+        (pending,) = _read_under_locks(
+            lambda: (list(_series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current))),))
         if not pending:
             raise InvalidTransition("This series has no pending occurrences to confirm.",
                                     params={"from": series.status, "to": SeriesStatus.ACTIVE})
-        _lock_sessions_of(pending)
         actor_id = None if is_system(actor) else actor.pk
         Booking.objects.filter(live_at(current), pk__in=[b.pk for b in pending], status=BookingStatus.PENDING).update(
             status=BookingStatus.CONFIRMED, status_changed=current, decided_by_id=actor_id, decided_at=current,
@@ -404,7 +419,8 @@ def confirm_series(series: BookingSeries, *, actor: Any, now: dt.datetime | None
 def _end_bookings(bookings: list[Any], status: str, signal: Any, now: dt.datetime, **fields: Any) -> None:
     """Move bookings (sessions locked) to a final status, free their seats or slots, signal each."""
     Booking, Session = get_booking_model(), get_session_model()
-    Booking.objects.filter(pk__in=[b.pk for b in bookings]).update(status=status, status_changed=now, **fields)
+    Booking.objects.filter(pk__in=[b.pk for b in bookings], status__in=ACTIVE_BOOKING_STATUSES).update(
+        status=status, status_changed=now, **fields)
     BookingSeriesItem.objects.filter(booking_id__in=[b.pk for b in bookings]).update(status=SeriesItemStatus.CANCELLED)
     lessons = [b.session_id for b in bookings if b.kind == SessionKind.ONE_ON_ONE]
     if lessons:
@@ -425,11 +441,11 @@ def decline_series(series: BookingSeries, *, actor: Any, reason: str = "",
     require(_may_decide(actor, series), "Only the teacher or a manager may decline this series.")
     current = resolve_now(now)
     with transaction.atomic():
-        pending = list(_series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current)))
+        (pending,) = _read_under_locks(
+            lambda: (list(_series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current))),))
         if not pending:
             raise InvalidTransition("This series has no pending occurrences to decline.",
                                     params={"from": series.status, "to": SeriesStatus.DECLINED})
-        _lock_sessions_of(pending)
         actor_id = None if is_system(actor) else actor.pk
         _end_bookings(pending, BookingStatus.DECLINED, signals.booking_declined, current, decided_by_id=actor_id,
                       decided_at=current, reason=reason)
@@ -453,7 +469,8 @@ def _leave_lines(series: BookingSeries, entries: list[SessionWaitlist], now: dt.
     """Cancelling a subscription also leaves its waitlists; a held offer passes to the next in line."""
     if not entries:
         return
-    SessionWaitlist.objects.filter(pk__in=[e.pk for e in entries]).update(status=WaitlistStatus.LEFT, status_changed=now)
+    SessionWaitlist.objects.filter(pk__in=[e.pk for e in entries], status__in=[WaitlistStatus.WAITING,
+                                   WaitlistStatus.OFFERED]).update(status=WaitlistStatus.LEFT, status_changed=now)
     BookingSeriesItem.objects.filter(series=series, status=SeriesItemStatus.WAITLISTED,
                                      start_at_utc__in=[e.session.start_at_utc for e in entries]).update(
         status=SeriesItemStatus.CANCELLED)
@@ -477,10 +494,10 @@ def cancel_series(series: BookingSeries, *, actor: Any, from_start: dt.datetime 
     since = current if from_start is None else max(current, aware(from_start, "from_start"))
     as_student = not is_system(actor) and actor.pk == series.student_id != series.teacher_id
     with transaction.atomic():
-        upcoming = list(_series_bookings(series, ACTIVE_BOOKING_STATUSES).filter(live_at(current),
-                                                                                 start_at_utc__gte=since))
-        lines = list(_waiting_entries(series, since))
-        _lock_sessions_of(upcoming + lines)
+        upcoming, lines = _read_under_locks(lambda: (
+            list(_series_bookings(series, ACTIVE_BOOKING_STATUSES).filter(live_at(current), start_at_utc__gte=since)),
+            list(_waiting_entries(series, since)),
+        ))
         on_time, late = [], []
         for booking in upcoming:
             is_late, refusal = _student_cutoff(booking, current) if as_student else (False, None)

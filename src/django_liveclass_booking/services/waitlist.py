@@ -155,7 +155,11 @@ def accept_offer(entry: SessionWaitlist, *, actor: Any, now: dt.datetime | None 
                     source=BookingSource.WAITLIST,
                 )
         except IntegrityError as exc:
-            raise AlreadyBooked(params={"session": session.pk}) from exc
+            from .booking import _is_active_booking_conflict
+
+            if _is_active_booking_conflict(exc):
+                raise AlreadyBooked(params={"session": session.pk}) from exc
+            raise
         _move(entry, row, (WaitlistStatus.OFFERED,), WaitlistStatus.ACCEPTED, current, booking=booking)
         send_after_commit(signals.waitlist_offer_accepted, SessionWaitlist, entry=entry, booking=booking)
         send_after_commit(signals.booking_confirmed, Booking, booking=booking)

@@ -36,7 +36,7 @@ from django_liveclass_booking.models import (
     get_booking_model,
     get_session_model,
 )
-from django_liveclass_booking.services.lessons import is_overlap_violation
+from django_liveclass_booking.operations import OVERLAP_CONSTRAINT
 
 from .invariants import assert_all
 from .threads import run_at_once
@@ -152,7 +152,7 @@ def naive_request_lesson(teacher, student, start, now, window):
                 end_at_utc=end, status=BookingStatus.CONFIRMED, status_changed=now, decided_at=now,
             )
     except IntegrityError as exc:
-        if is_overlap_violation(exc):
+        if OVERLAP_CONSTRAINT in str(exc):
             return "stopped by the database"
         raise
     return "booked"

@@ -12,7 +12,7 @@ from django.db.models import Model
 from django.dispatch import Signal
 
 from ..adapter import get_adapter
-from ..exceptions import BookingError, NotAllowed
+from ..exceptions import BookingError, NotAllowed, SlotUnavailable
 from ..models import TeacherBookingPolicy
 
 
@@ -121,6 +121,17 @@ def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
         update_fields=["teacher"],
     )
     return qs.get(teacher_id=teacher_id)
+
+
+def raise_if_overlap(exc: Exception, message: str = "The teacher already has a session at that time.") -> None:
+    """Turn PostgreSQL's overlap exclusion constraint into ``SlotUnavailable``; other errors pass.
+
+    The constraint only fires when a write that bypassed the teacher lock got there first.
+    """
+    from ..operations import OVERLAP_CONSTRAINT
+
+    if OVERLAP_CONSTRAINT in str(exc):
+        raise SlotUnavailable(message, code="teacher_unavailable") from exc
 
 
 def snapshot(obj: Model) -> Model:

@@ -11,7 +11,6 @@ from .. import signals
 from ..adapter import get_adapter
 from ..exceptions import AlreadyBooked, BookingError, NotAllowed, PolicyViolation, SessionFull
 from ..models import (
-    ACTIVE_BOOKING_STATUSES,
     BookingSource,
     BookingStatus,
     SessionKind,

@@ -22,11 +22,10 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from ..operations import OVERLAP_CONSTRAINT
 from ..policy import BookingRequest, evaluate
 from ..policy.rules import LessonDurationRule
 from . import expiry
-from ._common import aware, lock_teacher, minutes, require, resolve_now, send_after_commit
+from ._common import aware, lock_teacher, minutes, raise_if_overlap, require, resolve_now, send_after_commit
 
 
 def _windows(teacher: Any) -> list[availability.Window] | None:
@@ -125,10 +124,6 @@ def expire_due_lessons_near(teacher: Any, start: dt.datetime, end: dt.datetime, 
         expiry.expire_due_in_sessions(due, now)
 
 
-def is_overlap_violation(exc: IntegrityError) -> bool:
-    return OVERLAP_CONSTRAINT in str(exc)
-
-
 def request_lesson(
     student: Any, teacher: Any, *, start: dt.datetime, duration: dt.timedelta | int,
     now: dt.datetime | None = None, message: str = "",
@@ -175,9 +170,7 @@ def request_lesson(
             send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
                               booking=booking)
     except IntegrityError as exc:
-        # PostgreSQL's exclusion constraint: a write that bypassed the teacher lock got there first.
-        if is_overlap_violation(exc):
-            raise SlotUnavailable("The teacher already has a session at that time.", code="teacher_unavailable") from exc
+        raise_if_overlap(exc)
         raise
     return booking
 

@@ -32,14 +32,12 @@ from ..models import (
     SessionKind,
     SessionStatus,
     SessionWaitlist,
-    TeacherBookingPolicy,
     TeacherTimeOff,
     WaitlistStatus,
     get_booking_model,
     get_session_model,
 )
 from ..models.bookings import live_at
-from ..operations import OVERLAP_CONSTRAINT
 from ..policy import BookingRequest, Violation, evaluate
 from ..policy.rules import local_day_and_week
 from . import expiry, seats
@@ -48,6 +46,7 @@ from ._common import (
     is_system,
     lock_teacher,
     minutes,
+    raise_if_overlap,
     require,
     require_actor,
     resolve_now,
@@ -94,12 +93,6 @@ class _Intervals:
         self.pairs.insert(i, (start, end))
         self.starts.insert(i, start)
         self.max_len = max(self.max_len, end - start)
-
-
-def _translate_overlap(exc: IntegrityError) -> None:
-    if OVERLAP_CONSTRAINT in str(exc):
-        raise SlotUnavailable("The teacher already has a session at one of those times.",
-                              code="teacher_unavailable") from exc
 
 
 # --- teachers: recurring group sessions -------------------------------------------------------
@@ -150,7 +143,7 @@ def schedule_recurring_sessions(
                                       code="teacher_unavailable", params={"starts": clashes})
             return Session.objects.bulk_create(sessions)
     except IntegrityError as exc:
-        _translate_overlap(exc)
+        raise_if_overlap(exc, "The teacher already has a session at one of those times.")
         raise
 
 
@@ -257,7 +250,7 @@ def create_series(
             for booking in bookings:
                 send_after_commit(signal, Booking, booking=booking)
     except IntegrityError as exc:
-        _translate_overlap(exc)
+        raise_if_overlap(exc, "The teacher already has a session at one of those times.")
         raise
     return series
 

@@ -11,7 +11,6 @@ from django.db import IntegrityError, transaction
 from .. import signals
 from ..adapter import get_adapter
 from ..exceptions import BookingError, InvalidTransition, SlotUnavailable
-from ..operations import OVERLAP_CONSTRAINT
 from .lessons import expire_due_lessons_near
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
@@ -30,6 +29,7 @@ from ._common import (
     is_system,
     lock_teacher,
     minutes,
+    raise_if_overlap,
     require,
     require_actor,
     resolve_now,
@@ -119,11 +119,8 @@ def schedule_session(
                 session.timezone_snapshot = get_adapter().get_user_timezone(teacher) or policy.timezone
             session.save(force_insert=True)
     except IntegrityError as exc:
-        # PostgreSQL's exclusion constraint: a write that bypassed the teacher lock got there first.
-        if OVERLAP_CONSTRAINT in str(exc):
-            session.pk = None
-            raise SlotUnavailable("The teacher already has a session at that time.",
-                                  code="teacher_unavailable") from exc
+        session.pk = None
+        raise_if_overlap(exc)
         raise
     return session
 

@@ -382,3 +382,18 @@ def test_a_session_with_bookings_cannot_be_deleted(admin_client: Any, everything
     response = admin_client.post(url(session, "delete", session.pk), {"post": "yes"})
     assert response.status_code == 403
     assert Session.objects.filter(pk=session.pk).exists()
+
+
+def test_feed_tokens_are_listed_and_revoked_through_the_service(admin_client: Any, student: Any,
+                                                                other_student: Any) -> None:
+    from django_liveclass_booking.models import CalendarFeedToken
+
+    services.issue_feed_token(student)
+    services.issue_feed_token(other_student)
+    listing = admin_client.get(url(CalendarFeedToken, "changelist"))
+    assert listing.status_code == 200 and "token_hash" not in listing.content.decode()
+    chosen = list(CalendarFeedToken.objects.filter(user=student))
+    response = post_action(admin_client, CalendarFeedToken, "revoke", chosen)
+    assert texts(response) == ["1 token revoked."]
+    assert not CalendarFeedToken.objects.live().filter(user=student).exists()
+    assert CalendarFeedToken.objects.live().filter(user=other_student).count() == 1

@@ -71,3 +71,65 @@ def test_time_off_must_end_after_it_starts(teacher, now):
         services.add_time_off(teacher, start=now.replace(tzinfo=None), end=now + dt.timedelta(hours=1))
     assert exc.value.code == "naive_datetime"
     assert not TeacherTimeOff.objects.exists()
+
+
+@pytest.fixture
+def manager(make_user):
+    from django.contrib.auth.models import Permission
+
+    user = make_user("manager")
+    user.user_permissions.add(Permission.objects.get(codename="manage_bookings"))
+    return user
+
+
+@pytest.fixture
+def window(teacher):
+    return services.add_availability(teacher, weekday=0, start_time=dt.time(9), end_time=dt.time(12))
+
+
+@pytest.fixture
+def time_off(teacher, now):
+    return services.add_time_off(teacher, start=now + dt.timedelta(days=1), end=now + dt.timedelta(days=2))
+
+
+def test_teacher_removes_own_window_and_time_off(teacher, window, time_off):
+    services.remove_availability(window, actor=teacher)
+    services.remove_time_off(time_off, actor=teacher)
+    assert not TeacherAvailability.objects.exists()
+    assert not TeacherTimeOff.objects.exists()
+
+
+def test_manager_and_system_may_remove_anyones(manager, window, time_off):
+    services.remove_availability(window, actor=manager)
+    services.remove_time_off(time_off, actor=services.SYSTEM)
+    assert not TeacherAvailability.objects.exists()
+    assert not TeacherTimeOff.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["other", "anonymous", "none"])
+def test_nobody_else_may_remove_a_window_or_time_off(make_user, window, time_off, who):
+    from django.contrib.auth.models import AnonymousUser
+
+    from django_liveclass_booking.exceptions import NotAllowed
+
+    actor = {"other": lambda: make_user("other"), "anonymous": AnonymousUser, "none": lambda: None}[who]()
+    with pytest.raises(NotAllowed):
+        services.remove_availability(window, actor=actor)
+    with pytest.raises(NotAllowed):
+        services.remove_time_off(time_off, actor=actor)
+    assert TeacherAvailability.objects.filter(pk=window.pk).exists()
+    assert TeacherTimeOff.objects.filter(pk=time_off.pk).exists()
+
+
+def test_removing_takes_the_teacher_lock_and_creates_no_stray_rows(teacher, window):
+    TeacherBookingPolicy.objects.filter(teacher=teacher).delete()
+    services.remove_availability(window, actor=teacher)
+    # lock_teacher creates the policy row with the defaults when the teacher had none.
+    assert TeacherBookingPolicy.objects.filter(teacher=teacher).count() == 1
+
+
+def test_an_overlong_timezone_name_is_a_booking_error(teacher: object) -> None:
+    # zoneinfo raises OSError (file name too long) for names past the file system's limit.
+    with pytest.raises(BookingError) as caught:
+        services.set_policy(teacher, timezone="A" * 300)
+    assert caught.value.code == "invalid_timezone"

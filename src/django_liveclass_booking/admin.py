@@ -30,6 +30,7 @@ from . import services
 from .exceptions import BookingError
 from .models import (
     BookingSeries,
+    CalendarFeedToken,
     BookingSeriesItem,
     LiveClassBooking,
     LiveClassSession,
@@ -432,6 +433,31 @@ class SessionWaitlistAdmin(ViewOnlyAdmin):
         return ["session__title", *user_search_fields("student")]
 
 
+class CalendarFeedTokenAdmin(ViewOnlyAdmin):
+    """Feed tokens (only their digests are stored); support staff revoke a leaked feed address here."""
+
+    list_display = ("user", "created", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("user",)
+    fields = ("user", "created", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return user_search_fields("user")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Revoking is the one change allowed, and only through the action below.
+        return obj is None and super(ViewOnlyAdmin, self).has_change_permission(request, obj)
+
+    @admin.action(description=_("Revoke the selected feed tokens"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        users = {token.user for token in queryset.live().select_related("user")}
+        count = sum(services.revoke_feed_token(user) for user in users)
+        self.message_user(request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+                          % {"count": count}, messages.SUCCESS)
+
+
+admin.site.register(CalendarFeedToken, CalendarFeedTokenAdmin)
 admin.site.register(TeacherBookingPolicy, TeacherBookingPolicyAdmin)
 admin.site.register(TeacherAvailability, TeacherAvailabilityAdmin)
 admin.site.register(TeacherTimeOff, TeacherTimeOffAdmin)

@@ -2,6 +2,7 @@
 
 from .. import conf as _conf  # noqa: F401  (sets the swappable-model settings defaults first)
 from .bookings import AbstractLiveClassBooking, LiveClassBooking, LiveClassBookingQuerySet
+from .calendar import CalendarFeedToken
 from .choices import (
     ACTIVE_BOOKING_STATUSES,
     OPEN_WAITLIST_STATUSES,
@@ -32,6 +33,7 @@ __all__ = [
     "BookingSeriesItem",
     "BookingSource",
     "BookingStatus",
+    "CalendarFeedToken",
     "LiveClassBooking",
     "LiveClassBookingQuerySet",
     "LiveClassSession",

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 def validate_timezone_name(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError, TypeError):
         raise ValidationError(
             _("%(value)s is not a known IANA timezone (e.g. Europe/London)."),
             code="invalid_timezone",

@@ -6,6 +6,7 @@ either succeeds or raises a ``BookingError`` subclass with a stable ``code`` hav
 
 from ._common import SYSTEM
 from .booking import book_seat, cancel_booking, check_booking, confirm_booking, decline_booking
+from .calendar import issue_feed_token, revoke_feed_token
 from .jobs import process_due
 from .lessons import available_slots, request_lesson
 from .series import (
@@ -17,7 +18,7 @@ from .series import (
     subscribe_to_recurring_sessions,
 )
 from .sessions import cancel_session, schedule_session
-from .teachers import add_availability, add_time_off, set_policy
+from .teachers import add_availability, add_time_off, remove_availability, remove_time_off, set_policy
 from .waitlist import accept_offer, decline_offer, expire_offer, join_waitlist, leave_waitlist, offer_seat
 
 __all__ = [
@@ -38,11 +39,15 @@ __all__ = [
     "decline_offer",
     "decline_series",
     "expire_offer",
+    "issue_feed_token",
     "join_waitlist",
     "leave_waitlist",
     "offer_seat",
     "process_due",
+    "remove_availability",
+    "remove_time_off",
     "request_lesson",
+    "revoke_feed_token",
     "schedule_recurring_sessions",
     "schedule_session",
     "set_policy",

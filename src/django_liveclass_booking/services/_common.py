@@ -77,7 +77,7 @@ def timezone_name(value: Any) -> str:
         try:
             zoneinfo.ZoneInfo(name)
             return name
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             pass
     raise BookingError(f"{value!r} is not a known IANA timezone (e.g. 'Europe/London').", code="invalid_timezone",
                        params={"value": str(value)})

@@ -8,9 +8,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ..adapter import get_adapter
 from ..exceptions import BookingError
 from ..models import TeacherAvailability, TeacherBookingPolicy, TeacherTimeOff
-from ._common import aware, lock_teacher, timezone_name
+from ._common import aware, is_system, lock_teacher, require, require_actor, timezone_name
 
 
 def _invalid(exc: ValidationError, what: str) -> BookingError:
@@ -81,3 +82,32 @@ def add_time_off(teacher: Any, *, start: dt.datetime, end: dt.datetime, reason: 
         lock_teacher(teacher)
         return TeacherTimeOff.objects.create(teacher=teacher, start_at_utc=start_utc, end_at_utc=end_utc,
                                              reason=reason[:200])
+
+
+def _require_owner_or_manager(actor: Any, teacher_id: Any, what: str) -> None:
+    require_actor(actor)
+    require(is_system(actor) or actor.pk == teacher_id or get_adapter().is_staff_manager(actor),
+            f"Only the teacher or a manager may remove this {what}.")
+
+
+def remove_availability(window: TeacherAvailability, *, actor: Any) -> None:
+    """Delete a weekly availability window. Lessons already booked in it stay booked.
+
+    The window's teacher, a manager or ``SYSTEM`` may do it; anyone else gets ``NotAllowed``.
+    """
+    _require_owner_or_manager(actor, window.teacher_id, "availability window")
+    with transaction.atomic():
+        # Under the teacher lock, so a lesson request checking the windows sees them before or after.
+        lock_teacher(window.teacher_id)
+        TeacherAvailability.objects.filter(pk=window.pk).delete()
+
+
+def remove_time_off(time_off: TeacherTimeOff, *, actor: Any) -> None:
+    """Delete a period of time off: the time can be requested for 1:1 lessons again.
+
+    The teacher, a manager or ``SYSTEM`` may do it; anyone else gets ``NotAllowed``.
+    """
+    _require_owner_or_manager(actor, time_off.teacher_id, "time off")
+    with transaction.atomic():
+        lock_teacher(time_off.teacher_id)
+        TeacherTimeOff.objects.filter(pk=time_off.pk).delete()

@@ -1,0 +1,275 @@
+"""iCalendar (RFC 5545) documents: a user's feed, and one booking as a downloadable ``.ics``.
+
+Needs the optional ``icalendar`` package (``pip install "django-liveclass-booking[ics]"``). It is
+imported when a calendar is built, never when this module is imported, so that a host without the
+extra can still import the URLconf and every other view.
+
+What a feed contains, and why:
+
+* one event per **confirmed** booking the user holds as a student, and one per **scheduled**
+  session the user teaches (1:1 lessons still awaiting the teacher's decision appear to the teacher
+  as ``STATUS:TENTATIVE``; group sessions and decided lessons as ``STATUS:CONFIRMED``);
+* from 30 days ago onward, nearest first, at most ``FEED_MAX_EVENTS`` events;
+* cancelled, declined, expired and pending bookings and cancelled sessions are left out rather
+  than published as ``STATUS:CANCELLED``: a subscribed calendar replaces its copy of the feed on
+  every refresh, so an event that disappears is removed from the user's calendar, and the feed
+  does not keep growing with history;
+* times in UTC (``...Z``), so no ``VTIMEZONE`` is needed and every client agrees on the instant;
+* the meeting link (``URL`` and in ``DESCRIPTION``) and the meeting passcode (``DESCRIPTION``) only
+  to the teacher and to the holder of a confirmed booking, the same people who see them on the
+  booking pages. Including the passcode is deliberate: a calendar entry is only useful to join
+  from if it carries what joining needs. The feed address is itself a bearer secret as strong as a
+  passcode (256-bit token), it is revocable, and whoever holds it is already trusted with the
+  user's whole schedule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+
+from .models import (
+    ACTIVE_BOOKING_STATUSES,
+    BookingStatus,
+    SessionKind,
+    SessionStatus,
+    get_booking_model,
+    get_session_model,
+)
+
+#: ``PRODID`` of every calendar this package writes.
+PRODID = "-//django-liveclass-booking//EN"
+
+#: Right-hand side of every event ``UID``; stable, so a refreshed feed updates events in place.
+UID_DOMAIN = "liveclass-booking"
+
+#: Most events one feed carries (the nearest ones); bounds the work and the response size.
+FEED_MAX_EVENTS = 500
+
+#: How far back a feed reaches: recent lessons stay visible, older history is left out.
+FEED_PAST_WINDOW = dt.timedelta(days=30)
+
+#: Suggested polling interval for subscribing clients (``REFRESH-INTERVAL``/``X-PUBLISHED-TTL``).
+FEED_REFRESH_INTERVAL = dt.timedelta(hours=1)
+
+INSTALL_HINT = 'pip install "django-liveclass-booking[ics]"'
+
+
+def _icalendar() -> Any:
+    """The ``icalendar`` module, or ``ImproperlyConfigured`` naming the extra to install."""
+    try:
+        import icalendar
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "Calendar feeds need the optional 'icalendar' package: install the extra "
+            f"django-liveclass-booking[ics] ({INSTALL_HINT})."
+        ) from exc
+    return icalendar
+
+
+def require_icalendar() -> None:
+    """Raise ``ImproperlyConfigured`` unless ``icalendar`` is installed (the views call it first)."""
+    _icalendar()
+
+
+def booking_uid(booking: Any) -> str:
+    """Stable ``UID`` of a booking's event."""
+    return f"booking-{booking.pk}@{UID_DOMAIN}"
+
+
+def session_uid(session: Any) -> str:
+    """Stable ``UID`` of a session's event in its teacher's feed."""
+    return f"session-{session.pk}@{UID_DOMAIN}"
+
+
+def display_name(user: Any) -> str:
+    """A user's full name if the user model has one, else the username."""
+    full = getattr(user, "get_full_name", None)
+    name = full().strip() if callable(full) else ""
+    if name:
+        return name
+    username = getattr(user, "get_username", None)
+    return username() if callable(username) else str(user)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # tzinfo=UTC is what makes icalendar write the "Z" form (no TZID, no VTIMEZONE needed).
+    return value.astimezone(dt.UTC)
+
+
+def _meeting_lines(session: Any) -> list[str]:
+    lines = []
+    if session.meeting_provider:
+        lines.append(_("Meeting: %(provider)s") % {"provider": session.meeting_provider})
+    if session.meeting_url:
+        lines.append(_("Join: %(url)s") % {"url": session.meeting_url})
+    if session.meeting_passcode:
+        lines.append(_("Passcode: %(passcode)s") % {"passcode": session.meeting_passcode})
+    return lines
+
+
+def _new_calendar(name: str) -> Any:
+    ical = _icalendar()
+    calendar = ical.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def _event(*, uid: str, start: dt.datetime, end: dt.datetime, stamp: dt.datetime, summary: str,
+           description: Iterable[str], status: str, url: str = "", modified: dt.datetime | None = None) -> Any:
+    event = _icalendar().Event()
+    event.add("uid", uid)
+    event.add("dtstamp", _utc(stamp))
+    event.add("dtstart", _utc(start))
+    event.add("dtend", _utc(end))
+    event.add("summary", summary)
+    text = "\n".join(line for line in description if line)
+    if text:
+        event.add("description", text)
+    if url:
+        event.add("url", url)
+    if modified is not None:
+        event.add("last-modified", _utc(modified))
+    event.add("status", status)
+    event.add("transp", "OPAQUE")
+    return event
+
+
+def _booking_summary(booking: Any) -> str:
+    session = booking.session
+    if session.title:
+        return session.title
+    if booking.kind == SessionKind.ONE_ON_ONE:
+        return _("1:1 lesson with %(teacher)s") % {"teacher": display_name(booking.teacher)}
+    return _("Group class with %(teacher)s") % {"teacher": display_name(booking.teacher)}
+
+
+def booking_event(booking: Any, *, stamp: dt.datetime) -> Any:
+    """The ``VEVENT`` of one booking, as its student sees it.
+
+    ``booking`` should come with ``session`` and ``teacher`` loaded (``select_related``). Meeting
+    details are included only while the booking is confirmed and its session scheduled; a pending
+    booking is ``TENTATIVE``, any other state ``CANCELLED``.
+    """
+    session = booking.session
+    live = booking.status == BookingStatus.CONFIRMED and session.status == SessionStatus.SCHEDULED
+    if live:
+        status = "CONFIRMED"
+    elif booking.status == BookingStatus.PENDING and session.status == SessionStatus.SCHEDULED:
+        status = "TENTATIVE"
+    else:
+        status = "CANCELLED"
+    description = [
+        _("Teacher: %(teacher)s") % {"teacher": display_name(booking.teacher)},
+        _("Booking status: %(status)s") % {"status": booking.get_status_display()},
+        *(_meeting_lines(session) if live else []),
+    ]
+    return _event(
+        uid=booking_uid(booking), start=booking.start_at_utc, end=booking.end_at_utc, stamp=stamp,
+        summary=_booking_summary(booking), description=description, status=status,
+        url=session.meeting_url if live else "", modified=booking.modified,
+    )
+
+
+def _session_event(session: Any, *, stamp: dt.datetime) -> Any | None:
+    """A teacher's session, or ``None`` for a 1:1 session that no longer holds a live request."""
+    description: list[str] = []
+    status = "CONFIRMED"
+    if session.kind == SessionKind.ONE_ON_ONE:
+        # Prefetched: the session's active bookings (a 1:1 session has at most one).
+        booking = next(iter(session.calendar_lesson_bookings), None)
+        if booking is None or (
+            booking.status == BookingStatus.PENDING and booking.expires_at is not None and booking.expires_at <= stamp
+        ):
+            # Only a request past its expiry, waiting for the sweep: the slot is free again.
+            return None
+        student = display_name(booking.student)
+        summary = session.title or _("1:1 lesson with %(student)s") % {"student": student}
+        description.append(_("Student: %(student)s") % {"student": student})
+        if booking.status == BookingStatus.PENDING:
+            status = "TENTATIVE"
+            description.append(_("Request awaiting your decision."))
+    else:
+        summary = session.title or _("Group class")
+        description.append(
+            _("Seats taken: %(taken)s of %(capacity)s") % {"taken": session.seats_taken, "capacity": session.capacity}
+        )
+    description.extend(_meeting_lines(session))
+    return _event(
+        uid=session_uid(session), start=session.start_at_utc, end=session.end_at_utc, stamp=stamp, summary=summary,
+        description=description, status=status, url=session.meeting_url, modified=session.modified,
+    )
+
+
+def feed_events(user: Any, now: dt.datetime) -> list[tuple[dt.datetime, str, Any]]:
+    """``(start, uid, VEVENT)`` for ``user``'s feed, nearest first, at most ``FEED_MAX_EVENTS``.
+
+    Three queries at most, however many events: the bookings (with session and teacher), the
+    sessions taught, and the active bookings of the 1:1 sessions among them (with student).
+    """
+    Booking, Session = get_booking_model(), get_session_model()
+    since = now - FEED_PAST_WINDOW
+    bookings = (
+        Booking.objects.filter(
+            student=user, status=BookingStatus.CONFIRMED, kind__in=[SessionKind.GROUP, SessionKind.ONE_ON_ONE],
+            session__status=SessionStatus.SCHEDULED, end_at_utc__gte=since,
+        )
+        .select_related("session", "teacher")
+        .order_by("start_at_utc", "pk")[:FEED_MAX_EVENTS]
+    )
+    sessions = (
+        Session.objects.filter(teacher=user, status=SessionStatus.SCHEDULED, end_at_utc__gte=since)
+        .prefetch_related(
+            Prefetch(
+                "bookings",
+                # Only 1:1 bookings: the teacher's event names the student of a lesson, while a
+                # group class shows its seat counter; loading group rosters would cost rows for nothing.
+                queryset=Booking.objects.filter(kind=SessionKind.ONE_ON_ONE, status__in=ACTIVE_BOOKING_STATUSES)
+                .select_related("student").order_by("pk"),
+                to_attr="calendar_lesson_bookings",
+            )
+        )
+        .order_by("start_at_utc", "pk")[:FEED_MAX_EVENTS]
+    )
+    events = [(b.start_at_utc, booking_uid(b), booking_event(b, stamp=now)) for b in bookings]
+    for session in sessions:
+        event = _session_event(session, stamp=now)
+        if event is not None:
+            events.append((session.start_at_utc, session_uid(session), event))
+    events.sort(key=lambda item: (item[0], item[1]))
+    return events[:FEED_MAX_EVENTS]
+
+
+def feed_calendar(user: Any, now: dt.datetime) -> bytes:
+    """The iCalendar feed of ``user``: confirmed bookings as a student, scheduled sessions as a teacher."""
+    calendar = _new_calendar(_("Live classes"))
+    ical = _icalendar()
+    # Hints for subscribing clients on how often to poll (Apple/Google/Outlook read one or the other).
+    calendar.add("refresh-interval", ical.vDuration(FEED_REFRESH_INTERVAL), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", ical.vDuration(FEED_REFRESH_INTERVAL))
+    for _start, _uid, event in feed_events(user, _utc(now)):
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def booking_calendar(booking: Any, *, now: dt.datetime | None = None) -> bytes:
+    """One booking as a calendar file (``booking-<pk>.ics``), in whatever state the booking is in.
+
+    ``now`` (default: the adapter's clock) becomes the event's ``DTSTAMP``.
+    """
+    if now is None:
+        from .adapter import get_adapter
+
+        now = get_adapter().now()
+    calendar = _new_calendar(_booking_summary(booking))
+    calendar.add_component(booking_event(booking, stamp=_utc(now)))
+    return calendar.to_ical()

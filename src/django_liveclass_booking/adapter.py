@@ -31,6 +31,16 @@ class DefaultBookingAdapter:
         """Whether ``actor`` may manage every booking (staff tooling, support agents)."""
         return bool(getattr(actor, "is_active", False) and actor.has_perm(MANAGE_BOOKINGS_PERMISSION))
 
+    def is_teacher(self, user: AbstractBaseUser) -> bool:
+        """Who may open the teacher pages of the optional views.
+
+        Default: a user with a booking policy (created by ``set_policy`` or the admin, or the first
+        time someone books them) or a booking manager. Hosts with a teacher role override it.
+        """
+        from .models import TeacherBookingPolicy
+
+        return self.is_staff_manager(user) or TeacherBookingPolicy.objects.filter(teacher_id=user.pk).exists()
+
     def can_manage_session(self, actor: AbstractBaseUser, session: AbstractLiveClassSession) -> bool:
         """Who may cancel a session: its teacher or a manager."""
         return actor.pk == session.teacher_id or self.is_staff_manager(actor)

@@ -1,0 +1,124 @@
+"""Forms of the optional views. They parse input only; the services decide and write.
+
+Times typed into a form are wall-clock times in the viewer's timezone; a slot picked from a list
+carries its UTC instant, so it never depends on the zone it was shown in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import OnConflict
+
+#: Weekly series the views offer. Rule text is never taken from a form: a contradictory rule can
+#: keep the recurrence library searching for years of dates.
+MAX_WEEKS = 52
+
+
+def parse_instant(value: str) -> dt.datetime:
+    """An ISO 8601 instant with an offset (as the slot pickers send), as an aware datetime."""
+    try:
+        instant = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise forms.ValidationError(_("Pick one of the times offered."), code="invalid_start") from None
+    if instant.tzinfo is None:
+        raise forms.ValidationError(_("Pick one of the times offered."), code="naive_datetime")
+    return instant
+
+
+class InstantField(forms.CharField):
+    """A hidden or radio value holding an ISO 8601 instant."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        value = super().to_python(value)
+        return parse_instant(value) if value else None
+
+
+def local_datetime(day: dt.date, time: dt.time, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    """A wall-clock date and time in ``tz``; a time skipped by a DST change is refused."""
+    value = dt.datetime.combine(day, time, tzinfo=tz)
+    # A wall time that does not exist round-trips to another wall time.
+    if value.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != value.replace(tzinfo=None):
+        raise forms.ValidationError(
+            _("%(time)s does not exist on %(day)s in %(zone)s (the clocks change); pick another time."),
+            code="nonexistent_time", params={"time": time.strftime("%H:%M"), "day": day.isoformat(), "zone": tz.key},
+        )
+    return value
+
+
+class SlotSearchForm(forms.Form):
+    """Which week and lesson length to list free slots for (GET)."""
+
+    week = forms.DateField(label=_("Week starting"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    duration = forms.TypedChoiceField(label=_("Lesson length (minutes)"), coerce=int, required=False)
+
+    def __init__(self, *args: Any, durations: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["duration"].choices = [(d, str(d)) for d in durations]
+
+
+class LessonRequestForm(forms.Form):
+    """A 1:1 request: one of the listed slots, its length and a note to the teacher."""
+
+    start = InstantField(label=_("Start"))
+    duration = forms.IntegerField(label=_("Lesson length (minutes)"), min_value=1, max_value=24 * 60)
+    message = forms.CharField(label=_("Message to the teacher"), required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class SeriesForm(forms.Form):
+    """A weekly 1:1 series: a first lesson in the viewer's timezone, repeated for a number of weeks."""
+
+    first_date = forms.DateField(label=_("First lesson on"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_time = forms.TimeField(label=_("At (your time)"), widget=forms.TimeInput(attrs={"type": "time"}))
+    duration = forms.IntegerField(label=_("Lesson length (minutes)"), min_value=1, max_value=24 * 60)
+    weeks = forms.IntegerField(label=_("Number of weeks"), min_value=2, max_value=MAX_WEEKS, initial=4)
+    on_conflict = forms.ChoiceField(
+        label=_("If a week is not free"), choices=OnConflict.choices, initial=OnConflict.SKIP,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("first_date") and data.get("start_time"):
+            try:
+                data["first_start"] = local_datetime(data["first_date"], data["start_time"], self.tz)
+            except forms.ValidationError as exc:
+                self.add_error("start_time", exc)
+        return data
+
+    @property
+    def rrule(self) -> str:
+        return f"FREQ=WEEKLY;COUNT={self.cleaned_data['weeks']}"
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SeriesCancelForm(CancelForm):
+    from_start = InstantField(label=_("Cancel from"), required=False,
+                              help_text=_("Leave empty to cancel every future lesson of the series."))
+
+
+class TimezoneForm(forms.Form):
+    timezone = forms.CharField(label=_("Times in"), max_length=64)
+
+    def clean_timezone(self) -> str:
+        name = self.cleaned_data["timezone"].strip()
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise forms.ValidationError(_("%(name)s is not a known IANA timezone."), code="invalid_timezone",
+                                        params={"name": name}) from None
+        return name

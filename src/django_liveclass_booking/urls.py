@@ -1,0 +1,50 @@
+"""Optional views: ``path("booking/", include("django_liveclass_booking.urls"))`` in the host's URLconf.
+
+Every page needs a logged-in user (``settings.LOGIN_URL``), except the calendar feed, which a
+calendar program fetches with the secret token in its address.
+"""
+
+from django.urls import path
+
+from .views import calendar, student, teacher
+
+app_name = "liveclass_booking"
+
+urlpatterns = [
+    # Students: group classes, the waitlist, their bookings.
+    path("", student.session_list, name="session_list"),
+    path("sessions/<int:pk>/", student.session_detail, name="session_detail"),
+    path("sessions/<int:pk>/book/", student.book, name="book_seat"),
+    path("sessions/<int:pk>/waitlist/", student.join_waitlist, name="join_waitlist"),
+    path("sessions/<int:pk>/subscribe/", student.subscribe, name="subscribe"),
+    path("bookings/", student.my_bookings, name="my_bookings"),
+    path("bookings/<int:pk>/", student.booking_detail, name="booking_detail"),
+    path("bookings/<int:pk>/cancel/", student.cancel, name="cancel_booking"),
+    path("waitlist/<int:pk>/accept/", student.accept_offer, name="accept_offer"),
+    path("waitlist/<int:pk>/decline/", student.decline_offer, name="decline_offer"),
+    path("waitlist/<int:pk>/leave/", student.leave_waitlist, name="leave_waitlist"),
+    # Students: 1:1 lessons and weekly series with a teacher.
+    path("teachers/", student.teacher_list, name="teacher_list"),
+    path("teachers/<int:pk>/", student.request_lesson, name="request_lesson"),
+    path("teachers/<int:pk>/series/", student.create_series, name="create_series"),
+    path("series/<int:pk>/", student.series_detail, name="series_detail"),
+    path("series/<int:pk>/cancel/", student.cancel_series, name="cancel_series"),
+    path("timezone/", student.set_timezone, name="set_timezone"),
+    # Teachers.
+    path("teach/", teacher.dashboard, name="teacher_dashboard"),
+    path("teach/bookings/<int:pk>/confirm/", teacher.confirm_booking, name="confirm_booking"),
+    path("teach/bookings/<int:pk>/decline/", teacher.decline_booking, name="decline_booking"),
+    path("teach/series/<int:pk>/confirm/", teacher.confirm_series, name="confirm_series"),
+    path("teach/series/<int:pk>/decline/", teacher.decline_series, name="decline_series"),
+    path("teach/sessions/new/", teacher.schedule, name="schedule_session"),
+    path("teach/sessions/<int:pk>/", teacher.session_roster, name="session_roster"),
+    path("teach/sessions/<int:pk>/cancel/", teacher.cancel_session, name="cancel_session"),
+    path("teach/policy/", teacher.policy, name="teacher_policy"),
+    path("teach/availability/", teacher.availability, name="teacher_availability"),
+    path("teach/availability/<int:pk>/delete/", teacher.delete_availability, name="delete_availability"),
+    path("teach/time-off/<int:pk>/delete/", teacher.delete_time_off, name="delete_time_off"),
+    # Calendar feeds.
+    path("calendar/", calendar.feed_settings, name="calendar_feed"),
+    path("calendar/<str:token>.ics", calendar.feed, name="calendar_feed_ics"),
+    path("bookings/<int:pk>/calendar.ics", calendar.booking_ics, name="booking_ics"),
+]

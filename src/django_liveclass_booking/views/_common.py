@@ -1,0 +1,108 @@
+"""What every optional view shares: the viewer's timezone, who is a teacher, and errors on forms.
+
+The views change nothing themselves: each POST calls one service, which checks permissions and
+writes (or raises a ``BookingError`` and writes nothing). A refusal is shown on the form, next to
+the field it concerns.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone as dj_timezone
+
+from ..adapter import get_adapter
+from ..exceptions import BookingError, PolicyViolation
+from ..models import TeacherBookingPolicy
+
+#: Key in ``request.session`` under which the time zone picked by the viewer is kept.
+TIMEZONE_SESSION_KEY = "liveclass_booking_timezone"
+
+
+def viewer_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    """The zone times are shown in: the viewer's pick, else the adapter's, else the teacher policy's."""
+    candidates = [request.session.get(TIMEZONE_SESSION_KEY) if hasattr(request, "session") else None]
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        candidates.append(get_adapter().get_user_timezone(user))
+        candidates.append(
+            TeacherBookingPolicy.objects.filter(teacher=user).values_list("timezone", flat=True).first()
+        )
+    candidates.append(settings.TIME_ZONE)
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            return zoneinfo.ZoneInfo(str(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            continue
+    return zoneinfo.ZoneInfo("UTC")
+
+
+def is_teacher(user: Any) -> bool:
+    """Whether ``user`` may use the teacher pages (the adapter decides)."""
+    return bool(user.is_authenticated and get_adapter().is_teacher(user))
+
+
+def teacher_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Login required, then 403 for anyone the adapter does not count as a teacher."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_teacher(request.user):
+            raise PermissionDenied("Only teachers can open this page.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def add_booking_error(form: forms.BaseForm, error: BookingError, fields: Mapping[str, str] | None = None) -> None:
+    """Put a refused call's message(s) on ``form``: next to the field its code maps to, else on top.
+
+    ``fields`` maps an error code to a field name, e.g. ``{"duration_not_allowed": "duration"}``.
+    A ``PolicyViolation`` adds one message per violation. ``error.params["fields"]`` (set by the
+    teacher services for bad input) names fields directly.
+    """
+    fields = dict(fields or {})
+    problems = error.violations if isinstance(error, PolicyViolation) and error.violations else [error]
+    for problem in problems:
+        code, message = problem.code, str(getattr(problem, "message", problem))
+        targets = [fields[code]] if code in fields else [
+            f for f in (problem.params or {}).get("fields", []) if f in form.fields
+        ]
+        if not targets:
+            form.add_error(None, forms.ValidationError(message, code=code))
+        for target in targets:
+            form.add_error(target, forms.ValidationError(message, code=code))
+
+
+def local(value: Any, request: HttpRequest) -> Any:  # noqa: D103
+    """``value`` (an aware datetime) in the viewer's timezone."""
+    return dj_timezone.localtime(value, viewer_timezone(request))
+
+
+@functools.cache
+def common_timezones() -> list[str]:
+    """IANA zone names offered by the timezone picker."""
+    return sorted(name for name in zoneinfo.available_timezones() if "/" in name and not name.startswith("Etc/"))
+
+
+def render_page(request: HttpRequest, template: str, context: dict[str, Any] | None = None,
+                status: int = 200) -> HttpResponse:
+    """``render`` with what ``liveclass_booking/base.html`` needs: the viewer's timezone and role."""
+    from django.shortcuts import render
+
+    page = {"viewer_tz": viewer_timezone(request), "viewer_is_teacher": is_teacher(request.user),
+            "common_timezones": common_timezones()}
+    page.update(context or {})
+    return render(request, template, page, status=status)

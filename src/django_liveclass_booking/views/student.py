@@ -1,0 +1,437 @@
+"""Student pages: group classes, the waitlist, 1:1 lessons, weekly series and their bookings.
+
+A page shows only what its viewer may see: another student's booking, waitlist entry or series is
+a 404, never a 403, so its existence is not revealed. Every change is one service call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import services
+from ..adapter import get_adapter
+from ..conf import booking_settings
+from ..exceptions import BookingError
+from ..forms import CancelForm, LessonRequestForm, SeriesCancelForm, SeriesForm, SlotSearchForm, TimezoneForm
+from ..models import (
+    ACTIVE_BOOKING_STATUSES,
+    OPEN_WAITLIST_STATUSES,
+    BookingSeries,
+    SessionKind,
+    SessionStatus,
+    SessionWaitlist,
+    TeacherAvailability,
+    TeacherBookingPolicy,
+    WaitlistStatus,
+    get_booking_model,
+    get_session_model,
+)
+from ._common import TIMEZONE_SESSION_KEY, add_booking_error, render_page, viewer_timezone
+
+#: Lesson lengths offered when the teacher's policy allows any.
+DEFAULT_DURATIONS = [30, 45, 60, 90]
+#: Where a slot or series refusal is shown on the form.
+LESSON_FIELDS = {
+    "outside_availability": "start", "teacher_unavailable": "start", "min_notice": "start",
+    "max_advance": "start", "naive_datetime": "start", "duration_not_allowed": "duration",
+}
+SERIES_FIELDS = {
+    "outside_availability": "start_time", "teacher_unavailable": "start_time", "min_notice": "first_date",
+    "max_advance": "first_date", "duration_not_allowed": "duration", "too_many_occurrences": "weeks",
+    "invalid_timezone": "start_time",
+}
+
+
+def _now() -> dt.datetime:
+    return get_adapter().now()
+
+
+def _manager(user: Any) -> bool:
+    return get_adapter().is_staff_manager(user)
+
+
+def _visible_bookings(user: Any) -> QuerySet[Any]:
+    """Bookings ``user`` may open: their own, their students', or all for a manager."""
+    bookings = get_booking_model().objects.select_related("session", "student", "teacher")
+    return bookings if _manager(user) else bookings.filter(Q(student=user) | Q(teacher=user))
+
+
+def _visible_sessions(user: Any) -> QuerySet[Any]:
+    """Group classes for everyone; a 1:1 lesson only for its teacher, its student and managers."""
+    sessions = get_session_model().objects.select_related("teacher")
+    if _manager(user):
+        return sessions
+    mine = get_booking_model().objects.filter(student=user).values("session_id")
+    return sessions.filter(Q(kind=SessionKind.GROUP) | Q(teacher=user) | Q(pk__in=mine))
+
+
+def _shows_meeting(user: Any, session: Any, booking: Any | None) -> bool:
+    """Meeting link and passcode: the teacher, a manager, or a student with a confirmed booking."""
+    if user.pk == session.teacher_id or _manager(user):
+        return True
+    return booking is not None and booking.status == get_booking_model().Status.CONFIRMED
+
+
+def _policy_durations(teacher: Any) -> list[int]:
+    durations = TeacherBookingPolicy.for_teacher(teacher).lesson_durations
+    return sorted(int(d) for d in durations) if durations else DEFAULT_DURATIONS
+
+
+# --- Group classes -------------------------------------------------------------------------------
+
+@login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    """Upcoming group classes, with the viewer's own booking or waitlist place on each."""
+    sessions = (get_session_model().objects.upcoming(_now()).filter(kind=SessionKind.GROUP)
+                .select_related("teacher").order_by("start_at_utc", "pk"))
+    teacher_id = request.GET.get("teacher")
+    if teacher_id and teacher_id.isdigit():
+        sessions = sessions.filter(teacher_id=int(teacher_id))
+    page = Paginator(sessions, 50).get_page(request.GET.get("page"))
+    ids = [s.pk for s in page]
+    booked = dict(get_booking_model().objects.filter(student=request.user, session_id__in=ids,
+                                                     status__in=ACTIVE_BOOKING_STATUSES)
+                  .values_list("session_id", "status"))
+    waiting = dict(SessionWaitlist.objects.filter(student=request.user, session_id__in=ids,
+                                                  status__in=OPEN_WAITLIST_STATUSES)
+                   .values_list("session_id", "status"))
+    rows = [(s, booked.get(s.pk), waiting.get(s.pk)) for s in page]
+    return render_page(request, "liveclass_booking/student/session_list.html", {"page": page, "rows": rows})
+
+
+def _session_page(request: HttpRequest, session: Any, *, error: BookingError | None = None) -> HttpResponse:
+    user = request.user
+    booking = (get_booking_model().objects.filter(session=session, student=user, status__in=ACTIVE_BOOKING_STATUSES)
+               .first())
+    entry = SessionWaitlist.objects.filter(session=session, student=user, status__in=OPEN_WAITLIST_STATUSES).first()
+    waiting = SessionWaitlist.objects.filter(session=session, status=WaitlistStatus.WAITING).count()
+    current = _now()
+    context = {
+        "session": session,
+        "booking": booking,
+        "entry": entry,
+        "waiting_count": waiting,
+        "is_teacher_of_session": user.pk == session.teacher_id,
+        "show_meeting": _shows_meeting(user, session, booking),
+        "bookable": (session.status == SessionStatus.SCHEDULED and session.start_at_utc > current
+                     and session.kind == SessionKind.GROUP and user.pk != session.teacher_id),
+        "error": error,
+    }
+    return render_page(request, "liveclass_booking/student/session_detail.html", context)
+
+
+@login_required
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(_visible_sessions(request.user), pk=pk)
+    return _session_page(request, session)
+
+
+@login_required
+@require_POST
+def book(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a seat (confirmed, or pending when the teacher approves bookings)."""
+    session = get_object_or_404(_visible_sessions(request.user), pk=pk, kind=SessionKind.GROUP)
+    try:
+        booking = services.book_seat(request.user, session, actor=request.user)
+    except BookingError as exc:
+        return _session_page(request, session, error=exc)
+    if booking.status == booking.Status.PENDING:
+        messages.success(request, _("Your booking is waiting for the teacher's approval."))
+    else:
+        messages.success(request, _("Your seat is booked."))
+    return redirect("liveclass_booking:booking_detail", pk=booking.pk)
+
+
+@login_required
+@require_POST
+def join_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(_visible_sessions(request.user), pk=pk, kind=SessionKind.GROUP)
+    try:
+        entry = services.join_waitlist(request.user, session)
+    except BookingError as exc:
+        return _session_page(request, session, error=exc)
+    if entry.status == WaitlistStatus.OFFERED:
+        messages.success(request, _("A seat is free: it is offered to you. Accept it below."))
+    else:
+        messages.success(request, _("You are on the waitlist. A freed seat will be offered to you in turn."))
+    return redirect("liveclass_booking:session_detail", pk=session.pk)
+
+
+@login_required
+@require_POST
+def subscribe(request: HttpRequest, pk: int) -> HttpResponse:
+    """A seat in every future session of a recurring class (full ones put the student on the waitlist)."""
+    session = get_object_or_404(_visible_sessions(request.user), pk=pk, kind=SessionKind.GROUP,
+                                recurrence_key__isnull=False)
+    try:
+        series = services.subscribe_to_recurring_sessions(request.user, session.recurrence_key)
+    except BookingError as exc:
+        return _session_page(request, session, error=exc)
+    messages.success(request, _("You are booked into every future session of this class."))
+    return redirect("liveclass_booking:series_detail", pk=series.pk)
+
+
+# --- The student's bookings ----------------------------------------------------------------------
+
+@login_required
+def my_bookings(request: HttpRequest) -> HttpResponse:
+    """The viewer's upcoming bookings, seat offers, waitlist places, series and recent history."""
+    current = _now()
+    mine = get_booking_model().objects.filter(student=request.user).select_related("session", "teacher")
+    upcoming = mine.live(current).filter(end_at_utc__gt=current).order_by("start_at_utc", "pk")
+    history = mine.exclude(pk__in=upcoming.values("pk")).order_by("-start_at_utc", "-pk")[:50]
+    entries = (SessionWaitlist.objects.filter(student=request.user, status__in=OPEN_WAITLIST_STATUSES)
+               .select_related("session", "session__teacher").order_by("session__start_at_utc", "pk"))
+    series = (BookingSeries.objects.filter(student=request.user).select_related("teacher")
+              .order_by("-created")[:50])
+    context = {"upcoming": upcoming, "history": history, "entries": entries, "series_list": series,
+               "now": current}
+    return render_page(request, "liveclass_booking/student/my_bookings.html", context)
+
+
+def _booking_page(request: HttpRequest, booking: Any, form: CancelForm | None = None) -> HttpResponse:
+    context = {
+        "booking": booking,
+        "session": booking.session,
+        "show_meeting": _shows_meeting(request.user, booking.session, booking),
+        "cancellable": booking.status in ACTIVE_BOOKING_STATUSES,
+        "form": form or CancelForm(),
+    }
+    return render_page(request, "liveclass_booking/student/booking_detail.html", context)
+
+
+@login_required
+def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _booking_page(request, get_object_or_404(_visible_bookings(request.user), pk=pk))
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = get_object_or_404(_visible_bookings(request.user), pk=pk)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return _booking_page(request, booking, form)
+    try:
+        booking = services.cancel_booking(booking, actor=request.user, reason=form.cleaned_data["reason"])
+    except BookingError as exc:
+        add_booking_error(form, exc)
+        return _booking_page(request, booking, form)
+    if booking.late_cancellation:
+        messages.warning(request, _("Booking cancelled (late: inside the teacher's cancellation window)."))
+    else:
+        messages.success(request, _("Booking cancelled."))
+    return redirect("liveclass_booking:booking_detail", pk=booking.pk)
+
+
+def _own_entry(request: HttpRequest, pk: int) -> SessionWaitlist:
+    return get_object_or_404(SessionWaitlist.objects.select_related("session"), pk=pk, student=request.user)
+
+
+def _entry_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    entry = _own_entry(request, pk)
+    try:
+        if action == "accept":
+            booking = services.accept_offer(entry, actor=request.user)
+            messages.success(request, _("The seat is yours: your booking is confirmed."))
+            return redirect("liveclass_booking:booking_detail", pk=booking.pk)
+        if action == "decline":
+            services.decline_offer(entry, actor=request.user)
+            messages.success(request, _("Offer declined: the seat goes to the next person waiting."))
+        else:
+            services.leave_waitlist(entry, actor=request.user)
+            messages.success(request, _("You left the waitlist."))
+    except BookingError as exc:
+        messages.error(request, str(exc))
+    return redirect("liveclass_booking:my_bookings")
+
+
+@login_required
+@require_POST
+def accept_offer(request: HttpRequest, pk: int) -> HttpResponse:
+    return _entry_action(request, pk, "accept")
+
+
+@login_required
+@require_POST
+def decline_offer(request: HttpRequest, pk: int) -> HttpResponse:
+    return _entry_action(request, pk, "decline")
+
+
+@login_required
+@require_POST
+def leave_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
+    return _entry_action(request, pk, "leave")
+
+
+# --- 1:1 lessons and weekly series ---------------------------------------------------------------
+
+def _teachers() -> QuerySet[Any]:
+    """Teachers who take 1:1 requests: those with availability windows (or any policy when not required)."""
+    User = get_user_model()
+    if booking_settings.REQUIRE_AVAILABILITY:
+        ids = TeacherAvailability.objects.values("teacher_id")
+    else:
+        ids = TeacherBookingPolicy.objects.values("teacher_id")
+    return User._default_manager.filter(pk__in=ids, is_active=True).order_by(User.USERNAME_FIELD)
+
+
+@login_required
+def teacher_list(request: HttpRequest) -> HttpResponse:
+    teachers = list(_teachers())
+    policies = {p.teacher_id: p for p in TeacherBookingPolicy.objects.filter(teacher__in=teachers)}
+    rows = [(t, policies.get(t.pk)) for t in teachers]
+    return render_page(request, "liveclass_booking/student/teacher_list.html", {"rows": rows})
+
+
+def _lesson_page(request: HttpRequest, teacher: Any, form: LessonRequestForm | None = None) -> HttpResponse:
+    tz = viewer_timezone(request)
+    durations = _policy_durations(teacher)
+    search = SlotSearchForm(request.GET or None, durations=durations)
+    week, duration = None, durations[0]
+    if search.is_valid():
+        week = search.cleaned_data["week"]
+        duration = search.cleaned_data["duration"] or duration
+    today = _now().astimezone(tz).date()
+    week = week if week and week >= today else today
+    start = dt.datetime.combine(week, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
+    slots_error, days = None, []
+    try:
+        slots = services.available_slots(teacher, start=start, end=end, duration=duration)
+    except BookingError as exc:
+        slots, slots_error = [], exc
+    for slot_start, slot_end in slots:
+        local_day = slot_start.astimezone(tz).date()
+        if not days or days[-1][0] != local_day:
+            days.append((local_day, []))
+        days[-1][1].append((slot_start, slot_end))
+    form = form or LessonRequestForm(initial={"duration": duration})
+    context = {
+        "teacher": teacher, "search": search, "form": form, "days": days, "duration": duration,
+        "week": week, "previous_week": max(today, week - dt.timedelta(days=7)), "next_week": week + dt.timedelta(days=7),
+        "slots_error": slots_error, "selected": request.POST.get("start", ""),
+    }
+    return render_page(request, "liveclass_booking/student/request_lesson.html", context)
+
+
+@login_required
+def request_lesson(request: HttpRequest, pk: int) -> HttpResponse:
+    """List the teacher's free slots for a week; POST asks for one of them."""
+    teacher = get_object_or_404(_teachers(), pk=pk)
+    if request.method != "POST":
+        return _lesson_page(request, teacher)
+    form = LessonRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            booking = services.request_lesson(request.user, teacher, start=form.cleaned_data["start"],
+                                              duration=form.cleaned_data["duration"],
+                                              message=form.cleaned_data["message"])
+        except BookingError as exc:
+            add_booking_error(form, exc, LESSON_FIELDS)
+        else:
+            if booking.status == booking.Status.PENDING:
+                messages.success(request, _("Lesson requested: the teacher will confirm or decline it."))
+            else:
+                messages.success(request, _("Lesson booked."))
+            return redirect("liveclass_booking:booking_detail", pk=booking.pk)
+    return _lesson_page(request, teacher, form)
+
+
+@login_required
+def create_series(request: HttpRequest, pk: int) -> HttpResponse:
+    """Book the same 1:1 lesson every week for a number of weeks (at the student's local time)."""
+    teacher = get_object_or_404(_teachers(), pk=pk)
+    tz = viewer_timezone(request)
+    if request.method == "POST":
+        form = SeriesForm(request.POST, tz=tz)
+        if form.is_valid():
+            try:
+                series = services.create_series(
+                    request.user, teacher, first_start=form.cleaned_data["first_start"],
+                    duration=form.cleaned_data["duration"], rrule=form.rrule, timezone=tz,
+                    on_conflict=form.cleaned_data["on_conflict"],
+                )
+            except BookingError as exc:
+                add_booking_error(form, exc, SERIES_FIELDS)
+            else:
+                messages.success(request, _("Weekly lessons booked."))
+                return redirect("liveclass_booking:series_detail", pk=series.pk)
+    else:
+        initial: dict[str, Any] = {"duration": _policy_durations(teacher)[0], "weeks": 4}
+        if request.GET.get("start"):
+            try:
+                first = dt.datetime.fromisoformat(request.GET["start"]).astimezone(tz)
+                initial.update(first_date=first.date(), start_time=first.time().replace(second=0, microsecond=0))
+            except (ValueError, TypeError):
+                pass
+        if (request.GET.get("duration") or "").isdigit():
+            initial["duration"] = int(request.GET["duration"])
+        form = SeriesForm(initial=initial, tz=tz)
+    return render_page(request, "liveclass_booking/student/create_series.html",
+                       {"teacher": teacher, "form": form, "viewer_zone": tz.key})
+
+
+def _visible_series(user: Any) -> QuerySet[BookingSeries]:
+    series = BookingSeries.objects.select_related("student", "teacher")
+    return series if _manager(user) else series.filter(Q(student=user) | Q(teacher=user))
+
+
+def _series_page(request: HttpRequest, series: BookingSeries, form: SeriesCancelForm | None = None) -> HttpResponse:
+    items = series.items.select_related("booking").order_by("index")
+    current = _now()
+    context = {"series": series, "items": items, "form": form or SeriesCancelForm(), "now": current,
+               "future_items": [i for i in items if i.start_at_utc > current and i.booking_id]}
+    return render_page(request, "liveclass_booking/student/series_detail.html", context)
+
+
+@login_required
+def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _series_page(request, get_object_or_404(_visible_series(request.user), pk=pk))
+
+
+@login_required
+@require_POST
+def cancel_series(request: HttpRequest, pk: int) -> HttpResponse:
+    series = get_object_or_404(_visible_series(request.user), pk=pk)
+    form = SeriesCancelForm(request.POST)
+    if not form.is_valid():
+        return _series_page(request, series, form)
+    try:
+        count = services.cancel_series(series, actor=request.user, from_start=form.cleaned_data["from_start"],
+                                       reason=form.cleaned_data["reason"])
+    except BookingError as exc:
+        add_booking_error(form, exc, {"cancellation_window": "from_start"})
+        return _series_page(request, series, form)
+    messages.success(request, _("%(count)d lesson(s) cancelled.") % {"count": count})
+    return redirect("liveclass_booking:series_detail", pk=series.pk)
+
+
+@login_required
+@require_POST
+def set_timezone(request: HttpRequest) -> HttpResponse:
+    """Remember the zone the viewer wants times shown in (for this login session)."""
+    form = TimezoneForm(request.POST)
+    if form.is_valid():
+        request.session[TIMEZONE_SESSION_KEY] = form.cleaned_data["timezone"]
+    else:
+        messages.error(request, " ".join(form.errors["timezone"]))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "liveclass_booking:session_list"
+    return redirect(target)
+
+

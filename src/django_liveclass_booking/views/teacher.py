@@ -1,0 +1,490 @@
+"""Teacher pages: answer requests, schedule classes, see a roster, edit the policy and availability.
+
+Every POST calls one service with the signed-in teacher as the actor. A refusal is shown next to
+the form field it concerns (or, for a button in a list, as a message) and nothing is written.
+A teacher only reaches their own sessions, bookings, series and windows; a booking manager
+(``adapter.is_staff_manager``) reaches everyone's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Min, Q, QuerySet
+from django.forms.models import fields_for_model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from .. import services
+from ..adapter import get_adapter
+from ..conf import booking_settings
+from ..exceptions import BookingError, NotAllowed
+from ..forms import local_datetime
+from ..models import (
+    BookingSeries,
+    BookingStatus,
+    SeriesStatus,
+    SessionStatus,
+    SessionWaitlist,
+    TeacherAvailability,
+    TeacherBookingPolicy,
+    TeacherTimeOff,
+    WaitlistStatus,
+    Weekday,
+    get_booking_model,
+    get_session_model,
+)
+from ._common import add_booking_error, render_page, teacher_required, viewer_timezone
+
+#: The dashboard lists at most this many upcoming sessions (the roster pages show the rest).
+UPCOMING_LIMIT = 100
+MAX_DURATION_MINUTES = 24 * 60
+MAX_CAPACITY = 10_000
+TIMEZONE_INPUT = {"list": "lcb-timezones", "autocomplete": "off"}  # the datalist base.html renders
+
+# Only these fixed patterns reach the recurrence engine: users never type an RRULE, whose
+# expansion a crafted rule could make arbitrarily expensive. Repeat choice: (rule, classes a week).
+REPEATS = {"weekly": ("FREQ=WEEKLY", 1), "weekdays": ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", 5)}
+SCHEDULE_ERRORS = {
+    "teacher_unavailable": "start", "start_in_past": "start", "naive_datetime": "start",
+    "invalid_datetime": "start", "invalid_duration": "duration", "invalid_capacity": "capacity",
+    "invalid_timezone": "timezone", "too_many_occurrences": "weeks", "invalid_rrule": "repeat",
+}
+POLICY_FIELDS = (
+    "timezone", "approval_mode", "min_notice_minutes", "max_advance_days", "max_bookings_per_day",
+    "max_bookings_per_week", "max_pending_requests", "request_ttl_hours", "cancellation_cutoff_hours",
+    "allow_late_cancellation", "buffer_minutes", "lesson_durations", "allow_recurring", "max_series_occurrences",
+    "waitlist_enabled", "waitlist_offer_ttl_minutes",
+)
+# set_policy names the fields of a bad value itself, except for a timezone it refuses up front.
+POLICY_ERRORS = {"invalid_timezone": "timezone"}
+WINDOW_ERRORS = {"invalid_weekday": "weekday", "end_before_start": "end_time", "invalid_timezone": "timezone"}
+TIME_OFF_ERRORS = {"end_before_start": "end", "naive_datetime": "start", "invalid_datetime": "start"}
+
+
+# --- forms ----------------------------------------------------------------------------------
+
+
+class WallClockField(forms.DateTimeField):
+    """A date and time typed in ``<input type="datetime-local">``, read in the viewer's timezone ``tz``.
+
+    Django would read it in the server's current timezone; the form sets ``tz`` to the viewer's.
+    A wall-clock time skipped by a DST change is refused rather than guessed.
+    """
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    tz: zoneinfo.ZoneInfo = zoneinfo.ZoneInfo("UTC")
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.datetime):
+            result = value
+        else:
+            try:
+                result = parse_datetime(str(value).strip())
+            except ValueError:
+                result = None
+            # Not ISO: the locale's input formats, as DateTimeField would try them.
+            result = result or forms.fields.BaseTemporalField.to_python(self, value)
+        # One year of margin, so that moving it to UTC cannot overflow.
+        if not dt.MINYEAR < result.year < dt.MAXYEAR:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if result.tzinfo is not None:  # an explicit offset says which instant it is
+            return result
+        # combine(..., tzinfo=tz), i.e. replace(tzinfo=tz), plus the refusal of skipped times.
+        return local_datetime(result.date(), result.time(), self.tz)
+
+
+def _read_times_in(form: forms.Form, tz: zoneinfo.ZoneInfo) -> None:
+    for field in form.fields.values():
+        if isinstance(field, WallClockField):
+            field.tz = tz
+
+
+class ReasonForm(forms.Form):
+    """The optional reason given with a decline or a cancellation."""
+
+    reason = forms.CharField(label=gettext_lazy("Reason (optional)"), required=False, max_length=1000)
+
+
+class ScheduleForm(forms.Form):
+    """A group session, once or on a fixed weekly pattern."""
+
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200, required=False)
+    start = WallClockField(label=gettext_lazy("Starts at"))
+    duration = forms.IntegerField(label=gettext_lazy("Duration (minutes)"), min_value=1,
+                                  max_value=MAX_DURATION_MINUTES)
+    capacity = forms.IntegerField(label=gettext_lazy("Seats"), min_value=1, max_value=MAX_CAPACITY)
+    timezone = forms.CharField(
+        label=gettext_lazy("Timezone of the class"), max_length=64, widget=forms.TextInput(attrs=TIMEZONE_INPUT),
+        help_text=gettext_lazy("A repeating class keeps its local start time in this timezone across DST changes."),
+    )
+    meeting_provider = forms.CharField(label=gettext_lazy("Meeting provider"), max_length=64, required=False)
+    meeting_url = forms.URLField(label=gettext_lazy("Meeting URL"), max_length=500, required=False,
+                                 assume_scheme="https")
+    meeting_passcode = forms.CharField(label=gettext_lazy("Meeting passcode"), max_length=128, required=False)
+    repeat = forms.ChoiceField(label=gettext_lazy("Repeat"), choices=[
+        ("none", gettext_lazy("Does not repeat")),
+        ("weekly", gettext_lazy("Every week, for N weeks")),
+        ("weekdays", gettext_lazy("Every weekday (Monday to Friday), for N weeks")),
+    ])
+    weeks = forms.IntegerField(label=gettext_lazy("Number of weeks (N)"), min_value=2, max_value=52, required=False)
+
+    def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _read_times_in(self, tz)
+        self.fields["start"].help_text = _("Date and time in your timezone (%(tz)s).") % {"tz": tz.key}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        repeat, start = data.get("repeat"), data.get("start")
+        weeks, cap = data.get("weeks"), booking_settings.MAX_OCCURRENCES
+        if repeat in REPEATS and weeks is None:
+            self.add_error("weeks", _("Say for how many weeks the class repeats."))
+        elif repeat in REPEATS and weeks * REPEATS[repeat][1] > cap:
+            # Said here in weeks: the service's refusal would speak of the rule's COUNT.
+            self.add_error("weeks", _("That makes %(count)d classes; at most %(max)d can be scheduled at once.")
+                           % {"count": weeks * REPEATS[repeat][1], "max": cap})
+        # The rule would silently move a Saturday start to the next Monday.
+        if repeat == "weekdays" and start is not None and _local_weekday(start, data.get("timezone")) >= 5:
+            self.add_error("start", _("A class repeating every weekday must start on a Monday to Friday."))
+        return data
+
+
+def _local_weekday(start: dt.datetime, zone: str | None) -> int:
+    """The weekday of ``start`` where the class repeats (the viewer's zone if that one is unknown)."""
+    try:
+        return start.astimezone(zoneinfo.ZoneInfo(zone or "")).weekday()
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return start.weekday()
+
+
+class PolicyForm(forms.Form):
+    """The teacher's booking policy; the fields and labels come from the model."""
+
+    lesson_durations = forms.CharField(
+        label=gettext_lazy("Allowed 1:1 lesson durations (minutes)"), required=False, max_length=200,
+        help_text=gettext_lazy("Comma-separated, e.g. 30, 45, 60. Empty: any duration."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        durations = self.fields.pop("lesson_durations")
+        self.fields.update(fields_for_model(TeacherBookingPolicy, fields=POLICY_FIELDS))
+        # Popped first so that update() put the key back in its POLICY_FIELDS place.
+        self.fields["lesson_durations"] = durations
+        self.fields["timezone"].widget.attrs.update(TIMEZONE_INPUT)
+
+    def clean_lesson_durations(self) -> list[int]:
+        parts = [p for p in self.cleaned_data["lesson_durations"].replace(",", " ").split() if p]
+        try:
+            values = [int(p) for p in parts]
+        except ValueError:
+            raise ValidationError(_("Write whole minutes separated by commas, e.g. 30, 60."),
+                                  code="invalid_lesson_durations") from None
+        # Positive values are the model's rule: set_policy checks them and names this field.
+        return sorted(set(values))
+
+
+class WindowForm(forms.Form):
+    """A weekly availability window."""
+
+    weekday = forms.TypedChoiceField(label=gettext_lazy("Day"), choices=Weekday.choices, coerce=int)
+    start_time = forms.TimeField(label=gettext_lazy("From"), widget=forms.TimeInput(attrs={"type": "time"}))
+    end_time = forms.TimeField(label=gettext_lazy("Until"), widget=forms.TimeInput(attrs={"type": "time"}))
+    timezone = forms.CharField(label=gettext_lazy("Timezone"), max_length=64, required=False,
+                               widget=forms.TextInput(attrs=TIMEZONE_INPUT),
+                               help_text=gettext_lazy("Empty: the timezone of your booking policy."))
+
+
+class TimeOffForm(forms.Form):
+    """A period without 1:1 lessons, typed in the viewer's timezone."""
+
+    start = WallClockField(label=gettext_lazy("From"))
+    end = WallClockField(label=gettext_lazy("Until"))
+    reason = forms.CharField(label=gettext_lazy("Reason (optional)"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _read_times_in(self, tz)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _own(queryset: QuerySet, user: Any) -> QuerySet:
+    """Everything for a booking manager, else only the rows whose teacher is ``user`` (others 404)."""
+    return queryset if get_adapter().is_staff_manager(user) else queryset.filter(teacher=user)
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    """Redirect to the page the button was on (``next``, if it is ours), else to ``default``."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = default
+    return redirect(target)
+
+
+def _row_action(request: HttpRequest, call: Callable[[], Any], success: str, default: str) -> HttpResponse:
+    """Run one service call for a button in a list; a refusal becomes a message, never a write."""
+    try:
+        call()
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, success)
+    return _back(request, default)
+
+
+def _reason(request: HttpRequest) -> str | None:
+    """The posted reason, or None (with an error message) when it is unusable."""
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        return form.cleaned_data["reason"]
+    messages.error(request, " ".join(form.errors.get("reason", [])))
+    return None
+
+
+def _dashboard_url() -> str:
+    return reverse("liveclass_booking:teacher_dashboard")
+
+
+# --- the dashboard and decisions ------------------------------------------------------------
+
+
+@teacher_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Pending requests and series to answer, and the teacher's upcoming sessions."""
+    user, now = request.user, get_adapter().now()
+    pending = (
+        get_booking_model().objects.live(now).filter(teacher=user, status=BookingStatus.PENDING)
+        # A pending series is answered as a whole, in its own list.
+        .exclude(series_item__series__status=SeriesStatus.PENDING)
+        .select_related("student", "session").order_by("start_at_utc", "pk")
+    )
+    live_pending = Q(items__booking__status=BookingStatus.PENDING) & (
+        Q(items__booking__expires_at__isnull=True) | Q(items__booking__expires_at__gt=now))
+    series = (
+        BookingSeries.objects.filter(teacher=user, status=SeriesStatus.PENDING)
+        .annotate(pending_count=Count("items", filter=live_pending),
+                  first_start=Min("items__start_at_utc", filter=live_pending))
+        .filter(pending_count__gt=0).select_related("student").order_by("first_start", "pk")
+    )
+    upcoming = (
+        get_session_model().objects.filter(teacher=user, status=SessionStatus.SCHEDULED, start_at_utc__gt=now)
+        .annotate(waiting=Count("waitlist_entries", filter=Q(waitlist_entries__status=WaitlistStatus.WAITING)))
+        .order_by("start_at_utc", "pk")[:UPCOMING_LIMIT]
+    )
+    return render_page(request, "liveclass_booking/teacher/dashboard.html", {
+        "pending_bookings": pending, "pending_series": series, "upcoming": upcoming,
+        "upcoming_limit": UPCOMING_LIMIT, "here": request.get_full_path(),
+    })
+
+
+@teacher_required
+@require_POST
+def confirm_booking(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm one pending booking."""
+    booking = get_object_or_404(_own(get_booking_model().objects.all(), request.user), pk=pk)
+    return _row_action(request, lambda: services.confirm_booking(booking, actor=request.user),
+                       _("The booking is confirmed."), _dashboard_url())
+
+
+@teacher_required
+@require_POST
+def decline_booking(request: HttpRequest, pk: int) -> HttpResponse:
+    """Decline one pending booking, with an optional reason for the student."""
+    booking = get_object_or_404(_own(get_booking_model().objects.all(), request.user), pk=pk)
+    reason = _reason(request)
+    if reason is None:
+        return _back(request, _dashboard_url())
+    return _row_action(request, lambda: services.decline_booking(booking, actor=request.user, reason=reason),
+                       _("The booking is declined."), _dashboard_url())
+
+
+@teacher_required
+@require_POST
+def confirm_series(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm every pending lesson of a series at once."""
+    series = get_object_or_404(_own(BookingSeries.objects.all(), request.user), pk=pk)
+    return _row_action(request, lambda: services.confirm_series(series, actor=request.user),
+                       _("The series is confirmed."), _dashboard_url())
+
+
+@teacher_required
+@require_POST
+def decline_series(request: HttpRequest, pk: int) -> HttpResponse:
+    """Decline every pending lesson of a series at once."""
+    series = get_object_or_404(_own(BookingSeries.objects.all(), request.user), pk=pk)
+    reason = _reason(request)
+    if reason is None:
+        return _back(request, _dashboard_url())
+    return _row_action(request, lambda: services.decline_series(series, actor=request.user, reason=reason),
+                       _("The series is declined."), _dashboard_url())
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+def _schedule(data: dict[str, Any], teacher: Any) -> list[Any]:
+    """Call the one service the form asks for; returns the sessions it wrote."""
+    start = data["start"]
+    common = {name: data[name] for name in ("duration", "capacity", "title", "timezone", "meeting_provider",
+                                            "meeting_url", "meeting_passcode")}
+    if data["repeat"] not in REPEATS:
+        return [services.schedule_session(teacher, start=start, **common)]
+    rule, per_week = REPEATS[data["repeat"]]
+    rrule = f"{rule};COUNT={per_week * data['weeks']}"
+    return services.schedule_recurring_sessions(teacher, first_start=start, rrule=rrule, **common)
+
+
+@teacher_required
+def schedule(request: HttpRequest) -> HttpResponse:
+    """Put a group session (or a weekly run of them) on the teacher's calendar."""
+    tz = viewer_timezone(request)
+    if request.method != "POST":
+        form = ScheduleForm(tz=tz, initial={"timezone": tz.key, "duration": 60, "capacity": 10, "repeat": "none",
+                                            "weeks": 4})
+        return render_page(request, "liveclass_booking/teacher/schedule.html", {"form": form})
+    form = ScheduleForm(request.POST, tz=tz)
+    if form.is_valid():
+        try:
+            sessions = _schedule(form.cleaned_data, request.user)
+        except BookingError as exc:
+            add_booking_error(form, exc, SCHEDULE_ERRORS)
+        else:
+            messages.success(request, ngettext("%(count)d session is scheduled.", "%(count)d sessions are scheduled.",
+                                               len(sessions)) % {"count": len(sessions)})
+            # bulk_create sets no primary keys on MySQL: then the dashboard lists them.
+            first = sessions[0].pk
+            return redirect("liveclass_booking:session_roster", pk=first) if first else redirect(_dashboard_url())
+    return render_page(request, "liveclass_booking/teacher/schedule.html", {"form": form})
+
+
+@teacher_required
+def session_roster(request: HttpRequest, pk: int) -> HttpResponse:
+    """One session: who is booked, who waits, the meeting details, and a cancel button."""
+    session = get_object_or_404(_own(get_session_model().objects.all(), request.user), pk=pk)
+    now = get_adapter().now()
+    bookings = (get_booking_model().objects.live(now).filter(session_id=session.pk)
+                .select_related("student").order_by("created", "pk"))
+    waitlist = SessionWaitlist.objects.filter(session_id=session.pk).select_related("student").order_by(
+        "position", "pk")
+    return render_page(request, "liveclass_booking/teacher/roster.html", {
+        "session": session, "bookings": bookings, "waitlist": waitlist, "here": request.get_full_path(),
+        "cancel_form": ReasonForm(auto_id="cancel-session-%s"),
+        "scheduled": session.status == SessionStatus.SCHEDULED,
+    })
+
+
+@teacher_required
+@require_POST
+def cancel_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a session: its bookings are cancelled and its waitlist closed."""
+    session = get_object_or_404(_own(get_session_model().objects.all(), request.user), pk=pk)
+    roster = reverse("liveclass_booking:session_roster", args=[session.pk])
+    reason = _reason(request)
+    if reason is None:
+        return redirect(roster)
+    return _row_action(request, lambda: services.cancel_session(session, actor=request.user, reason=reason),
+                       _("The session is cancelled."), roster)
+
+
+# --- policy and availability ----------------------------------------------------------------
+
+
+@teacher_required
+def policy(request: HttpRequest) -> HttpResponse:
+    """Edit the teacher's booking policy; only the changed fields go to ``set_policy``."""
+    current = TeacherBookingPolicy.for_teacher(request.user)
+    initial = {name: getattr(current, name) for name in POLICY_FIELDS}
+    initial["lesson_durations"] = ", ".join(str(m) for m in current.lesson_durations or [])
+    form = PolicyForm(request.POST if request.method == "POST" else None, initial=initial)
+    if form.is_bound and form.is_valid():
+        changes = {name: value for name, value in form.cleaned_data.items() if value != getattr(current, name)}
+        try:
+            if changes:
+                services.set_policy(request.user, **changes)
+        except BookingError as exc:
+            add_booking_error(form, exc, POLICY_ERRORS)
+        else:
+            messages.success(request, _("Your booking policy is saved.") if changes else _("Nothing changed."))
+            return redirect("liveclass_booking:teacher_policy")
+    return render_page(request, "liveclass_booking/teacher/policy.html", {"form": form})
+
+
+def _add(request: HttpRequest, form: forms.Form, call: Callable[[dict[str, Any]], Any],
+         errors: dict[str, str], success: str) -> bool:
+    """Validate ``form`` and call its service; False (errors on the form) when either refuses."""
+    if not form.is_valid():
+        return False
+    try:
+        call(form.cleaned_data)
+    except BookingError as exc:
+        add_booking_error(form, exc, errors)
+        return False
+    messages.success(request, success)
+    return True
+
+
+@teacher_required
+def availability(request: HttpRequest) -> HttpResponse:
+    """The teacher's weekly windows and time off, with a form to add each."""
+    user, tz = request.user, viewer_timezone(request)
+    window_form = WindowForm(prefix="window", initial={"timezone": tz.key})
+    time_off_form = TimeOffForm(prefix="timeoff", tz=tz)
+    added = False
+    if request.method == "POST" and request.POST.get("add") == "window":
+        window_form = WindowForm(request.POST, prefix="window")
+        added = _add(request, window_form, lambda d: services.add_availability(
+            user, weekday=d["weekday"], start_time=d["start_time"], end_time=d["end_time"],
+            timezone=d["timezone"] or None), WINDOW_ERRORS, _("The availability window is added."))
+    elif request.method == "POST" and request.POST.get("add") == "timeoff":
+        time_off_form = TimeOffForm(request.POST, prefix="timeoff", tz=tz)
+        added = _add(request, time_off_form, lambda d: services.add_time_off(
+            user, start=d["start"], end=d["end"], reason=d["reason"]),
+            TIME_OFF_ERRORS, _("The time off is added."))
+    if added:
+        return redirect("liveclass_booking:teacher_availability")
+    return render_page(request, "liveclass_booking/teacher/availability.html", {
+        "windows": TeacherAvailability.objects.filter(teacher=user).order_by("weekday", "start_time", "pk"),
+        # Past time off changes nothing any more; the admin still has it.
+        "time_off": TeacherTimeOff.objects.filter(teacher=user, end_at_utc__gt=get_adapter().now())
+        .order_by("start_at_utc", "pk"),
+        "window_form": window_form, "time_off_form": time_off_form,
+    })
+
+
+@teacher_required
+@require_POST
+def delete_availability(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove one weekly availability window."""
+    window = get_object_or_404(_own(TeacherAvailability.objects.all(), request.user), pk=pk)
+    return _row_action(request, lambda: services.remove_availability(window, actor=request.user),
+                       _("The availability window is removed."), reverse("liveclass_booking:teacher_availability"))
+
+
+@teacher_required
+@require_POST
+def delete_time_off(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove one period of time off."""
+    time_off = get_object_or_404(_own(TeacherTimeOff.objects.all(), request.user), pk=pk)
+    return _row_action(request, lambda: services.remove_time_off(time_off, actor=request.user),
+                       _("The time off is removed."), reverse("liveclass_booking:teacher_availability"))

@@ -1,0 +1,105 @@
+"""A real headless Chromium for the browser tests (Debian's ``chromium`` and ``chromium-driver``).
+
+Without the browser the tests skip, unless ``LIVECLASS_REQUIRE_BROWSER=1`` (set in CI), which
+turns a missing browser into a failure so the tests can never silently stop running.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("LIVECLASS_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("LIVECLASS_CHROMEDRIVER", "/usr/bin/chromedriver")
+#: Where screenshots go: docs/_static/screenshots when refreshing the docs, else a temporary folder.
+SCREENSHOT_DIR = os.environ.get("LIVECLASS_SCREENSHOT_DIR")
+
+
+def browser_missing() -> str | None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (test extra)"
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (os.path.exists(path) or shutil.which(path)):
+            return f"{path} not found (apt install chromium chromium-driver)"
+    return None
+
+
+def require_browser() -> None:
+    reason = browser_missing()
+    if reason is None:
+        return
+    if os.environ.get("LIVECLASS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"LIVECLASS_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="liveclass-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # The machine has no route out: without these flags Chromium keeps retrying background fetches.
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic", "--window-size=1200,900", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+class Browser:
+    """The driver plus the live server's address and helpers the tests share."""
+
+    def __init__(self, driver: Any, base_url: str, shots: Path) -> None:
+        self.driver, self.base_url, self.shots = driver, base_url, shots
+
+    def log_in_as(self, user: Any) -> None:
+        from django.conf import settings
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user)
+        self.driver.delete_all_cookies()
+        self.get("/booking/")
+        self.driver.add_cookie({"name": settings.SESSION_COOKIE_NAME,
+                                "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "path": "/"})
+
+    def get(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    def click(self, text: str, tag: str = "*") -> None:
+        """Click the element with this text and wait for the page it leads to."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        self.driver.find_element(By.XPATH, f"//{tag}[normalize-space()={text!r}]").click()
+        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(page))
+
+    def text(self) -> str:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def screenshot(self, name: str) -> None:
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.driver.execute_script("window.scrollTo(0, 0)")
+        self.driver.save_screenshot(str(self.shots / f"{name}.png"))

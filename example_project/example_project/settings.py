@@ -36,7 +36,8 @@ WSGI_APPLICATION = "example_project.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The school's own templates come first: they override the booking pages it restyles.
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -67,3 +68,7 @@ STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LIVECLASS_BOOKING_SESSION_MODEL = "school.Lesson"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "liveclass_booking:session_list"
+LOGOUT_REDIRECT_URL = "login"

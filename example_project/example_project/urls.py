@@ -1,9 +1,9 @@
 from django.contrib import admin
-from django.urls import path
-
-from school.views import home
+from django.urls import include, path
 
 urlpatterns = [
-    path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    # The booking pages are the whole site of this example school.
+    path("", include("django_liveclass_booking.urls")),
 ]

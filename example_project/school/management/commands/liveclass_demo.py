@@ -18,6 +18,7 @@ from django_liveclass_booking import services
 from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.models import (
     ApprovalMode,
+    SessionWaitlist,
     TeacherAvailability,
     TeacherBookingPolicy,
     Weekday,
@@ -26,6 +27,8 @@ from django_liveclass_booking.models import (
 from school.models import Lesson
 
 ADDRESS = "127.0.0.1:8000"
+#: Every demo teacher and student logs in with this password.
+DEMO_PASSWORD = "demo"
 
 TEACHERS = {
     "t.jones": {"first_name": "Tom", "last_name": "Jones", "timezone": "Europe/London",
@@ -60,31 +63,41 @@ BOOKINGS = [
     ("demo-conversation", "s.okafor"), ("demo-conversation", "s.kowalski"),
 ]
 CONFIRMED_BY_TEACHER = {("demo-conversation", "s.okafor")}
+# The full "Fractions clinic" gets a line: a seat freed there is offered to s.chen first.
+WAITLIST = [("demo-fractions", "s.chen")]
+# A weekly club: one session per week, all sharing one recurrence key (students can book them all).
+CLUB = {"key": "demo-club", "teacher": "t.jones", "subject": "Mathematics", "title": "Maths club",
+        "days": 4, "hour": 16, "minutes": 45, "capacity": 6, "weeks": 6}
+MEETING_URL = "https://meet.example.org/{key}"
 
 
 class Command(BaseCommand):
     help = "Migrate, add demo teachers, students, lessons and bookings, and optionally run the server."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--serve", action="store_true", help=f"Run the development server on {ADDRESS} after.")
+        parser.add_argument("--serve", action="store_true", help="Run the development server after seeding.")
+        parser.add_argument("--address", default=ADDRESS, help=f"Where --serve listens (default {ADDRESS}).")
 
     created = 0
 
-    def handle(self, *args: Any, serve: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, serve: bool = False, address: str = ADDRESS, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=options["verbosity"])
         users = self.seed_users()
         self.seed_availability(users)
         lessons = self.seed_lessons(users)
         self.seed_bookings(users, lessons)
+        self.seed_waitlist(users, lessons)
+        self.seed_club(users)
         if self.created:
             self.stdout.write(self.style.SUCCESS(f"Created {self.created} demo objects."))
         else:
             self.stdout.write("Nothing new: the demo data is already there.")
-        self.stdout.write(f"Log in at http://{ADDRESS}/admin/ as admin / admin; "
-                          f"lessons are listed at http://{ADDRESS}/")
+        self.stdout.write(f"Open http://{address}/ and log in as a student (s.ahmed, s.chen, s.kowalski, "
+                          f"s.okafor) or a teacher (t.jones, m.garcia), password {DEMO_PASSWORD!r}; "
+                          f"the admin is at http://{address}/admin/ as admin / admin.")
         if serve:
             # Without the reloader: a reload would start this whole command again.
-            call_command("runserver", ADDRESS, use_reloader=False)
+            call_command("runserver", address, use_reloader=False)
 
     def note(self, message: str) -> None:
         self.created += 1
@@ -114,9 +127,9 @@ class Command(BaseCommand):
             defaults={"first_name": first_name, "last_name": last_name, "email": f"{username}@example.com"},
         )
         if created:
-            user.set_unusable_password()
+            user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
-            self.note(f"user {username} ({first_name} {last_name})")
+            self.note(f"user {username} ({first_name} {last_name}), password {DEMO_PASSWORD!r}")
         return user
 
     def seed_availability(self, users: dict[str, Any]) -> None:
@@ -139,7 +152,10 @@ class Command(BaseCommand):
                                         tzinfo=zoneinfo.ZoneInfo(tz_name))
             try:
                 lesson = services.schedule_session(users[username], start=start, duration=length,
-                                                   capacity=capacity, title=title, timezone=tz_name)
+                                                   capacity=capacity, title=title, timezone=tz_name,
+                                                   meeting_provider="Example Meet",
+                                                   meeting_url=MEETING_URL.format(key=key),
+                                                   meeting_passcode=key.removeprefix("demo-")[:4] + "42")
             except BookingError as exc:
                 self.stdout.write(self.style.WARNING(f"  - lesson {title!r} not scheduled: {exc} ({exc.code})"))
                 continue
@@ -166,3 +182,36 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.WARNING(f"  - {username} not booked into {lesson.title!r}: {exc}"))
                 continue
             self.note(f"booking of {username} in {lesson.title!r}: {booking.status}")
+
+    def seed_waitlist(self, users: dict[str, Any], lessons: dict[str, Any]) -> None:
+        for key, username in WAITLIST:
+            lesson, student = lessons.get(key), users[username]
+            if lesson is None or SessionWaitlist.objects.filter(session=lesson, student=student).exists():
+                continue
+            try:
+                entry = services.join_waitlist(student, lesson)
+            except BookingError as exc:
+                self.stdout.write(self.style.WARNING(f"  - {username} not on the waitlist of {lesson.title!r}: {exc}"))
+                continue
+            self.note(f"{username} on the waitlist of {lesson.title!r} ({entry.status})")
+
+    def seed_club(self, users: dict[str, Any]) -> None:
+        if Lesson.objects.filter(external_ref__startswith=CLUB["key"] + "-").exists():
+            return
+        tz_name = TEACHERS[CLUB["teacher"]]["timezone"]
+        first = dt.datetime.combine(timezone.localdate() + dt.timedelta(days=CLUB["days"]), dt.time(CLUB["hour"]),
+                                    tzinfo=zoneinfo.ZoneInfo(tz_name))
+        try:
+            sessions = services.schedule_recurring_sessions(
+                users[CLUB["teacher"]], first_start=first, duration=CLUB["minutes"], capacity=CLUB["capacity"],
+                rrule=f"FREQ=WEEKLY;COUNT={CLUB['weeks']}", timezone=tz_name, title=CLUB["title"],
+                meeting_provider="Example Meet", meeting_url=MEETING_URL.format(key=CLUB["key"]),
+            )
+        except BookingError as exc:
+            self.stdout.write(self.style.WARNING(f"  - {CLUB['title']!r} not scheduled: {exc} ({exc.code})"))
+            return
+        for index, session in enumerate(sessions):
+            session.subject, session.external_ref = CLUB["subject"], f"{CLUB['key']}-{index}"
+            session.save(update_fields=["subject", "external_ref"])
+        self.note(f"weekly {CLUB['title']!r} with {CLUB['teacher']}: {len(sessions)} sessions from "
+                  f"{first:%a %d %b %H:%M} {tz_name}")

@@ -87,12 +87,25 @@ class Browser:
     def click(self, text: str, tag: str = "*") -> None:
         """Click the element with this text and wait for the page it leads to."""
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.wait import WebDriverWait
+
+        from selenium.common.exceptions import WebDriverException
 
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.XPATH, f"//{tag}[normalize-space()={text!r}]").click()
-        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(page))
+
+        def left_the_page(driver: Any) -> bool:
+            # Chromium reports an element of a replaced document as stale or as "not belonging to
+            # the document", depending on how far the navigation got: both mean the page changed.
+            try:
+                page.is_enabled()
+            except WebDriverException:
+                return True
+            return False
+
+        WebDriverWait(self.driver, 15).until(left_the_page)
+        WebDriverWait(self.driver, 15).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete")
 
     def text(self) -> str:
         from selenium.webdriver.common.by import By

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils.timezone import now
 
 from django_liveclass_booking.models import AbstractLiveClassSession
 
@@ -11,3 +13,48 @@ class Lesson(AbstractLiveClassSession):
     class Meta(AbstractLiveClassSession.Meta):
         verbose_name = "lesson"
         verbose_name_plural = "lessons"
+
+
+# --- The platform's tables before it adopted the booking app ---------------------------------------
+# Kept only so that migration 0003 can import their rows (see docs/legacy.rst). The old schema had
+# no unique constraints, so they may hold duplicates, overbooked classes and overlapping lessons.
+
+LEGACY_CLASS_STATUSES = [("scheduled", "Scheduled"), ("cancelled", "Cancelled"), ("completed", "Completed")]
+LEGACY_BOOKING_STATUSES = [
+    ("pending", "Pending"), ("confirmed", "Confirmed"), ("booked", "Booked"), ("cancelled", "Cancelled"),
+    ("declined", "Declined"), ("attended", "Attended"), ("no_show", "No-show"),
+]
+
+
+class LegacyClass(models.Model):
+    """A group class with a seat count, as the old platform stored it."""
+
+    teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=200, blank=True)
+    scheduled_start = models.DateTimeField()
+    timezone = models.CharField(max_length=64, default="UTC")
+    duration_minutes = models.PositiveIntegerField()
+    total_seats = models.PositiveIntegerField()
+    meeting_url = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=LEGACY_CLASS_STATUSES, default="scheduled")
+
+
+class LegacyBooking(models.Model):
+    """A seat in a legacy group class."""
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(LegacyClass, on_delete=models.CASCADE, related_name="bookings")
+    status = models.CharField(max_length=16, choices=LEGACY_BOOKING_STATUSES, default="pending")
+    created = models.DateTimeField(default=now)
+
+
+class LegacyOneOnOneBooking(models.Model):
+    """A legacy 1:1 lesson: the booking carries its own time (there was no session row)."""
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    scheduled_start = models.DateTimeField()
+    timezone = models.CharField(max_length=64, default="UTC")
+    duration_minutes = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=LEGACY_BOOKING_STATUSES, default="pending")
+    created = models.DateTimeField(default=now)

@@ -1,4 +1,8 @@
-"""``manage.py liveclass_booking process``: run the background sweep once (from cron, a timer or a worker)."""
+"""``manage.py liveclass_booking JOB``.
+
+``process`` runs the background sweep once (from cron, a timer or a worker); ``import_legacy``
+imports a legacy booking export (see :mod:`django_liveclass_booking.legacy`).
+"""
 
 from __future__ import annotations
 
@@ -8,32 +12,49 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import services
+from ... import legacy, services
 
 
 class Command(BaseCommand):
     help = ("Booking jobs. 'process' runs everything that is due: it expires pending requests and waitlist "
-            "offers past their expiry and offers the freed seats to the next in line.")
+            "offers past their expiry and offers the freed seats to the next in line. 'import_legacy' imports "
+            "a legacy export (a dry run unless --apply).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="job", required=True, metavar="JOB")
         process = sub.add_parser("process", help="Run everything that is due, once.")
         process.add_argument("--now", help="Treat this ISO 8601 time (with offset) as now; for replays and tests.")
         process.add_argument("--json", action="store_true", help="Print the counts as JSON.")
+        imp = sub.add_parser("import_legacy", help="Import a legacy export: a JSON file or a folder of CSV files. "
+                             "A dry run unless --apply.")
+        imp.add_argument("path", metavar="PATH", help="The export: a .json file, or a folder with sessions.csv, "
+                         "bookings.csv and one_on_one_bookings.csv.")
+        imp.add_argument("--apply", action="store_true", help="Write the import (in one transaction); "
+                         "without it nothing is written.")
+        imp.add_argument("--json", action="store_true", help="Print the report as JSON.")
+        imp.add_argument("--now", help="Treat this ISO 8601 time (with offset) as now; for replays and tests.")
+        imp.add_argument("--database", default="default", help="The database alias to import into.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["job"] == "process":
             self.process(options)
+        elif options["job"] == "import_legacy":
+            self.import_legacy(options)
+
+    @staticmethod
+    def _now(options: dict[str, Any]) -> dt.datetime | None:
+        if not options.get("now"):
+            return None
+        try:
+            now = dt.datetime.fromisoformat(options["now"])
+        except ValueError as exc:
+            raise CommandError(f"--now: {exc}") from exc
+        if now.tzinfo is None:
+            raise CommandError("--now needs a UTC offset, e.g. 2026-05-04T09:00:00+00:00.")
+        return now
 
     def process(self, options: dict[str, Any]) -> None:
-        now = None
-        if options.get("now"):
-            try:
-                now = dt.datetime.fromisoformat(options["now"])
-            except ValueError as exc:
-                raise CommandError(f"--now: {exc}") from exc
-            if now.tzinfo is None:
-                raise CommandError("--now needs a UTC offset, e.g. 2026-05-04T09:00:00+00:00.")
+        now = self._now(options)
         counts = services.process_due(now=now)
         if options.get("json"):
             self.stdout.write(json.dumps(counts, sort_keys=True))
@@ -42,3 +63,30 @@ class Command(BaseCommand):
             f"Expired {counts['expired_requests']} request(s) and {counts['expired_offers']} offer(s); "
             f"made {counts['offers_made']} offer(s)."
         )
+
+    def import_legacy(self, options: dict[str, Any]) -> None:
+        try:
+            report = legacy.import_path(options["path"], apply=options["apply"], now=self._now(options),
+                                        using=options["database"])
+        except legacy.LegacyImportError as exc:
+            raise CommandError(str(exc)) from exc
+        # Problem rows are part of the report, not a failure: the exit status stays 0.
+        if options.get("json"):
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+            return
+        self._write_report(report)
+
+    def _write_report(self, report: legacy.ImportReport) -> None:
+        verb = "Created" if report.applied else "Would create"
+        self.stdout.write(f"{verb} {report.sessions_created} session(s) and {report.bookings_created} booking(s); "
+                          f"{report.unchanged} row(s) imported before (unchanged).")
+        if report.adjusted:
+            self.stdout.write(f"{len(report.adjusted)} row(s) imported with another status:")
+            for item in report.adjusted:
+                self.stdout.write(f"  {item.ref}: {item.reason}")
+        if report.problems:
+            self.stdout.write(self.style.WARNING(f"{len(report.problems)} row(s) not imported:"))
+            for item in report.problems:
+                self.stdout.write(f"  {item.ref}: {item.reason}")
+        if not report.applied:
+            self.stdout.write("Dry run: nothing was written. Run again with --apply to import.")

@@ -39,3 +39,37 @@ autodoc_typehints = "signature"
 
 html_theme = "furo"
 html_title = f"{project} {release}"
+
+
+def _model_fields(app, what, name, obj, options, lines):
+    """Append a model's fields (name, verbose name, help text, target) to its autodoc docstring."""
+    from django.db import models
+
+    if what != "class" or not isinstance(obj, type) or not issubclass(obj, models.Model):
+        return
+    fields = [f for f in obj._meta.get_fields() if f.concrete and not getattr(f, "primary_key", False)]
+    if not fields:
+        return
+    names = {f.name for f in fields}
+    for base in obj.__mro__[1:]:
+        if isinstance(base, type) and issubclass(base, models.Model) and base is not models.Model \
+                and base._meta.abstract \
+                and base.__module__.startswith("django_liveclass_booking") \
+                and names == {f.name for f in base._meta.get_fields() if f.concrete}:
+            lines.extend(["", f"Fields: those of :class:`{base.__name__}`.", ""])
+            return
+    lines.extend(["", "Fields:", ""])
+    for field in fields:
+        text = str(getattr(field, "verbose_name", field.name))
+        if getattr(field, "help_text", ""):
+            text += f". {field.help_text}"
+        if field.is_relation:
+            target = field.remote_field.model
+            label = target if isinstance(target, str) else target._meta.label
+            text += f" (to ``{label}``)"
+        lines.append(f"* ``{field.name}``: {text}")
+    lines.append("")
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _model_fields)

@@ -467,3 +467,20 @@ def test_backends_that_return_no_keys_from_bulk_inserts(users: Any, monkeypatch:
     assert report["bookings_created"] == BOOKINGS_CREATED
     assert booking("bookings:11").session == session("sessions:1")
     assert_all()
+
+
+def test_values_that_would_crash_a_parser_are_reported(users: Any) -> None:
+    base = {"teacher": "t.jones", "title": "x", "scheduled_start": "2026-05-04T17:00:00", "timezone": "Europe/London",
+            "duration_minutes": 60, "total_seats": 3, "status": "scheduled"}
+    rows = {"sessions": [
+        {**base, "id": "+-1"},
+        {**base, "id": "²"},
+        {**base, "id": "9" * 40},
+        {**base, "id": 5, "timezone": "Europe"},
+        {**base, "id": 6, "total_seats": "+-3"},
+        {**base, "id": 7, "scheduled_start": "0001-01-01T00:30:00"},
+        {**base, "id": 8, "scheduled_start": "9999-12-31T23:30:00+00:00"},
+    ]}
+    report = legacy.import_rows(rows, now=NOW)
+    assert len(report.problems) == 7 and report.sessions_created == 0
+    assert [p.ref for p in report.problems][3:] == ["sessions:5", "sessions:6", "sessions:7", "sessions:8"]

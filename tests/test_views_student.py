@@ -282,3 +282,37 @@ def test_an_unknown_timezone_is_refused_and_redirects_stay_on_site(logged_in: An
     response = logged_in.post(url("set_timezone"), {"timezone": "Mars/Olympus", "next": "https://evil.example/"})
     assert response["Location"] == url("session_list")
     assert "liveclass_booking_timezone" not in logged_in.session
+
+
+@pytest.mark.parametrize("query", [
+    {"teacher": "²"}, {"teacher": "9" * 30}, {"page": "abc"},
+])
+def test_malformed_list_queries_are_ignored(logged_in: Any, group: Any, query: dict[str, str]) -> None:
+    response = logged_in.get(url("session_list"), query)
+    assert response.status_code == 200
+
+
+def test_malformed_slot_and_series_queries_fall_back_to_defaults(logged_in: Any, teacher: Any,
+                                                                open_week: None) -> None:
+    assert logged_in.get(url("request_lesson", teacher.pk), {"week": "9999-12-30", "duration": 30}).status_code == 200
+    assert logged_in.get(url("request_lesson", teacher.pk), {"week": "garbage", "duration": "x"}).status_code == 200
+    for query in ({"duration": "²"}, {"start": "0001-01-01T00:00:00+05:00"}, {"start": "2026-05-04T10:00"}):
+        assert logged_in.get(url("create_series", teacher.pk), query).status_code == 200
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:00+00:00"])
+def test_out_of_range_times_are_form_errors(logged_in: Any, teacher: Any, open_week: None, start: str) -> None:
+    response = logged_in.post(url("request_lesson", teacher.pk), {"start": start, "duration": 30})
+    assert response.status_code == 200 and "start" in response.context["form"].errors
+    response = logged_in.post(url("create_series", teacher.pk), {
+        "first_date": start[:10], "start_time": "00:00", "duration": 30, "weeks": 52, "on_conflict": "skip",
+    })
+    assert response.status_code == 200 and "first_date" in response.context["form"].errors
+    assert not get_booking_model().objects.exists()
+
+
+def test_a_next_that_is_not_a_path_goes_to_the_list(logged_in: Any) -> None:
+    response = logged_in.post(url("set_timezone"), {"timezone": "UTC", "next": "foo"})
+    assert response["Location"] == url("session_list")
+    response = logged_in.post(url("set_timezone"), {"timezone": "UTC", "next": url("my_bookings")})
+    assert response["Location"] == url("my_bookings")

@@ -426,6 +426,11 @@ def test_policy_form_saves_valid_values(tutor_client: Client, tutor: Any) -> Non
         ({"lesson_durations": "half an hour"}, "lesson_durations"),
         ({"min_notice_minutes": "-1"}, "min_notice_minutes"),
         ({"approval_mode": "sometimes"}, "approval_mode"),
+        # Values this large would overflow date arithmetic on every student's page later.
+        ({"max_advance_days": "2147483647"}, "max_advance_days"),
+        ({"buffer_minutes": "2147483647"}, "buffer_minutes"),
+        ({"cancellation_cutoff_hours": "2147483647"}, "cancellation_cutoff_hours"),
+        ({"request_ttl_hours": "2147483647"}, "request_ttl_hours"),
     ],
 )
 def test_policy_form_shows_errors_next_to_the_field_and_writes_nothing(tutor_client: Client, tutor: Any,

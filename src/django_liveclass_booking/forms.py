@@ -20,6 +20,16 @@ from .models import OnConflict
 MAX_WEEKS = 52
 
 
+#: Dates the forms accept: far enough from year 1 and 9999 that time arithmetic cannot overflow.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def check_year(day: dt.date) -> None:
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise forms.ValidationError(_("Give a date between the years %(first)d and %(last)d."), code="invalid_date",
+                                    params={"first": EARLIEST_YEAR, "last": LATEST_YEAR})
+
+
 def parse_instant(value: str) -> dt.datetime:
     """An ISO 8601 instant with an offset (as the slot pickers send), as an aware datetime."""
     try:
@@ -28,6 +38,7 @@ def parse_instant(value: str) -> dt.datetime:
         raise forms.ValidationError(_("Pick one of the times offered."), code="invalid_start") from None
     if instant.tzinfo is None:
         raise forms.ValidationError(_("Pick one of the times offered."), code="naive_datetime")
+    check_year(instant)
     return instant
 
 
@@ -41,6 +52,7 @@ class InstantField(forms.CharField):
 
 def local_datetime(day: dt.date, time: dt.time, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     """A wall-clock date and time in ``tz``; a time skipped by a DST change is refused."""
+    check_year(day)
     value = dt.datetime.combine(day, time, tzinfo=tz)
     # A wall time that does not exist round-trips to another wall time.
     if value.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != value.replace(tzinfo=None):
@@ -56,6 +68,12 @@ class SlotSearchForm(forms.Form):
 
     week = forms.DateField(label=_("Week starting"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     duration = forms.TypedChoiceField(label=_("Lesson length (minutes)"), coerce=int, required=False)
+
+    def clean_week(self) -> dt.date | None:
+        week = self.cleaned_data["week"]
+        if week is not None:
+            check_year(week)
+        return week
 
     def __init__(self, *args: Any, durations: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,6 +104,10 @@ class SeriesForm(forms.Form):
     def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tz = tz
+
+    def clean_first_date(self) -> dt.date:
+        check_year(self.cleaned_data["first_date"])
+        return self.cleaned_data["first_date"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

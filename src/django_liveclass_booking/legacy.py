@@ -21,6 +21,7 @@ import bisect
 import csv
 import datetime as dt
 import json
+import re
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -271,6 +272,9 @@ def parse_rows(rows: Mapping[str, Iterable[Any]]) -> Parsed:
     return parsed
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+
+
 def _ref_of(table: str, row: Any, position: int) -> str:
     """``<table>:<id>``; ``<table>:#<row number>`` when the row has no usable id."""
     try:
@@ -326,7 +330,8 @@ def _int(row: Mapping[str, Any], name: str) -> int:
     # bool is an int in Python, never a count or an id in an export.
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lstrip("+-").isdigit():
+    # ASCII digits only and a bounded length: str.isdigit() accepts '²', and int() refuses huge strings.
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
         return int(value)
     raise _Bad(f"{name!r} must be a whole number, not {value!r}")
 
@@ -382,20 +387,26 @@ def _timezone(row: Mapping[str, Any]) -> zoneinfo.ZoneInfo:
         raise _Bad(f"'timezone' must be an IANA name such as 'Europe/London', not {name!r}")
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise _Bad(f"unknown timezone {name!r} (expected an IANA name such as 'Europe/London')") from None
 
 
 def _datetime(row: Mapping[str, Any], name: str) -> dt.datetime:
     value = _required(row, name)
+    parsed = None
     if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
+        parsed = value
+    elif isinstance(value, str):
         try:
-            return dt.datetime.fromisoformat(value)
+            parsed = dt.datetime.fromisoformat(value)
         except ValueError:
             pass
-    raise _Bad(f"{name!r} must be an ISO 8601 date and time, not {value!r}")
+    if parsed is None:
+        raise _Bad(f"{name!r} must be an ISO 8601 date and time, not {value!r}")
+    # Years 1 and 9999 parse, but the overlap checks step past them and would overflow.
+    if not dt.MINYEAR + 1 < parsed.year < dt.MAXYEAR - 1:
+        raise _Bad(f"{name!r} {value!r} is out of range")
+    return parsed
 
 
 def _start(row: Mapping[str, Any], tz: zoneinfo.ZoneInfo) -> dt.datetime:

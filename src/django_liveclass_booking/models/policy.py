@@ -4,12 +4,17 @@ import copy
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from model_utils.models import TimeStampedModel
 
 from .choices import ApprovalMode
 from .validators import validate_lesson_durations, validate_timezone_name
+
+
+#: Upper bounds that keep every policy value inside what date arithmetic can add to a time.
+YEAR_OF_MINUTES, YEAR_OF_HOURS, TEN_YEARS_OF_DAYS, PER_PERIOD_LIMIT = 60 * 24 * 366, 24 * 366, 3660, 10_000
 
 
 class TeacherBookingPolicy(TimeStampedModel):
@@ -31,28 +36,47 @@ class TeacherBookingPolicy(TimeStampedModel):
     approval_mode = models.CharField(
         _("approval mode"), max_length=32, choices=ApprovalMode.choices, default=ApprovalMode.AUTO
     )
-    min_notice_minutes = models.PositiveIntegerField(_("minimum notice (minutes)"), default=0)
-    max_advance_days = models.PositiveIntegerField(_("maximum advance (days)"), null=True, blank=True)
-    max_bookings_per_day = models.PositiveIntegerField(_("bookings per student per day"), null=True, blank=True)
-    max_bookings_per_week = models.PositiveIntegerField(_("bookings per student per week"), null=True, blank=True)
-    max_pending_requests = models.PositiveIntegerField(_("pending requests per student"), null=True, blank=True)
+    min_notice_minutes = models.PositiveIntegerField(
+        _("minimum notice (minutes)"), default=0, validators=[MaxValueValidator(YEAR_OF_MINUTES)]
+    )
+    max_advance_days = models.PositiveIntegerField(
+        _("maximum advance (days)"), null=True, blank=True, validators=[MaxValueValidator(TEN_YEARS_OF_DAYS)]
+    )
+    max_bookings_per_day = models.PositiveIntegerField(
+        _("bookings per student per day"), null=True, blank=True, validators=[MaxValueValidator(PER_PERIOD_LIMIT)]
+    )
+    max_bookings_per_week = models.PositiveIntegerField(
+        _("bookings per student per week"), null=True, blank=True, validators=[MaxValueValidator(PER_PERIOD_LIMIT)]
+    )
+    max_pending_requests = models.PositiveIntegerField(
+        _("pending requests per student"), null=True, blank=True, validators=[MaxValueValidator(PER_PERIOD_LIMIT)]
+    )
     request_ttl_hours = models.PositiveIntegerField(
         _("request time to live (hours)"), null=True, blank=True, default=48,
+        validators=[MaxValueValidator(YEAR_OF_HOURS)],
         help_text=_("A pending request expires after this, or at the session start, whichever is first."),
     )
-    cancellation_cutoff_hours = models.PositiveIntegerField(_("cancellation cutoff (hours)"), default=0)
+    cancellation_cutoff_hours = models.PositiveIntegerField(
+        _("cancellation cutoff (hours)"), default=0, validators=[MaxValueValidator(YEAR_OF_HOURS)]
+    )
     allow_late_cancellation = models.BooleanField(
         _("allow late cancellation"), default=True,
         help_text=_("Accept cancellations after the cutoff and flag them, instead of refusing them."),
     )
-    buffer_minutes = models.PositiveIntegerField(_("buffer around 1:1 lessons (minutes)"), default=0)
+    buffer_minutes = models.PositiveIntegerField(
+        _("buffer around 1:1 lessons (minutes)"), default=0, validators=[MaxValueValidator(24 * 60)]
+    )
     lesson_durations = models.JSONField(
         _("allowed 1:1 lesson durations (minutes)"), default=list, blank=True, validators=[validate_lesson_durations]
     )
     allow_recurring = models.BooleanField(_("allow recurring bookings"), default=True)
-    max_series_occurrences = models.PositiveIntegerField(_("maximum occurrences per series"), null=True, blank=True)
+    max_series_occurrences = models.PositiveIntegerField(
+        _("maximum occurrences per series"), null=True, blank=True, validators=[MaxValueValidator(PER_PERIOD_LIMIT)]
+    )
     waitlist_enabled = models.BooleanField(_("waitlist enabled"), default=True)
-    waitlist_offer_ttl_minutes = models.PositiveIntegerField(_("waitlist offer time to live (minutes)"), default=60)
+    waitlist_offer_ttl_minutes = models.PositiveIntegerField(
+        _("waitlist offer time to live (minutes)"), default=60, validators=[MaxValueValidator(YEAR_OF_MINUTES)]
+    )
 
     class Meta:
         verbose_name = _("teacher booking policy")

@@ -86,6 +86,28 @@ def add_booking_error(form: forms.BaseForm, error: BookingError, fields: Mapping
             form.add_error(target, forms.ValidationError(message, code=code))
 
 
+def small_int(value: str | None, limit: int = 2**31 - 1) -> int | None:
+    """A query-string number: ASCII digits within ``limit``, else None (``'²'.isdigit()`` is True)."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= limit:
+        return int(value)
+    return None
+
+
+def safe_next(request: HttpRequest, fallback: str) -> HttpResponse:
+    """Redirect to the POSTed ``next`` when it is a path on this site, else to the URL name ``fallback``."""
+    from django.http import HttpResponseRedirect
+    from django.shortcuts import redirect
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    # A bare word would be taken for a URL name by redirect(); only absolute paths are ours.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return HttpResponseRedirect(target)
+    return redirect(fallback)
+
+
 def local(value: Any, request: HttpRequest) -> Any:  # noqa: D103
     """``value`` (an aware datetime) in the viewer's timezone."""
     return dj_timezone.localtime(value, viewer_timezone(request))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -16,7 +17,6 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,7 +24,15 @@ from .. import services
 from ..adapter import get_adapter
 from ..conf import booking_settings
 from ..exceptions import BookingError
-from ..forms import CancelForm, LessonRequestForm, SeriesCancelForm, SeriesForm, SlotSearchForm, TimezoneForm
+from ..forms import (
+    CancelForm,
+    LessonRequestForm,
+    SeriesCancelForm,
+    SeriesForm,
+    SlotSearchForm,
+    TimezoneForm,
+    parse_instant,
+)
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
     OPEN_WAITLIST_STATUSES,
@@ -38,7 +46,7 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from ._common import TIMEZONE_SESSION_KEY, add_booking_error, render_page, viewer_timezone
+from ._common import TIMEZONE_SESSION_KEY, add_booking_error, render_page, safe_next, small_int, viewer_timezone
 
 #: Lesson lengths offered when the teacher's policy allows any.
 DEFAULT_DURATIONS = [30, 45, 60, 90]
@@ -96,9 +104,9 @@ def session_list(request: HttpRequest) -> HttpResponse:
     """Upcoming group classes, with the viewer's own booking or waitlist place on each."""
     sessions = (get_session_model().objects.upcoming(_now()).filter(kind=SessionKind.GROUP)
                 .select_related("teacher").order_by("start_at_utc", "pk"))
-    teacher_id = request.GET.get("teacher")
-    if teacher_id and teacher_id.isdigit():
-        sessions = sessions.filter(teacher_id=int(teacher_id))
+    teacher_id = small_int(request.GET.get("teacher"))
+    if teacher_id is not None:
+        sessions = sessions.filter(teacher_id=teacher_id)
     page = Paginator(sessions, 50).get_page(request.GET.get("page"))
     ids = [s.pk for s in page]
     booked = dict(get_booking_model().objects.filter(student=request.user, session_id__in=ids,
@@ -371,14 +379,15 @@ def create_series(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("liveclass_booking:series_detail", pk=series.pk)
     else:
         initial: dict[str, Any] = {"duration": _policy_durations(teacher)[0], "weeks": 4}
-        if request.GET.get("start"):
-            try:
-                first = dt.datetime.fromisoformat(request.GET["start"]).astimezone(tz)
-                initial.update(first_date=first.date(), start_time=first.time().replace(second=0, microsecond=0))
-            except (ValueError, TypeError):
-                pass
-        if (request.GET.get("duration") or "").isdigit():
-            initial["duration"] = int(request.GET["duration"])
+        try:
+            first = parse_instant(request.GET.get("start", "")).astimezone(tz)
+        except (forms.ValidationError, OverflowError):
+            pass  # no usable start given: the student picks one
+        else:
+            initial.update(first_date=first.date(), start_time=first.time().replace(second=0, microsecond=0))
+        duration = small_int(request.GET.get("duration"), limit=24 * 60)
+        if duration:
+            initial["duration"] = duration
         form = SeriesForm(initial=initial, tz=tz)
     return render_page(request, "liveclass_booking/student/create_series.html",
                        {"teacher": teacher, "form": form, "viewer_zone": tz.key})
@@ -428,10 +437,6 @@ def set_timezone(request: HttpRequest) -> HttpResponse:
         request.session[TIMEZONE_SESSION_KEY] = form.cleaned_data["timezone"]
     else:
         messages.error(request, " ".join(form.errors["timezone"]))
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        target = "liveclass_booking:session_list"
-    return redirect(target)
+    return safe_next(request, "liveclass_booking:session_list")
 
 

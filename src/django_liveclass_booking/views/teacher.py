@@ -22,7 +22,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
@@ -47,7 +46,7 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from ._common import add_booking_error, render_page, teacher_required, viewer_timezone
+from ._common import add_booking_error, render_page, safe_next, teacher_required, viewer_timezone
 
 #: The dashboard lists at most this many upcoming sessions (the roster pages show the rest).
 UPCOMING_LIMIT = 100
@@ -233,11 +232,7 @@ def _own(queryset: QuerySet, user: Any) -> QuerySet:
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
     """Redirect to the page the button was on (``next``, if it is ours), else to ``default``."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        target = default
-    return redirect(target)
+    return safe_next(request, default)
 
 
 def _row_action(request: HttpRequest, call: Callable[[], Any], success: str, default: str) -> HttpResponse:

@@ -46,7 +46,14 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from ._common import TIMEZONE_SESSION_KEY, add_booking_error, render_page, safe_next, small_int, viewer_timezone
+from ._common import (
+    TIMEZONE_SESSION_KEY,
+    add_booking_error,
+    render_page,
+    safe_next,
+    small_int,
+    viewer_timezone,
+)
 
 #: Lesson lengths offered when the teacher's policy allows any.
 DEFAULT_DURATIONS = [30, 45, 60, 90]

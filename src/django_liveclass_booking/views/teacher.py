@@ -8,30 +8,32 @@ A teacher only reaches their own sessions, bookings, series and windows; a booki
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Q, QuerySet
-from django.forms.models import fields_for_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from .. import services
 from ..adapter import get_adapter
-from ..conf import booking_settings
 from ..exceptions import BookingError, NotAllowed
-from ..forms import local_datetime
+from ..forms.teacher import (
+    POLICY_FIELDS,
+    REPEATS,
+    PolicyForm,
+    ReasonForm,
+    ScheduleForm,
+    TimeOffForm,
+    WindowForm,
+)
 from ..models import (
     BookingSeries,
     BookingStatus,
@@ -42,184 +44,29 @@ from ..models import (
     TeacherBookingPolicy,
     TeacherTimeOff,
     WaitlistStatus,
-    Weekday,
     get_booking_model,
     get_session_model,
 )
-from ._common import add_booking_error, render_page, safe_next, teacher_required, viewer_timezone
+from ._common import (
+    add_booking_error,
+    render_page,
+    safe_next,
+    teacher_required,
+    viewer_timezone,
+)
 
 #: The dashboard lists at most this many upcoming sessions (the roster pages show the rest).
 UPCOMING_LIMIT = 100
-MAX_DURATION_MINUTES = 24 * 60
-MAX_CAPACITY = 10_000
-TIMEZONE_INPUT = {"list": "lcb-timezones", "autocomplete": "off"}  # the datalist base.html renders
 
-# Only these fixed patterns reach the recurrence engine: users never type an RRULE, whose
-# expansion a crafted rule could make arbitrarily expensive. Repeat choice: (rule, classes a week).
-REPEATS = {"weekly": ("FREQ=WEEKLY", 1), "weekdays": ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", 5)}
 SCHEDULE_ERRORS = {
     "teacher_unavailable": "start", "start_in_past": "start", "naive_datetime": "start",
     "invalid_datetime": "start", "invalid_duration": "duration", "invalid_capacity": "capacity",
     "invalid_timezone": "timezone", "too_many_occurrences": "weeks", "invalid_rrule": "repeat",
 }
-POLICY_FIELDS = (
-    "timezone", "approval_mode", "min_notice_minutes", "max_advance_days", "max_bookings_per_day",
-    "max_bookings_per_week", "max_pending_requests", "request_ttl_hours", "cancellation_cutoff_hours",
-    "allow_late_cancellation", "buffer_minutes", "lesson_durations", "allow_recurring", "max_series_occurrences",
-    "waitlist_enabled", "waitlist_offer_ttl_minutes",
-)
 # set_policy names the fields of a bad value itself, except for a timezone it refuses up front.
 POLICY_ERRORS = {"invalid_timezone": "timezone"}
 WINDOW_ERRORS = {"invalid_weekday": "weekday", "end_before_start": "end_time", "invalid_timezone": "timezone"}
 TIME_OFF_ERRORS = {"end_before_start": "end", "naive_datetime": "start", "invalid_datetime": "start"}
-
-
-# --- forms ----------------------------------------------------------------------------------
-
-
-class WallClockField(forms.DateTimeField):
-    """A date and time typed in ``<input type="datetime-local">``, read in the viewer's timezone ``tz``.
-
-    Django would read it in the server's current timezone; the form sets ``tz`` to the viewer's.
-    A wall-clock time skipped by a DST change is refused rather than guessed.
-    """
-
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-    tz: zoneinfo.ZoneInfo = zoneinfo.ZoneInfo("UTC")
-
-    def to_python(self, value: Any) -> dt.datetime | None:
-        if value in self.empty_values:
-            return None
-        if isinstance(value, dt.datetime):
-            result = value
-        else:
-            try:
-                result = parse_datetime(str(value).strip())
-            except ValueError:
-                result = None
-            # Not ISO: the locale's input formats, as DateTimeField would try them.
-            result = result or forms.fields.BaseTemporalField.to_python(self, value)
-        # One year of margin, so that moving it to UTC cannot overflow.
-        if not dt.MINYEAR < result.year < dt.MAXYEAR:
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        if result.tzinfo is not None:  # an explicit offset says which instant it is
-            return result
-        # combine(..., tzinfo=tz), i.e. replace(tzinfo=tz), plus the refusal of skipped times.
-        return local_datetime(result.date(), result.time(), self.tz)
-
-
-def _read_times_in(form: forms.Form, tz: zoneinfo.ZoneInfo) -> None:
-    for field in form.fields.values():
-        if isinstance(field, WallClockField):
-            field.tz = tz
-
-
-class ReasonForm(forms.Form):
-    """The optional reason given with a decline or a cancellation."""
-
-    reason = forms.CharField(label=gettext_lazy("Reason (optional)"), required=False, max_length=1000)
-
-
-class ScheduleForm(forms.Form):
-    """A group session, once or on a fixed weekly pattern."""
-
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=200, required=False)
-    start = WallClockField(label=gettext_lazy("Starts at"))
-    duration = forms.IntegerField(label=gettext_lazy("Duration (minutes)"), min_value=1,
-                                  max_value=MAX_DURATION_MINUTES)
-    capacity = forms.IntegerField(label=gettext_lazy("Seats"), min_value=1, max_value=MAX_CAPACITY)
-    timezone = forms.CharField(
-        label=gettext_lazy("Timezone of the class"), max_length=64, widget=forms.TextInput(attrs=TIMEZONE_INPUT),
-        help_text=gettext_lazy("A repeating class keeps its local start time in this timezone across DST changes."),
-    )
-    meeting_provider = forms.CharField(label=gettext_lazy("Meeting provider"), max_length=64, required=False)
-    meeting_url = forms.URLField(label=gettext_lazy("Meeting URL"), max_length=500, required=False,
-                                 assume_scheme="https")
-    meeting_passcode = forms.CharField(label=gettext_lazy("Meeting passcode"), max_length=128, required=False)
-    repeat = forms.ChoiceField(label=gettext_lazy("Repeat"), choices=[
-        ("none", gettext_lazy("Does not repeat")),
-        ("weekly", gettext_lazy("Every week, for N weeks")),
-        ("weekdays", gettext_lazy("Every weekday (Monday to Friday), for N weeks")),
-    ])
-    weeks = forms.IntegerField(label=gettext_lazy("Number of weeks (N)"), min_value=2, max_value=52, required=False)
-
-    def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _read_times_in(self, tz)
-        self.fields["start"].help_text = _("Date and time in your timezone (%(tz)s).") % {"tz": tz.key}
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        repeat, start = data.get("repeat"), data.get("start")
-        weeks, cap = data.get("weeks"), booking_settings.MAX_OCCURRENCES
-        if repeat in REPEATS and weeks is None:
-            self.add_error("weeks", _("Say for how many weeks the class repeats."))
-        elif repeat in REPEATS and weeks * REPEATS[repeat][1] > cap:
-            # Said here in weeks: the service's refusal would speak of the rule's COUNT.
-            self.add_error("weeks", _("That makes %(count)d classes; at most %(max)d can be scheduled at once.")
-                           % {"count": weeks * REPEATS[repeat][1], "max": cap})
-        # The rule would silently move a Saturday start to the next Monday.
-        if repeat == "weekdays" and start is not None and _local_weekday(start, data.get("timezone")) >= 5:
-            self.add_error("start", _("A class repeating every weekday must start on a Monday to Friday."))
-        return data
-
-
-def _local_weekday(start: dt.datetime, zone: str | None) -> int:
-    """The weekday of ``start`` where the class repeats (the viewer's zone if that one is unknown)."""
-    try:
-        return start.astimezone(zoneinfo.ZoneInfo(zone or "")).weekday()
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return start.weekday()
-
-
-class PolicyForm(forms.Form):
-    """The teacher's booking policy; the fields and labels come from the model."""
-
-    lesson_durations = forms.CharField(
-        label=gettext_lazy("Allowed 1:1 lesson durations (minutes)"), required=False, max_length=200,
-        help_text=gettext_lazy("Comma-separated, e.g. 30, 45, 60. Empty: any duration."),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        durations = self.fields.pop("lesson_durations")
-        self.fields.update(fields_for_model(TeacherBookingPolicy, fields=POLICY_FIELDS))
-        # Popped first so that update() put the key back in its POLICY_FIELDS place.
-        self.fields["lesson_durations"] = durations
-        self.fields["timezone"].widget.attrs.update(TIMEZONE_INPUT)
-
-    def clean_lesson_durations(self) -> list[int]:
-        parts = [p for p in self.cleaned_data["lesson_durations"].replace(",", " ").split() if p]
-        try:
-            values = [int(p) for p in parts]
-        except ValueError:
-            raise ValidationError(_("Write whole minutes separated by commas, e.g. 30, 60."),
-                                  code="invalid_lesson_durations") from None
-        # Positive values are the model's rule: set_policy checks them and names this field.
-        return sorted(set(values))
-
-
-class WindowForm(forms.Form):
-    """A weekly availability window."""
-
-    weekday = forms.TypedChoiceField(label=gettext_lazy("Day"), choices=Weekday.choices, coerce=int)
-    start_time = forms.TimeField(label=gettext_lazy("From"), widget=forms.TimeInput(attrs={"type": "time"}))
-    end_time = forms.TimeField(label=gettext_lazy("Until"), widget=forms.TimeInput(attrs={"type": "time"}))
-    timezone = forms.CharField(label=gettext_lazy("Timezone"), max_length=64, required=False,
-                               widget=forms.TextInput(attrs=TIMEZONE_INPUT),
-                               help_text=gettext_lazy("Empty: the timezone of your booking policy."))
-
-
-class TimeOffForm(forms.Form):
-    """A period without 1:1 lessons, typed in the viewer's timezone."""
-
-    start = WallClockField(label=gettext_lazy("From"))
-    end = WallClockField(label=gettext_lazy("Until"))
-    reason = forms.CharField(label=gettext_lazy("Reason (optional)"), max_length=200, required=False)
-
-    def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _read_times_in(self, tz)
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import OnConflict
+from ..models import OnConflict
 
 #: Weekly series the views offer. Rule text is never taken from a form: a contradictory rule can
 #: keep the recurrence library searching for years of dates.

@@ -376,6 +376,17 @@ def test_booking_ics_downloads_for_student_teacher_and_manager(logged_in, teache
     assert "4321" in str(event["DESCRIPTION"])
 
 
+def test_a_lessons_ics_names_the_other_person(logged_in, teacher, student, settings):
+    settings.LIVECLASS_BOOKING = {"REQUIRE_AVAILABILITY": False}
+    booking = services.request_lesson(student, teacher, start=future(), duration=45)
+    summaries = {}
+    for who in (student, teacher):
+        (event,) = events(logged_in(who).get(booking_ics_url(booking)).content).values()
+        summaries[who.get_username()] = str(event["SUMMARY"])
+    assert summaries == {student.get_username(): f"1:1 lesson with {teacher.get_username()}",
+                         teacher.get_username(): f"1:1 lesson with {student.get_username()}"}
+
+
 def test_another_students_booking_ics_is_404(logged_in, teacher, student, other_student):
     booking = services.book_seat(student, schedule(teacher))
     assert logged_in(other_student).get(booking_ics_url(booking)).status_code == 404

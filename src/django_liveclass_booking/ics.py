@@ -144,17 +144,19 @@ def _event(*, uid: str, start: dt.datetime, end: dt.datetime, stamp: dt.datetime
     return event
 
 
-def _booking_summary(booking: Any) -> str:
+def _booking_summary(booking: Any, *, for_teacher: bool = False) -> str:
     session = booking.session
     if session.title:
         return session.title
     if booking.kind == SessionKind.ONE_ON_ONE:
+        if for_teacher:
+            return _("1:1 lesson with %(student)s") % {"student": display_name(booking.student)}
         return _("1:1 lesson with %(teacher)s") % {"teacher": display_name(booking.teacher)}
     return _("Group class with %(teacher)s") % {"teacher": display_name(booking.teacher)}
 
 
-def booking_event(booking: Any, *, stamp: dt.datetime) -> Any:
-    """The ``VEVENT`` of one booking, as its student sees it.
+def booking_event(booking: Any, *, stamp: dt.datetime, for_teacher: bool = False) -> Any:
+    """The ``VEVENT`` of one booking, as its student sees it (or its teacher, with ``for_teacher``).
 
     ``booking`` should come with ``session`` and ``teacher`` loaded (``select_related``). Meeting
     details are included only while the booking is confirmed and its session scheduled; a pending
@@ -175,7 +177,7 @@ def booking_event(booking: Any, *, stamp: dt.datetime) -> Any:
     ]
     return _event(
         uid=booking_uid(booking), start=booking.start_at_utc, end=booking.end_at_utc, stamp=stamp,
-        summary=_booking_summary(booking), description=description, status=status,
+        summary=_booking_summary(booking, for_teacher=for_teacher), description=description, status=status,
         url=session.meeting_url if live else "", modified=booking.modified,
     )
 
@@ -261,15 +263,16 @@ def feed_calendar(user: Any, now: dt.datetime) -> bytes:
     return calendar.to_ical()
 
 
-def booking_calendar(booking: Any, *, now: dt.datetime | None = None) -> bytes:
+def booking_calendar(booking: Any, *, now: dt.datetime | None = None, for_teacher: bool = False) -> bytes:
     """One booking as a calendar file (``booking-<pk>.ics``), in whatever state the booking is in.
 
-    ``now`` (default: the adapter's clock) becomes the event's ``DTSTAMP``.
+    ``now`` (default: the adapter's clock) becomes the event's ``DTSTAMP``; ``for_teacher`` names
+    the student instead of the teacher in an untitled lesson's summary.
     """
     if now is None:
         from .adapter import get_adapter
 
         now = get_adapter().now()
-    calendar = _new_calendar(_booking_summary(booking))
-    calendar.add_component(booking_event(booking, stamp=_utc(now)))
+    calendar = _new_calendar(_booking_summary(booking, for_teacher=for_teacher))
+    calendar.add_component(booking_event(booking, stamp=_utc(now), for_teacher=for_teacher))
     return calendar.to_ical()

@@ -95,11 +95,12 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
 def booking_ics(request: HttpRequest, pk: int) -> HttpResponse:
     """One booking as a ``booking-<pk>.ics`` download, for its student, its teacher or a manager (else 404)."""
     ics.require_icalendar()
-    booking = get_booking_model().objects.select_related("session", "teacher").filter(pk=pk).first()
+    booking = get_booking_model().objects.select_related("session", "teacher", "student").filter(pk=pk).first()
     user = request.user
     # 404, not 403, for someone else's booking: do not confirm that the booking exists.
     if booking is None or not (
         user.pk in (booking.student_id, booking.teacher_id) or get_adapter().is_staff_manager(user)
     ):
         raise Http404("No such booking.")
-    return _calendar_response(ics.booking_calendar(booking), filename=f"booking-{booking.pk}.ics", attachment=True)
+    calendar = ics.booking_calendar(booking, for_teacher=user.pk == booking.teacher_id)
+    return _calendar_response(calendar, filename=f"booking-{booking.pk}.ics", attachment=True)

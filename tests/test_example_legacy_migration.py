@@ -11,7 +11,11 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from .test_example_project import manage
+
+pytestmark = pytest.mark.example_project
 
 USERS = ["t.jones", "alice", "bob", "carol"]
 CLASSES = [

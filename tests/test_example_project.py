@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# The example project always runs on its own SQLite file: one run of the suite is enough.
+pytestmark = pytest.mark.example_project
+
 MANAGE = Path(__file__).resolve().parent.parent / "example_project" / "manage.py"
 TABLES = [
     "auth_user", "school_lesson", "liveclass_booking_liveclassbooking", "liveclass_booking_teacherbookingpolicy",

@@ -18,7 +18,7 @@ from .browser import SCREENSHOT_DIR, Browser, chromium  # noqa: F401  (fixture)
 
 MANAGE = Path(__file__).resolve().parent.parent / "example_project" / "manage.py"
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.example_project]
 
 
 def free_port() -> int:

@@ -316,3 +316,14 @@ def test_a_next_that_is_not_a_path_goes_to_the_list(logged_in: Any) -> None:
     assert response["Location"] == url("session_list")
     response = logged_in.post(url("set_timezone"), {"timezone": "UTC", "next": url("my_bookings")})
     assert response["Location"] == url("my_bookings")
+
+
+def test_calendar_links_are_hidden_without_the_ics_extra(logged_in: Any, student: Any, group: Any,
+                                                        monkeypatch: Any) -> None:
+    from django_liveclass_booking.views import _common
+
+    booking = services.book_seat(student, group)
+    assert url("calendar_feed") in logged_in.get(url("booking_detail", booking.pk)).content.decode()
+    monkeypatch.setattr(_common, "calendar_feeds_available", lambda: False)
+    page = logged_in.get(url("booking_detail", booking.pk)).content.decode()
+    assert url("calendar_feed") not in page and url("booking_ics", booking.pk) not in page

@@ -114,6 +114,14 @@ def local(value: Any, request: HttpRequest) -> Any:  # noqa: D103
 
 
 @functools.cache
+def calendar_feeds_available() -> bool:
+    """Whether the optional ``icalendar`` package (the ``ics`` extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("icalendar") is not None
+
+
+@functools.cache
 def common_timezones() -> list[str]:
     """IANA zone names offered by the timezone picker."""
     return sorted(name for name in zoneinfo.available_timezones() if "/" in name and not name.startswith("Etc/"))
@@ -125,6 +133,6 @@ def render_page(request: HttpRequest, template: str, context: dict[str, Any] | N
     from django.shortcuts import render
 
     page = {"viewer_tz": viewer_timezone(request), "viewer_is_teacher": is_teacher(request.user),
-            "common_timezones": common_timezones()}
+            "common_timezones": common_timezones(), "calendar_feeds": calendar_feeds_available()}
     page.update(context or {})
     return render(request, template, page, status=status)

@@ -259,6 +259,8 @@ def test_a_student_cancels_a_series_from_one_lesson_on(logged_in: Any, student: 
     statuses = list(get_booking_model().objects.filter(student=student).order_by("start_at_utc")
                     .values_list("status", flat=True))
     assert statuses == ["confirmed", "cancelled", "cancelled"]
+    page = logged_in.get(url("series_detail", series.pk))
+    assert [item.index for item in page.context["future_items"]] == [0]
 
 
 def test_a_student_subscribes_to_a_recurring_class(logged_in: Any, student: Any, teacher: Any) -> None:

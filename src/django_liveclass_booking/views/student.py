@@ -409,7 +409,9 @@ def _series_page(request: HttpRequest, series: BookingSeries, form: SeriesCancel
     items = series.items.select_related("booking").order_by("index")
     current = _now()
     context = {"series": series, "items": items, "form": form or SeriesCancelForm(), "now": current,
-               "future_items": [i for i in items if i.start_at_utc > current and i.booking_id]}
+               # Only lessons still booked are offered as a point to cancel from.
+               "future_items": [i for i in items if i.start_at_utc > current and i.booking is not None
+                                and i.booking.status in ACTIVE_BOOKING_STATUSES]}
     return render_page(request, "liveclass_booking/student/series_detail.html", context)
 
 

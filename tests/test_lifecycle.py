@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django_liveclass_booking import services
 from django_liveclass_booking.exceptions import InvalidTransition, NotAllowed, PolicyViolation
 from django_liveclass_booking.models import BookingStatus, SessionStatus, get_booking_model, get_session_model
-from django_liveclass_booking.services.transitions import ALLOWED_TRANSITIONS
+from django_liveclass_booking.services._engine.transitions import BOOKING as ALLOWED_TRANSITIONS
 
 from .invariants import assert_all
 

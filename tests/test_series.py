@@ -309,23 +309,23 @@ def test_recurring_sessions_that_would_overlap_each_other_are_refused(teacher):
 
 
 def test_cancelling_a_series_frees_each_seat_once_when_one_was_cancelled_meanwhile(teacher, student, monkeypatch):
-    from django_liveclass_booking.services import series as series_module
+    from django_liveclass_booking.services._engine import locks
 
     sessions = services.schedule_recurring_sessions(
         teacher, first_start=dt.datetime(2026, 3, 16, 17, 0, tzinfo=LONDON), duration=60, capacity=2,
         rrule="FREQ=WEEKLY;COUNT=2", timezone="Europe/London", now=NOW)
     series = services.subscribe_to_recurring_sessions(student, sessions[0].recurrence_key, now=NOW)
     first = series.items.get(index=0).booking
-    lock = series_module._lock_sessions_of
+    lock = locks.lock_sessions
     calls = []
 
-    def cancel_in_between(rows):
+    def cancel_in_between(pks, **kwargs):
         # Another request cancels one of these bookings after cancel_series first read them.
         if not calls:
             calls.append(1)
             services.cancel_booking(first, actor=student, now=NOW)
-        lock(rows)
+        return lock(pks, **kwargs)
 
-    monkeypatch.setattr(series_module, "_lock_sessions_of", cancel_in_between)
+    monkeypatch.setattr(locks, "lock_sessions", cancel_in_between)
     assert services.cancel_series(series, actor=student, now=NOW) == 1
     assert_all()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from .models import AbstractLiveClassBooking, AbstractLiveClassSession
+    from .models import AbstractLiveClassBooking, AbstractLiveClassSession, BookingSeries, SessionWaitlist
 
 MANAGE_BOOKINGS_PERMISSION = "liveclass_booking.manage_bookings"
 
@@ -41,9 +43,23 @@ class DefaultBookingAdapter:
 
         return self.is_staff_manager(user) or TeacherBookingPolicy.objects.filter(teacher_id=user.pk).exists()
 
+    # --- permissions: every decision of the services and the pages is one of these ---------------
+
+    def can_book_for(self, actor: AbstractBaseUser, student: AbstractBaseUser) -> bool:
+        """Who may book a seat for ``student``: the student, or a manager (front-desk staff)."""
+        return actor.pk == student.pk or self.is_staff_manager(actor)
+
     def can_manage_session(self, actor: AbstractBaseUser, session: AbstractLiveClassSession) -> bool:
-        """Who may cancel a session: its teacher or a manager."""
+        """Who may cancel or change a session: its teacher or a manager."""
         return actor.pk == session.teacher_id or self.is_staff_manager(actor)
+
+    def can_manage_teacher(self, actor: AbstractBaseUser, teacher: Any) -> bool:
+        """Who may change a teacher's policy, availability and time off: the teacher or a manager.
+
+        ``teacher`` is a user or a user's primary key. Hosts with assistants who keep a teacher's
+        calendar widen it.
+        """
+        return actor.pk == getattr(teacher, "pk", teacher) or self.is_staff_manager(actor)
 
     def can_decide_booking(self, actor: AbstractBaseUser, booking: AbstractLiveClassBooking) -> bool:
         """Who may confirm or decline a booking: the teacher or a manager (never the student alone)."""
@@ -53,9 +69,77 @@ class DefaultBookingAdapter:
         """Who may cancel a booking: the student, the teacher, or a manager."""
         return actor.pk in (booking.student_id, booking.teacher_id) or self.is_staff_manager(actor)
 
+    def can_decide_series(self, actor: AbstractBaseUser, series: BookingSeries,
+                          bookings: Sequence[AbstractLiveClassBooking] = ()) -> bool:
+        """Who may confirm or decline a whole series: whoever may decide each of its ``bookings``.
+
+        So a host that overrides ``can_decide_booking`` governs series too. With no bookings to
+        judge, a booking of the series' student with its teacher stands in.
+        """
+        return all(self.can_decide_booking(actor, b) for b in bookings or [_stand_in(series)])
+
+    def can_cancel_series(self, actor: AbstractBaseUser, series: BookingSeries,
+                          bookings: Sequence[AbstractLiveClassBooking] = ()) -> bool:
+        """Who may cancel a series: whoever may cancel each of its ``bookings`` (see ``can_decide_series``)."""
+        return all(self.can_cancel_booking(actor, b) for b in bookings or [_stand_in(series)])
+
+    def can_act_on_waitlist_entry(self, actor: AbstractBaseUser, entry: SessionWaitlist, action: str) -> bool:
+        """Who may ``accept``, ``decline`` or ``leave`` a waitlist entry.
+
+        The waiting student or a manager; the session's manager (its teacher) may also take a student
+        off the line (``leave``).
+        """
+        if actor.pk == entry.student_id or self.is_staff_manager(actor):
+            return True
+        return action == "leave" and self.can_manage_session(actor, entry.session)
+
+    # --- what the pages show ------------------------------------------------------------------------
+
+    def sessions_visible_to(self, user: AbstractBaseUser, sessions: QuerySet[Any]) -> QuerySet[Any]:
+        """Sessions ``user`` may open: every group class; a 1:1 lesson only for its teacher and student."""
+        from .models import SessionKind, get_booking_model
+
+        if self.is_staff_manager(user):
+            return sessions
+        mine = get_booking_model().objects.filter(student_id=user.pk).values("session_id")
+        return sessions.filter(Q(kind=SessionKind.GROUP) | Q(teacher_id=user.pk) | Q(pk__in=mine))
+
+    def bookings_visible_to(self, user: AbstractBaseUser, bookings: QuerySet[Any]) -> QuerySet[Any]:
+        """Bookings ``user`` may open: their own, their students', or all for a manager."""
+        if self.is_staff_manager(user):
+            return bookings
+        return bookings.filter(Q(student_id=user.pk) | Q(teacher_id=user.pk))
+
+    def series_visible_to(self, user: AbstractBaseUser, series: QuerySet[Any]) -> QuerySet[Any]:
+        """Series ``user`` may open: their own, their students', or all for a manager."""
+        return self.bookings_visible_to(user, series)
+
+    def can_view_booking(self, user: AbstractBaseUser, booking: AbstractLiveClassBooking) -> bool:
+        """Whether ``user`` may open one booking (its page, its calendar file); as ``bookings_visible_to``."""
+        return user.pk in (booking.student_id, booking.teacher_id) or self.is_staff_manager(user)
+
+    def teacher_rows_managed_by(self, user: AbstractBaseUser, rows: QuerySet[Any]) -> QuerySet[Any]:
+        """Rows with a ``teacher`` (sessions, bookings, series, windows, time off) on ``user``'s teacher pages."""
+        return rows if self.is_staff_manager(user) else rows.filter(teacher_id=user.pk)
+
+    def can_see_meeting_details(self, user: AbstractBaseUser, session: AbstractLiveClassSession,
+                                booking: AbstractLiveClassBooking | None) -> bool:
+        """Meeting link and passcode: the teacher, a manager, or the student of a confirmed ``booking``."""
+        from .models import BookingStatus
+
+        if user.pk == session.teacher_id or self.is_staff_manager(user):
+            return True
+        return booking is not None and booking.student_id == user.pk and booking.status == BookingStatus.CONFIRMED
+
+
+def _stand_in(series: BookingSeries) -> AbstractLiveClassBooking:
+    from .models import get_booking_model
+
+    return get_booking_model()(student_id=series.student_id, teacher_id=series.teacher_id, kind=series.kind)
+
 
 @functools.cache
-def get_adapter() -> Any:
+def get_adapter() -> DefaultBookingAdapter:
     from .conf import booking_settings
 
     return booking_settings.ADAPTER()

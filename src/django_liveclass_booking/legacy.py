@@ -45,8 +45,8 @@ from .models import (
     get_booking_model,
     get_session_model,
 )
-from .services._common import resolve_now
-from .services.expiry import request_expiry
+from .services._engine.inputs import resolve_now
+from .services._engine.expiry import request_expiry
 
 #: The export's tables, in the order they are planned and reported.
 TABLES = ("sessions", "bookings", "one_on_one_bookings")

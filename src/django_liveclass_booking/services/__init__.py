@@ -1,10 +1,12 @@
 """The public Python API: the only code that changes booking state and sends signals.
 
 Every function runs in one transaction (lock/claim, check, write, signals after commit) and
-either succeeds or raises a ``BookingError`` subclass with a stable ``code`` having written nothing.
+either succeeds or raises a ``BookingError`` subclass with a stable ``code`` having written nothing
+and changed no field of the objects passed in.
 """
 
-from ._common import SYSTEM
+from ._engine.actors import SYSTEM
+from ._engine.types import Actor, User
 from .booking import book_seat, cancel_booking, check_booking, confirm_booking, decline_booking
 from .calendar import issue_feed_token, revoke_feed_token
 from .jobs import process_due
@@ -23,6 +25,8 @@ from .waitlist import accept_offer, decline_offer, expire_offer, join_waitlist, 
 
 __all__ = [
     "SYSTEM",
+    "Actor",
+    "User",
     "accept_offer",
     "add_availability",
     "add_time_off",

@@ -11,10 +11,12 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import router, transaction
 
 from ..models.calendar import CalendarFeedToken, hash_feed_token
-from ._common import resolve_now
+from ._engine.inputs import resolve_now
+
+__all__ = ["issue_feed_token", "revoke_feed_token", "feed_user"]
 
 #: Bytes of randomness per token: 256 bits (the floor for an unguessable bearer secret is 128).
 TOKEN_BYTES = 32
@@ -35,15 +37,16 @@ def issue_feed_token(user: Any, *, now: dt.datetime | None = None) -> str:
     """
     current = resolve_now(now)
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    with transaction.atomic():
+    using = router.db_for_write(CalendarFeedToken)
+    with transaction.atomic(using=using):
         # Two issues for one user at once (a double click on "regenerate") would each revoke the
         # old token and then collide on the one-live-token constraint. Locking the user's row
         # serialises them: the second then sees, and revokes, the first one's new token.
-        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        list(get_user_model().objects.using(using).select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
         # Revoke and create in one transaction: a reader never sees two live tokens, and a failed
         # insert leaves the old token working.
-        CalendarFeedToken.objects.filter(user=user).live().update(revoked_at=current, modified=current)
-        CalendarFeedToken.objects.create(user=user, token_hash=hash_feed_token(token))
+        CalendarFeedToken.objects.using(using).filter(user=user).live().update(revoked_at=current, modified=current)
+        CalendarFeedToken.objects.using(using).create(user=user, token_hash=hash_feed_token(token))
     return token
 
 

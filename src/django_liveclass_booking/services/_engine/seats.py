@@ -1,9 +1,10 @@
-"""The seat counter and the hand-over to the waitlist. Only these functions change ``seats_taken``.
+"""The seat counter: the only code that writes ``seats_taken``.
 
 A claim is one conditional UPDATE: it succeeds only while the session is open, has a free seat
 and nobody waits, so concurrent claims can never oversell or jump the line, and it locks the
 session row until commit. A freed seat goes first to the waitlist as an offer (the counter keeps
-it), and only with nobody waiting back to the pool.
+it), and only with nobody waiting back to the pool. A 1:1 lesson's session holds its one seat from
+its creation until it is cancelled.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import connection
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
 
-from .. import signals
-from ..models import SessionStatus, SessionWaitlist, TeacherBookingPolicy, WaitlistStatus, get_session_model
-from ._common import send_after_commit
+from ... import signals
+from ...models import SessionStatus, SessionWaitlist, TeacherBookingPolicy, WaitlistStatus, get_session_model
+from . import db, locks, transitions
+from .events import send_after_commit
 
 
 def someone_waits(session_ref: Any = None) -> Exists:
@@ -31,12 +32,12 @@ def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False,
     With ``student_id``, a student already holding an offered seat there gets no second one.
     """
     Session = get_session_model()
-    if connection.vendor == "mysql":
+    if db.connection().vendor == "mysql":
         # InnoDB may run this UPDATE through the status index, locking that index entry before the
         # row, while cancel_session holds the row and then updates the entry: a deadlock. Taking
         # the row by primary key first keeps one lock order. PostgreSQL locks no index entries.
-        lock_session(session_pk)
-    qs = Session.objects.filter(
+        locks.lock_session(session_pk)
+    qs = Session.objects.using(db.alias()).filter(
         pk=session_pk, status=SessionStatus.SCHEDULED, start_at_utc__gt=now, seats_taken__lt=F("capacity")
     )
     if not for_waitlist:
@@ -47,10 +48,16 @@ def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False,
     return bool(qs.update(seats_taken=F("seats_taken") + 1))
 
 
-def lock_session(session_pk: Any) -> Any:
-    """Lock a session row (``SELECT ... FOR UPDATE``) before changing its bookings' seats."""
-    Session = get_session_model()
-    return Session.objects.select_for_update().filter(pk=session_pk).first()
+def claim_and_insert(booking: Any, now: dt.datetime) -> bool | None:
+    """PostgreSQL with a plain booking model: claim and insert in one statement.
+
+    True: booked; False: no seat (nothing written); None: this path does not apply, use ``claim_seat``.
+    """
+    from . import fastpath
+
+    if not fastpath.available(type(booking)):
+        return None
+    return fastpath.claim_and_insert(booking, now)
 
 
 def offer_expiry(ttl_minutes: int, now: dt.datetime, start: dt.datetime) -> dt.datetime:
@@ -67,8 +74,9 @@ def free_seats(freed: Mapping[Any, int], now: dt.datetime) -> list[SessionWaitli
     freed = {pk: n for pk, n in freed.items() if n > 0}
     if not freed:
         return []
-    line = SessionWaitlist.objects.filter(session_id__in=freed, status=WaitlistStatus.WAITING).select_related(
-        "session").order_by("session_id", "position", "pk")
+    line = SessionWaitlist.objects.using(db.alias()).filter(
+        session_id__in=freed, status=WaitlistStatus.WAITING).select_related("session").order_by(
+        "session_id", "position", "pk")
     chosen: list[SessionWaitlist] = []
     left = dict(freed)
     for entry in line:
@@ -81,26 +89,56 @@ def free_seats(freed: Mapping[Any, int], now: dt.datetime) -> list[SessionWaitli
     back = {pk: n for pk, n in left.items() if n > 0}
     if back:
         # One statement for every session: seats_taken - (seats going back to its pool).
-        get_session_model().objects.filter(pk__in=back).update(seats_taken=F("seats_taken") - Case(
+        get_session_model().objects.using(db.alias()).filter(pk__in=back).update(seats_taken=F("seats_taken") - Case(
             *(When(pk=pk, then=Value(n)) for pk, n in back.items()), default=Value(0), output_field=IntegerField(),
         ))
     return chosen
 
 
+def add_seats(increments: Mapping[Any, int], *, using: str) -> None:
+    """Count seats of bookings written without a claim (an import), in one statement.
+
+    The caller has locked the sessions and checked that the counts stay within capacity.
+    """
+    increments = {pk: n for pk, n in increments.items() if n}
+    if increments:
+        get_session_model().objects.using(using).filter(pk__in=increments).update(seats_taken=F("seats_taken") + Case(
+            *(When(pk=pk, then=Value(n)) for pk, n in increments.items()), default=Value(0),
+            output_field=IntegerField(),
+        ))
+
+
+def held_by_lesson(session: Any) -> Any:
+    """A new 1:1 lesson's session: one seat, held by its student from the start."""
+    session.capacity, session.seats_taken = 1, 1
+    return session
+
+
+def set_taken(session: Any, taken: int) -> Any:
+    """A new session's counter when its bookings are written with it (an import)."""
+    session.seats_taken = taken
+    return session
+
+
+def emptied() -> dict[str, int]:
+    """Field values of a cancelled session: it holds no seat any more."""
+    return {"seats_taken": 0}
+
+
 def _offer(entries: list[SessionWaitlist], now: dt.datetime) -> None:
     teachers = {e.session.teacher_id for e in entries}
     ttl = {p.teacher_id: p.waitlist_offer_ttl_minutes
-           for p in TeacherBookingPolicy.objects.filter(teacher_id__in=teachers).only("teacher_id", "waitlist_offer_ttl_minutes")}
+           for p in TeacherBookingPolicy.objects.using(db.alias()).filter(teacher_id__in=teachers)
+           .only("teacher_id", "waitlist_offer_ttl_minutes")}
     default_ttl = TeacherBookingPolicy.defaults()["waitlist_offer_ttl_minutes"]
     by_expiry: dict[dt.datetime, list[SessionWaitlist]] = {}
     for entry in entries:
         expires = offer_expiry(ttl.get(entry.session.teacher_id, default_ttl), now, entry.session.start_at_utc)
         by_expiry.setdefault(expires, []).append(entry)
     for expires, group in by_expiry.items():
-        SessionWaitlist.objects.filter(pk__in=[e.pk for e in group], status=WaitlistStatus.WAITING).update(
-            status=WaitlistStatus.OFFERED, status_changed=now, offered_at=now, offer_expires_at=expires
-        )
+        transitions.move_rows(
+            SessionWaitlist.objects.using(db.alias()).filter(pk__in=[e.pk for e in group]),
+            WaitlistStatus.OFFERED, now, offered_at=now, offer_expires_at=expires)
         for entry in group:
-            entry.status, entry.status_changed, entry.offered_at, entry.offer_expires_at = (
-                WaitlistStatus.OFFERED, now, now, expires)
+            transitions.apply(entry, WaitlistStatus.OFFERED, now, offered_at=now, offer_expires_at=expires)
             send_after_commit(signals.waitlist_seat_offered, SessionWaitlist, entry=entry)

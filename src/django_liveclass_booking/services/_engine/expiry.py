@@ -11,8 +11,8 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from .. import signals
-from ..models import (
+from ... import signals
+from ...models import (
     BookingStatus,
     SessionKind,
     SessionStatus,
@@ -21,8 +21,8 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from . import seats
-from ._common import send_after_commit
+from . import db, seats, transitions
+from .events import send_after_commit
 
 
 def request_expiry(ttl_hours: int | None, now: dt.datetime, start: dt.datetime) -> dt.datetime:
@@ -38,20 +38,19 @@ def expire_requests(due: list[Any], now: dt.datetime) -> tuple[int, int]:
     if not due:
         return 0, 0
     Booking, Session = get_booking_model(), get_session_model()
-    Booking.objects.filter(pk__in=[b.pk for b in due], status=BookingStatus.PENDING).update(
-        status=BookingStatus.EXPIRED, status_changed=now
-    )
+    using = db.alias()
+    transitions.move_rows(Booking.objects.using(using).filter(pk__in=[b.pk for b in due]),
+                          BookingStatus.EXPIRED, now)
     lessons = [b.session_id for b in due if b.kind == SessionKind.ONE_ON_ONE]
     if lessons:
-        Session.objects.filter(pk__in=lessons, status=SessionStatus.SCHEDULED).update(
-            status=SessionStatus.CANCELLED, status_changed=now, seats_taken=0
-        )
+        transitions.move_rows(Session.objects.using(using).filter(pk__in=lessons), SessionStatus.CANCELLED, now,
+                              **seats.emptied())
     for booking in due:
-        booking.status, booking.status_changed = BookingStatus.EXPIRED, now
+        transitions.apply(booking, BookingStatus.EXPIRED, now)
         send_after_commit(signals.booking_expired, type(booking), booking=booking)
         if booking.kind == SessionKind.ONE_ON_ONE:
             session = booking.session
-            session.status, session.status_changed, session.seats_taken = SessionStatus.CANCELLED, now, 0
+            transitions.apply(session, SessionStatus.CANCELLED, now, **seats.emptied())
             send_after_commit(signals.session_cancelled, type(session), session=session)
     offered = seats.free_seats(Counter(b.session_id for b in due if b.kind == SessionKind.GROUP), now)
     return len(due), len(offered)
@@ -61,11 +60,10 @@ def expire_offers(due: list[SessionWaitlist], now: dt.datetime) -> tuple[int, in
     """Expire these due offers and pass each seat to the next in line. Returns (expired, offers made)."""
     if not due:
         return 0, 0
-    SessionWaitlist.objects.filter(pk__in=[e.pk for e in due], status=WaitlistStatus.OFFERED).update(
-        status=WaitlistStatus.EXPIRED, status_changed=now
-    )
+    transitions.move_rows(SessionWaitlist.objects.using(db.alias()).filter(pk__in=[e.pk for e in due]),
+                          WaitlistStatus.EXPIRED, now)
     for entry in due:
-        entry.status, entry.status_changed = WaitlistStatus.EXPIRED, now
+        transitions.apply(entry, WaitlistStatus.EXPIRED, now)
         send_after_commit(signals.waitlist_offer_expired, SessionWaitlist, entry=entry)
     offered = seats.free_seats(Counter(e.session_id for e in due), now)
     return len(due), len(offered)
@@ -77,11 +75,13 @@ def refresh_sessions(session_pks: list[Any], now: dt.datetime) -> dict[str, int]
     Whatever touches a session calls this first, so nothing past its expiry ever holds a seat
     against anyone, even before a sweep runs.
     """
-    requests = list(get_booking_model().objects.due_to_expire(now).filter(session_id__in=session_pks)
+    using = db.alias()
+    requests = list(get_booking_model().objects.using(using).due_to_expire(now).filter(session_id__in=session_pks)
                     .select_related("session"))
     expired_requests, offers_a = expire_requests(requests, now)
-    offers = list(SessionWaitlist.objects.filter(session_id__in=session_pks, status=WaitlistStatus.OFFERED,
-                                                 offer_expires_at__lte=now))
+    offers = list(SessionWaitlist.objects.using(using).filter(session_id__in=session_pks,
+                                                              status=WaitlistStatus.OFFERED,
+                                                              offer_expires_at__lte=now))
     expired_offers, offers_b = expire_offers(offers, now)
     return {"expired_requests": expired_requests, "expired_offers": expired_offers, "offers_made": offers_a + offers_b}
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import connection
 from django.db.models import NOT_PROVIDED, Model, signals
 from model_utils.models import TimeStampedModel
 
-from ..models import SessionStatus, SessionWaitlist, WaitlistStatus, get_session_model
+from . import db
+
+from ...models import SessionStatus, SessionWaitlist, WaitlistStatus, get_session_model
 
 
 def available(model: type[Model]) -> bool:
@@ -25,7 +26,7 @@ def available(model: type[Model]) -> bool:
     a database default gets the portable path, which runs all of that.
     """
     return (
-        connection.vendor == "postgresql"
+        db.connection().vendor == "postgresql"
         and model.save is TimeStampedModel.save
         and not signals.pre_save.has_listeners(model)
         and not signals.post_save.has_listeners(model)
@@ -33,7 +34,7 @@ def available(model: type[Model]) -> bool:
     )
 
 
-def _cast_type(field: Any) -> str:
+def _cast_type(field: Any, connection: Any) -> str:
     # To text, not varchar(n): an explicit cast to varchar(n) truncates silently, while the INSERT's
     # own assignment to the column refuses a value too long, as the portable path does.
     db_type = field.db_type(connection)
@@ -43,6 +44,7 @@ def _cast_type(field: Any) -> str:
 def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
     """Insert ``booking`` only if its session's seat claim succeeds; False (nothing written) if not."""
     Session, Booking = get_session_model(), type(booking)
+    connection = db.connection()
     qn = connection.ops.quote_name
     s, w, b = Session._meta, SessionWaitlist._meta, Booking._meta
     col = lambda meta, name: qn(meta.get_field(name).column)  # noqa: E731
@@ -60,7 +62,7 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
         f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) RETURNING 1) "
         f"INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
-        f"SELECT {', '.join(f'CAST(%s AS {_cast_type(f)})' for f in fields)} FROM claim "
+        f"SELECT {', '.join(f'CAST(%s AS {_cast_type(f, connection)})' for f in fields)} FROM claim "
         f"RETURNING {qn(b.pk.column)}"
     )
     session_pk = booking.session_id

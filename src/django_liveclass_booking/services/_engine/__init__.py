@@ -1,0 +1,14 @@
+"""The booking engine: the private machinery under the public services, one invariant per module.
+
+- ``db``: the database the booking models live on; every transaction and raw statement uses it.
+- ``locks``: teacher rows, then sessions by ascending pk; refuses to run outside a transaction.
+- ``seats``: the only code that writes ``seats_taken``.
+- ``transitions``: the allowed status moves of every model, and the one helper that writes a status.
+- ``records``: new rows in their first status (bookings, 1:1 sessions, waitlist entries, series).
+- ``timezones``, ``intervals``, ``dberrors``: one parser, one interval set, one constraint translator.
+- ``inputs``, ``actors``, ``guard``, ``events``: checked arguments, who acts, instances untouched by a
+  refusal, signals after commit.
+- ``calendar``, ``seating``, ``lifecycle``, ``expiry``, ``line``, ``series``: the steps the services compose.
+
+Nothing outside ``services`` imports from here; the public modules beside it hold only public functions.
+"""

@@ -1,0 +1,119 @@
+"""A teacher's calendar: what blocks a time, checked under the teacher lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from ...conf import booking_settings
+from ...exceptions import BookingError, PolicyViolation, SlotUnavailable
+from ...models import (
+    BookingStatus,
+    SessionKind,
+    SessionStatus,
+    TeacherAvailability,
+    TeacherTimeOff,
+    get_booking_model,
+    get_session_model,
+)
+from ...policy import BookingRequest
+from ...policy.rules import LessonDurationRule
+from . import availability, db, expiry, locks
+
+
+def windows(teacher: Any) -> list[availability.Window] | None:
+    """The teacher's weekly windows, or None when availability is not required."""
+    if not booking_settings.REQUIRE_AVAILABILITY:
+        return None
+    return [
+        availability.Window(w.weekday, w.start_time, w.end_time, w.timezone)
+        for w in TeacherAvailability.objects.using(db.alias()).filter(teacher=teacher)
+    ]
+
+
+def time_off(teacher: Any, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    return list(TeacherTimeOff.objects.using(db.alias()).filter(teacher=teacher, start_at_utc__lt=end,
+                                                                end_at_utc__gt=start)
+                .values_list("start_at_utc", "end_at_utc"))
+
+
+def busy_sessions(teacher: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> Any:
+    """The teacher's scheduled sessions meeting [start, end), but not 1:1 requests past their expiry."""
+    due_lesson = Q(kind=SessionKind.ONE_ON_ONE, bookings__status=BookingStatus.PENDING, bookings__expires_at__lte=now)
+    return (
+        get_session_model().objects.using(db.alias()).filter(teacher=teacher, status=SessionStatus.SCHEDULED)
+        .overlapping(start, end).exclude(due_lesson)
+    )
+
+
+def refuse_duration(request: BookingRequest) -> None:
+    violations = LessonDurationRule().check(request)
+    if violations:
+        raise PolicyViolation(violations)
+
+
+def calendar_refusal(teacher: Any, policy: Any, start: dt.datetime, end: dt.datetime,
+                     now: dt.datetime) -> SlotUnavailable | None:
+    """Why [start, end) is not free on the teacher's calendar, or None. Reads only.
+
+    Inside availability, not in time off, clear of scheduled sessions by the buffer (a 1:1 request
+    past its expiry does not count).
+    """
+    if not availability.is_within_availability(start, end, windows(teacher)):
+        return SlotUnavailable("That time is outside the teacher's availability.", code="outside_availability",
+                               params={"start": start.isoformat(), "end": end.isoformat()})
+    if time_off(teacher, start, end):
+        return SlotUnavailable("The teacher is away at that time.", code="outside_availability",
+                               params={"start": start.isoformat(), "end": end.isoformat()})
+    buffer = dt.timedelta(minutes=policy.buffer_minutes)
+    clash = busy_sessions(teacher, start - buffer, end + buffer, now).values_list("pk", flat=True).first()
+    if clash is not None:
+        return SlotUnavailable("The teacher already has a session at that time.", code="teacher_unavailable",
+                               params={"conflicting_session": clash, "buffer_minutes": policy.buffer_minutes})
+    return None
+
+
+def ensure_teacher_free(teacher: Any, start: dt.datetime, end: dt.datetime) -> None:
+    """Refuse when the teacher has a scheduled session overlapping [start, end). Call under the teacher lock."""
+    clash = (
+        get_session_model().objects.using(db.alias()).filter(teacher=teacher, status=SessionStatus.SCHEDULED)
+        .overlapping(start, end)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if clash is not None:
+        raise SlotUnavailable(
+            "The teacher already has a session at that time.",
+            code="teacher_unavailable", params={"conflicting_session": clash},
+        )
+
+
+def expire_due_lessons_near(teacher: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    """Under the teacher lock: expire 1:1 requests past their expiry that meet [start, end).
+
+    They no longer block the time, but their sessions are still scheduled rows: expired first, so
+    a new session never meets them (nor PostgreSQL's exclusion constraint). Lock order: teacher
+    row, then their sessions by ascending pk.
+    """
+    due = list(get_booking_model().objects.using(db.alias()).due_to_expire(now)
+               .filter(teacher=teacher, kind=SessionKind.ONE_ON_ONE)
+               .filter(start_at_utc__lt=end, end_at_utc__gt=start)
+               .values_list("session_id", flat=True))
+    if due:
+        locks.lock_sessions(due)
+        expiry.expire_due_in_sessions(due, now)
+
+
+def clean_session(session: Any) -> None:
+    """Run the model's field validation on a new session; ``invalid_session`` names the bad fields."""
+    try:
+        session.full_clean(exclude=["teacher"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        fields = sorted(exc.message_dict)
+        raise BookingError(
+            "Invalid session: " + "; ".join(f"{f}: {' '.join(m)}" for f, m in exc.message_dict.items()),
+            code="invalid_session", params={"fields": fields},
+        ) from exc

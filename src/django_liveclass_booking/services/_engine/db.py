@@ -1,0 +1,39 @@
+"""The database the booking models live on.
+
+A host's router may put them on any alias; every transaction, lock and raw statement of the engine
+goes to the alias the router gives the booking model for writes, so nothing lands on ``default`` by
+accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from ...models import get_booking_model
+
+
+def alias() -> str:
+    """The alias of the booking models' database (the router's choice for writes)."""
+    return router.db_for_write(get_booking_model()) or DEFAULT_DB_ALIAS
+
+
+def connection() -> BaseDatabaseWrapper:
+    return connections[alias()]
+
+
+def atomic() -> Any:
+    """``transaction.atomic`` on the booking database."""
+    return transaction.atomic(using=alias())
+
+
+def on_commit(func: Callable[[], None]) -> None:
+    """Run ``func`` after the booking database's transaction commits; never after a rollback."""
+    transaction.on_commit(func, using=alias(), robust=True)
+
+
+def in_transaction() -> bool:
+    return connection().in_atomic_block

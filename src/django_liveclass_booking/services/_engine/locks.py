@@ -1,0 +1,73 @@
+"""Locks in the one documented order: the teacher row, then sessions by ascending primary key.
+
+Every function here refuses to run outside a transaction (a lock outside one is released at once
+and guards nothing) and locks on the booking models' database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ...models import TeacherBookingPolicy, get_session_model
+from . import db
+
+
+class LockOutsideTransaction(RuntimeError):
+    """A programming error: a lock was asked for outside ``transaction.atomic``."""
+
+
+def require_transaction() -> None:
+    if not db.in_transaction():
+        raise LockOutsideTransaction("Booking locks are only taken inside a transaction on the booking database.")
+
+
+def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
+    """Lock the teacher's policy row, creating it with the current defaults on first use.
+
+    Every service that checks a teacher's calendar takes this lock first, so two of them for one
+    teacher run one after the other and the overlap check cannot be raced.
+    """
+    require_transaction()
+    teacher_id = getattr(teacher, "pk", teacher)
+    using = db.alias()
+    qs = TeacherBookingPolicy.objects.using(using).select_for_update()
+    policy = qs.filter(teacher_id=teacher_id).first()
+    if policy is not None:
+        return policy
+    # An upsert, not INSERT-then-catch: racing plain INSERTs of one key deadlock on InnoDB (each
+    # loser holds a shared lock on the duplicate and then wants the exclusive one), while
+    # INSERT ... ON DUPLICATE KEY / ON CONFLICT DO UPDATE waits for the exclusive lock directly.
+    features = db.connection().features
+    TeacherBookingPolicy.objects.using(using).bulk_create(
+        [TeacherBookingPolicy(teacher_id=teacher_id, **TeacherBookingPolicy.defaults())],
+        update_conflicts=True,
+        unique_fields=["teacher"] if features.supports_update_conflicts_with_target else None,
+        update_fields=["teacher"],
+    )
+    return qs.get(teacher_id=teacher_id)
+
+
+def lock_session(session_pk: Any) -> Any:
+    """Lock one session row (``SELECT ... FOR UPDATE``) and return it, or None if it is gone."""
+    require_transaction()
+    return get_session_model().objects.using(db.alias()).select_for_update().filter(pk=session_pk).first()
+
+
+def lock_sessions(session_pks: Iterable[Any], *, skip_locked: bool = False) -> list[Any]:
+    """Lock sessions by ascending pk; the pks locked (with ``skip_locked``, those nobody else holds).
+
+    ``skip_locked`` is for sweeps: several workers take the sessions nobody holds and leave the
+    rest to their holder or the next sweep. Backends without it wait instead.
+    """
+    require_transaction()
+    pks = sorted(set(session_pks))
+    if not pks:
+        return []
+    qs = get_session_model().objects.using(db.alias()).filter(pk__in=pks).order_by("pk")
+    features = db.connection().features
+    if skip_locked and features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True)
+    elif features.has_select_for_update:
+        qs = qs.select_for_update()
+    return list(qs.values_list("pk", flat=True))

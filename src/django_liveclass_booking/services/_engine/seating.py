@@ -1,0 +1,179 @@
+"""A seat in a group session: the checks, the claim and the insert, and why a seat was refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError
+
+from ... import signals
+from ...exceptions import AlreadyBooked, BookingError, SessionFull
+from ...models import (
+    BookingStatus,
+    SessionKind,
+    SessionStatus,
+    SessionWaitlist,
+    TeacherBookingPolicy,
+    WaitlistStatus,
+    get_booking_model,
+    get_session_model,
+)
+from ...models.bookings import live_at
+from ...policy import BookingRequest, Violation, evaluate
+from . import db, dberrors, expiry, locks, seats, transitions
+from .events import send_after_commit
+
+
+def session_closed(session: Any) -> BookingError:
+    return BookingError("This session is cancelled or has already started.", code="session_closed",
+                        params={"session": getattr(session, "pk", None)})
+
+
+def request_for_session(student: Any, session: Any, now: dt.datetime) -> BookingRequest:
+    cached_teacher = session.teacher if type(session).teacher.is_cached(session) else None
+    return BookingRequest(
+        student=student, teacher_id=session.teacher_id, kind=session.kind, start=session.start_at_utc,
+        end=session.end_at_utc, now=now, session=session, _teacher=cached_teacher,
+        policy=TeacherBookingPolicy.for_teacher(session.teacher_id),
+    )
+
+
+def precheck(student: Any, session: Any, now: dt.datetime) -> BookingError | None:
+    """What makes a seat unbookable whatever the policy says; shared by booking, checking and waiting.
+
+    Judged on the instance; the seat claim re-checks status and start in the database.
+    """
+    if session.status != SessionStatus.SCHEDULED or session.start_at_utc <= now:
+        return session_closed(session)
+    if session.kind != SessionKind.GROUP:
+        return BookingError("A 1:1 lesson has no seats to book; its student is set when it is requested.",
+                            code="not_a_group_session", params={"session": session.pk})
+    if session.teacher_id == student.pk:
+        return BookingError("A teacher cannot book a seat in their own session.", code="own_session",
+                            params={"session": session.pk})
+    return None
+
+
+def book(student: Any, session: Any, *, now: dt.datetime, source: str) -> Any:
+    """Book a seat (permissions and inputs already checked): retry once past a stale request of the student."""
+    refusal = precheck(student, session, now)
+    if refusal is not None:
+        raise refusal
+    try:
+        return _claim_and_book(student, session, now, source)
+    except IntegrityError as exc:
+        if not dberrors.is_active_booking_conflict(exc):
+            raise
+        conflict = exc
+    # The unique constraint found an active booking of this student. Only a request of theirs past
+    # its expiry (not swept yet) may stand in the way: expire it and book again, in one transaction
+    # so a refused second attempt leaves the expiry unwritten too.
+    with db.atomic():
+        if not _expire_own_stale_request(student, session, now):
+            raise AlreadyBooked(params={"session": session.pk}) from conflict
+        try:
+            return _claim_and_book(student, session, now, source)
+        except IntegrityError as exc:
+            if dberrors.is_active_booking_conflict(exc):
+                raise AlreadyBooked(params={"session": session.pk}) from exc
+            raise
+
+
+def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: str) -> Any:
+    """One attempt, one transaction: rules, then the seat claim and the insert (one statement on PostgreSQL)."""
+    Booking = get_booking_model()
+    with db.atomic():
+        request = request_for_session(student, session, current)
+        if counts_bookings(request.policy):
+            # Two seats booked at once by one student would both pass a count-then-insert
+            # limit: with a limit set, the teacher row serialises them (teacher, then session).
+            request.policy = locks.lock_teacher(session.teacher_id)
+        decision = evaluate(request)
+        decision.raise_if_refused()
+        pending = decision.requires_approval
+        # Built before the claim: nothing but the write itself runs while the seat row is locked.
+        booking = Booking(
+            session=session, student=student, teacher_id=session.teacher_id, kind=session.kind,
+            start_at_utc=session.start_at_utc, end_at_utc=session.end_at_utc,
+            source=source, decided_at=None if pending else current,
+            expires_at=expiry.request_expiry(request.policy.request_ttl_hours, current, session.start_at_utc)
+            if pending else None,
+        )
+        transitions.begin(booking, BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, current)
+        if not seats.claim_and_insert(booking, current):
+            if (not seats.claim_seat(session.pk, current, student_id=student.pk)
+                    and not _claim_after_expiring(session.pk, current, student.pk)):
+                raise why_no_seat(student, session.pk, current)
+            booking.save(force_insert=True, using=db.alias())
+        send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
+                          booking=booking)
+    return booking
+
+
+def _expire_own_stale_request(student: Any, session: Any, now: dt.datetime) -> bool:
+    with db.atomic():
+        if not get_booking_model().objects.using(db.alias()).due_to_expire(now).filter(
+                session_id=session.pk, student=student).exists():
+            return False
+        locks.lock_session(session.pk)
+        expiry.refresh_sessions([session.pk], now)
+    return True
+
+
+def counts_bookings(policy: Any) -> bool:
+    return any(getattr(policy, name) is not None
+               for name in ("max_bookings_per_day", "max_bookings_per_week", "max_pending_requests"))
+
+
+def _claim_after_expiring(session_pk: Any, now: dt.datetime, student_id: Any = None) -> bool:
+    """A full session may hold seats of requests or offers past their expiry: free those, claim again.
+
+    Freed seats go to the waitlist first, so a newcomer only gets one when nobody waits.
+    """
+    locks.lock_session(session_pk)
+    if not expiry.expire_due_in_sessions([session_pk], now):
+        return False
+    return seats.claim_seat(session_pk, now, student_id=student_id)
+
+
+def why_no_seat(student: Any, session_pk: Any, now: dt.datetime) -> BookingError:
+    """Only on the refusal path: say which of closed, already booked, or full it is."""
+    using = db.alias()
+    session = get_session_model().objects.using(using).filter(pk=session_pk).first()
+    if session is None or session.status != SessionStatus.SCHEDULED or session.start_at_utc <= now:
+        return session_closed(session)
+    if get_booking_model().objects.using(using).filter(live_at(now), session_id=session_pk,
+                                                       student=student).exists():
+        return AlreadyBooked(params={"session": session_pk})
+    if SessionWaitlist.objects.using(using).filter(session_id=session_pk, student=student,
+                                                   status=WaitlistStatus.OFFERED, offer_expires_at__gt=now).exists():
+        return BookingError("A seat in this session is offered to you: accept the offer instead.",
+                            code="offer_pending", params={"session": session_pk})
+    if session.seats_taken < session.capacity:
+        return SessionFull("Students on the waitlist get free seats first: join the waitlist.",
+                           params={"session": session_pk, "capacity": session.capacity, "waitlist": True})
+    return SessionFull(params={"session": session_pk, "capacity": session.capacity})
+
+
+def seat_violations(student: Any, session: Any, now: dt.datetime) -> list[Violation]:
+    """The dry run's view of the seat itself: closed, already booked, or full."""
+    using = db.alias()
+    fresh = get_session_model().objects.using(using).filter(pk=session.pk).first()
+    if fresh is None or fresh.status != SessionStatus.SCHEDULED or fresh.start_at_utc <= now:
+        error = session_closed(fresh)
+        return [Violation(error.code, error.message, error.params)]
+    found = []
+    bookings = get_booking_model().objects.using(using).filter(session_id=session.pk)
+    if bookings.filter(live_at(now), student=student).exists():
+        already: BookingError = AlreadyBooked()
+        found.append(Violation(already.code, already.message, {"session": session.pk}))
+    line = SessionWaitlist.objects.using(using).filter(session_id=session.pk)
+    waiting = line.filter(status=WaitlistStatus.WAITING).exists()
+    # Requests and offers past their expiry hold seats book_seat would free first.
+    stale = bookings.due_to_expire(now).count() + line.filter(
+        status=WaitlistStatus.OFFERED, offer_expires_at__lte=now).count()
+    if waiting or fresh.seats_taken - stale >= fresh.capacity:
+        full = SessionFull()
+        found.append(Violation(full.code, full.message, {"session": session.pk}))
+    return found

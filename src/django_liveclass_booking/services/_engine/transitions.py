@@ -1,0 +1,153 @@
+"""The allowed status moves of every model, as tables, and the one helper that writes a status.
+
+Every status write of the package goes through ``move_rows`` (a conditional UPDATE: only rows whose
+stored status allows the move change, so a concurrent move cannot be overwritten), ``move`` (one
+instance) or ``begin`` (a new row's first status). They set ``status_changed`` themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Model, QuerySet
+
+from ...exceptions import InvalidTransition
+from ...models import (
+    AbstractLiveClassBooking,
+    AbstractLiveClassSession,
+    BookingSeries,
+    BookingSeriesItem,
+    BookingStatus,
+    SeriesItemStatus,
+    SeriesStatus,
+    SessionStatus,
+    SessionWaitlist,
+    WaitlistStatus,
+)
+
+Table = Mapping[str, frozenset[str]]
+
+BOOKING: Table = {
+    BookingStatus.PENDING: frozenset(
+        {BookingStatus.CONFIRMED, BookingStatus.DECLINED, BookingStatus.CANCELLED, BookingStatus.EXPIRED}),
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED}),
+    BookingStatus.DECLINED: frozenset(),
+    BookingStatus.CANCELLED: frozenset(),
+    BookingStatus.EXPIRED: frozenset(),
+}
+WAITLIST: Table = {
+    WaitlistStatus.WAITING: frozenset({WaitlistStatus.OFFERED, WaitlistStatus.LEFT}),
+    # Leaving while holding an offer passes the seat on.
+    WaitlistStatus.OFFERED: frozenset(
+        {WaitlistStatus.ACCEPTED, WaitlistStatus.DECLINED, WaitlistStatus.EXPIRED, WaitlistStatus.LEFT}),
+    WaitlistStatus.ACCEPTED: frozenset(),
+    WaitlistStatus.DECLINED: frozenset(),
+    WaitlistStatus.EXPIRED: frozenset(),
+    WaitlistStatus.LEFT: frozenset(),
+}
+SESSION: Table = {
+    SessionStatus.SCHEDULED: frozenset({SessionStatus.CANCELLED}),
+    SessionStatus.CANCELLED: frozenset(),
+}
+SERIES: Table = {
+    SeriesStatus.PENDING: frozenset({SeriesStatus.ACTIVE, SeriesStatus.DECLINED, SeriesStatus.CANCELLED}),
+    # A subscription's later occurrences may wait for approval while the series already runs.
+    SeriesStatus.ACTIVE: frozenset({SeriesStatus.DECLINED, SeriesStatus.CANCELLED}),
+    SeriesStatus.DECLINED: frozenset(),
+    SeriesStatus.CANCELLED: frozenset(),
+}
+SERIES_ITEM: Table = {
+    SeriesItemStatus.BOOKED: frozenset({SeriesItemStatus.CANCELLED}),
+    SeriesItemStatus.WAITLISTED: frozenset({SeriesItemStatus.CANCELLED}),
+    SeriesItemStatus.SKIPPED: frozenset(),
+    SeriesItemStatus.CANCELLED: frozenset(),
+}
+#: The statuses a new row may start in (an import may start a row in any status).
+FIRST: Mapping[str, frozenset[str]] = {
+    "booking": frozenset({BookingStatus.PENDING, BookingStatus.CONFIRMED}),
+    "waitlist": frozenset({WaitlistStatus.WAITING}),
+    "session": frozenset({SessionStatus.SCHEDULED}),
+    "series": frozenset({SeriesStatus.PENDING, SeriesStatus.ACTIVE}),
+    "series_item": frozenset(SeriesItemStatus.values),
+}
+
+
+def _kind(model: type[Model]) -> str:
+    if issubclass(model, AbstractLiveClassBooking):
+        return "booking"
+    if issubclass(model, AbstractLiveClassSession):
+        return "session"
+    if issubclass(model, SessionWaitlist):
+        return "waitlist"
+    if issubclass(model, BookingSeries):
+        return "series"
+    if issubclass(model, BookingSeriesItem):
+        return "series_item"
+    raise TypeError(f"{model.__name__} has no status machine")
+
+
+TABLES: Mapping[str, Table] = {"booking": BOOKING, "waitlist": WAITLIST, "session": SESSION, "series": SERIES,
+                               "series_item": SERIES_ITEM}
+
+
+def table(model: type[Model]) -> Table:
+    return TABLES[_kind(model)]
+
+
+def sources_for(model: type[Model], target: str) -> list[str]:
+    """The statuses a row of ``model`` may be in to move to ``target``."""
+    return [status for status, targets in table(model).items() if target in targets]
+
+
+def allowed(model: type[Model], current: str, target: str) -> bool:
+    return target in table(model).get(current, frozenset())
+
+
+def _has_status_changed(model: type[Model]) -> bool:
+    return any(f.name == "status_changed" for f in model._meta.concrete_fields)
+
+
+def _values(model: type[Model], target: str, now: dt.datetime, fields: Mapping[str, Any]) -> dict[str, Any]:
+    values = {"status": target, **fields}
+    if _has_status_changed(model):
+        values["status_changed"] = now
+    return values
+
+
+def move_rows(queryset: QuerySet[Any], target: str, now: dt.datetime, **fields: Any) -> int:
+    """Move every row of ``queryset`` whose stored status allows ``target``; the number moved."""
+    model = queryset.model
+    sources = sources_for(model, target)
+    if not sources:
+        return 0
+    return queryset.filter(status__in=sources).update(**_values(model, target, now, fields))
+
+
+def apply(obj: Model, target: str, now: dt.datetime, **fields: Any) -> None:
+    """Show on an instance a move already written to its row."""
+    for name, value in _values(type(obj), target, now, fields).items():
+        setattr(obj, name, value)
+
+
+def move(obj: Model, target: str, now: dt.datetime, *, queryset: QuerySet[Any] | None = None, **fields: Any) -> bool:
+    """Move one row (``queryset`` narrows it further) and its instance; False if its stored status forbids it."""
+    base = type(obj)._default_manager.filter(pk=obj.pk) if queryset is None else queryset.filter(pk=obj.pk)
+    if not move_rows(base, target, now, **fields):
+        return False
+    apply(obj, target, now, **fields)
+    return True
+
+
+def begin(obj: Model, status: str, now: dt.datetime, *, imported: bool = False) -> Model:
+    """Give a new, unsaved instance its first status (any status for an import)."""
+    if not imported and status not in FIRST[_kind(type(obj))]:
+        raise ValueError(f"A new {type(obj).__name__} cannot start as {status!r}")
+    apply(obj, status, now)
+    return obj
+
+
+def refuse(current: str, target: str, message: str | None = None, *, what: str = "booking") -> InvalidTransition:
+    return InvalidTransition(message or f"A {current} {what} cannot become {target}.",
+                             params={"from": current, "to": target})

@@ -1,0 +1,42 @@
+"""Writing a plan: bulk inserts and one counter update, a constant number of statements, in the caller's transaction."""
+
+from __future__ import annotations
+
+from django.db.models import Case, F, IntegerField, Value, When
+
+from ..models import get_booking_model, get_session_model
+from .context import chunks
+from .plan import Plan
+
+
+def apply_plan(plan: Plan, *, using: str) -> None:
+    """Write the plan: bulk inserts and one counter update, a constant number of statements.
+
+    ``bulk_create`` sends no ``pre_save``/``post_save`` signals and the services' signals are not
+    sent either: an import records history, nobody is to be notified of it. The caller holds the
+    transaction and the locks taken by :func:`~.context.load_context`.
+    """
+    Session, Booking = get_session_model(), get_booking_model()
+    created = Session.objects.using(using).bulk_create([Session(**fields) for fields in plan.sessions])
+    session_pks = {obj.external_ref: obj.pk for obj in created}
+    if any(pk is None for pk in session_pks.values()):
+        # Backends that cannot return the new keys from a bulk insert: look them up by ref.
+        session_pks = {}
+        for chunk in chunks(s["external_ref"] for s in plan.sessions):
+            session_pks.update(Session.objects.using(using).filter(external_ref__in=chunk)
+                               .values_list("external_ref", "pk"))
+    bookings = []
+    for fields in plan.bookings:
+        values = dict(fields)
+        ref = values.pop("session_ref", None)
+        if ref is not None:
+            values["session_id"] = session_pks[ref]
+        bookings.append(Booking(**values))
+    Booking.objects.using(using).bulk_create(bookings)
+    if plan.seat_increments:
+        # Sessions imported before that gain bookings: one relative UPDATE for all, never a Python
+        # read-modify-write of the counter. Their rows are locked since load_context, and the
+        # planner counted from their locked seats_taken, so the CHECK constraint holds.
+        Session.objects.using(using).filter(pk__in=plan.seat_increments).update(seats_taken=F("seats_taken") + Case(
+            *(When(pk=pk, then=Value(n)) for pk, n in plan.seat_increments.items()),
+            default=Value(0), output_field=IntegerField()))

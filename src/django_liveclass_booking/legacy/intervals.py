@@ -1,0 +1,30 @@
+"""One teacher's busy intervals, searched in order: the planner refuses a session or lesson that meets another."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable
+
+
+class TeacherCalendar:
+    """One teacher's scheduled intervals with a label each, for overlap checks in O(log n) plus the matches."""
+
+    def __init__(self, entries: Iterable[tuple[dt.datetime, dt.datetime, str]] = ()) -> None:
+        self._entries = sorted(entries)
+        self._longest = max((end - start for start, end, _ in self._entries), default=dt.timedelta(0))
+
+    def clash(self, start: dt.datetime, end: dt.datetime, buffer: dt.timedelta) -> str | None:
+        """The label of the first interval within ``buffer`` of [start, end), or None."""
+        low, high = start - buffer, end + buffer
+        # Entries that may reach ``low`` start after low - longest; those past ``high`` cannot meet it.
+        i = bisect.bisect_right(self._entries, (low - self._longest,))
+        j = bisect.bisect_left(self._entries, (high,))
+        for other_start, other_end, label in self._entries[i:j]:
+            if other_start < high and other_end > low:
+                return label
+        return None
+
+    def add(self, start: dt.datetime, end: dt.datetime, label: str) -> None:
+        bisect.insort(self._entries, (start, end, label))
+        self._longest = max(self._longest, end - start)

@@ -264,7 +264,11 @@ def _url(row: Mapping[str, Any]) -> str:
 
 
 def _timezone(row: Mapping[str, Any]) -> zoneinfo.ZoneInfo:
-    name = _required(row, "timezone")
+    return parse_timezone(_required(row, "timezone"))
+
+
+def parse_timezone(name: Any) -> zoneinfo.ZoneInfo:
+    """The zone of an IANA name; ``BadValue`` for anything else (the ``timezone`` field's problem)."""
     if not isinstance(name, str) or len(name) > _MAX_TZ:
         raise BadValue(f"'timezone' must be an IANA name such as 'Europe/London', not {name!r}")
     try:

@@ -1,10 +1,23 @@
-"""One teacher's busy intervals, searched in order: the planner refuses a session or lesson that meets another."""
+"""Time intervals: when two of them overlap, and one teacher's busy intervals searched in order.
+
+The planner refuses a group session or a 1:1 lesson that meets another of the same teacher's;
+this is the only place that decides what "meets" means.
+"""
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
 from collections.abc import Iterable
+
+
+def overlaps(start: dt.datetime, end: dt.datetime, other_start: dt.datetime, other_end: dt.datetime,
+             buffer: dt.timedelta = dt.timedelta(0)) -> bool:
+    """Whether [other_start, other_end) comes within ``buffer`` of [start, end).
+
+    Half-open: a lesson may start the minute the previous one ends, when there is no buffer.
+    """
+    return other_start < end + buffer and other_end > start - buffer
 
 
 class TeacherCalendar:
@@ -21,7 +34,7 @@ class TeacherCalendar:
         i = bisect.bisect_right(self._entries, (low - self._longest,))
         j = bisect.bisect_left(self._entries, (high,))
         for other_start, other_end, label in self._entries[i:j]:
-            if other_start < high and other_end > low:
+            if overlaps(start, end, other_start, other_end, buffer):
                 return label
         return None
 

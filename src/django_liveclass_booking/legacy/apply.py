@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db.models import Case, F, IntegerField, Value, When
 
 from ..models import get_booking_model, get_session_model
@@ -17,7 +20,9 @@ def apply_plan(plan: Plan, *, using: str) -> None:
     transaction and the locks taken by :func:`~.context.load_context`.
     """
     Session, Booking = get_session_model(), get_booking_model()
-    created = Session.objects.using(using).bulk_create([Session(**fields) for fields in plan.sessions])
+    sessions = [Session(**fields) for fields in plan.sessions]
+    write_seats_taken(sessions, plan.seat_counts, plan.seat_increments, using=using)
+    created = Session.objects.using(using).bulk_create(sessions)
     session_pks = {obj.external_ref: obj.pk for obj in created}
     if any(pk is None for pk in session_pks.values()):
         # Backends that cannot return the new keys from a bulk insert: look them up by ref.
@@ -33,10 +38,21 @@ def apply_plan(plan: Plan, *, using: str) -> None:
             values["session_id"] = session_pks[ref]
         bookings.append(Booking(**values))
     Booking.objects.using(using).bulk_create(bookings)
-    if plan.seat_increments:
-        # Sessions imported before that gain bookings: one relative UPDATE for all, never a Python
-        # read-modify-write of the counter. Their rows are locked since load_context, and the
-        # planner counted from their locked seats_taken, so the CHECK constraint holds.
-        Session.objects.using(using).filter(pk__in=plan.seat_increments).update(seats_taken=F("seats_taken") + Case(
-            *(When(pk=pk, then=Value(n)) for pk, n in plan.seat_increments.items()),
+
+
+def write_seats_taken(new: list[Any], counts: Mapping[str, int], increments: Mapping[Any, int], *,
+                      using: str) -> None:
+    """Set the counter of the sessions about to be inserted, and add to that of sessions imported before.
+
+    The only code of the import that writes ``seats_taken``.
+    """
+    for session in new:
+        session.seats_taken = counts[session.external_ref]
+    if increments:
+        Session = get_session_model()
+        # One relative UPDATE for all, never a Python read-modify-write of the counter. Their rows
+        # are locked since load_context, and the planner counted from their locked seats_taken,
+        # so the CHECK constraint holds.
+        Session.objects.using(using).filter(pk__in=increments).update(seats_taken=F("seats_taken") + Case(
+            *(When(pk=pk, then=Value(n)) for pk, n in increments.items()),
             default=Value(0), output_field=IntegerField()))

@@ -34,16 +34,16 @@ class Target:
     capacity: int
     seats: int
     existing: Existing | None = None
-    planned: dict[str, Any] | None = None  # the planned session's fields, for a new one
 
 
 @dataclass
 class Plan:
-    """Field values of the rows to create, the counter changes, and the report."""
+    """Field values of the rows to create, the seat counters, and the report."""
 
     now: dt.datetime
-    sessions: list[dict[str, Any]] = field(default_factory=list)  # model fields, incl. external_ref
+    sessions: list[dict[str, Any]] = field(default_factory=list)  # model fields but the counter
     bookings: list[dict[str, Any]] = field(default_factory=list)  # plus "session_ref" or "session_id"
+    seat_counts: dict[str, int] = field(default_factory=dict)  # new session's external_ref -> its seats_taken
     seat_increments: dict[Any, int] = field(default_factory=dict)  # existing session pk -> new active bookings
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -109,14 +109,14 @@ def _plan_sessions(parsed: Parsed, ctx: Context, plan: Plan, calendar: Callable[
                              f"({_when(row.start, row.end)}); the earlier session is kept")
                 continue
             calendar(teacher_id).add(row.start, row.end, row.ref)
-        planned = dict(
+        plan.sessions.append(dict(
             external_ref=row.ref, teacher_id=teacher_id, kind=SessionKind.GROUP, title=row.title,
             start_at_utc=row.start, end_at_utc=row.end, duration_minutes=row.duration, timezone_snapshot=row.timezone,
-            meeting_url=row.meeting_url, capacity=row.capacity, seats_taken=0, status=status, status_changed=ctx.now,
-        )
-        plan.sessions.append(planned)
+            meeting_url=row.meeting_url, capacity=row.capacity, status=status, status_changed=ctx.now,
+        ))
+        plan.seat_counts[row.ref] = 0
         plan.targets[row.ref] = Target(row.ref, teacher_id, SessionKind.GROUP, status, row.start, row.end,
-                                       row.capacity, 0, planned=planned)
+                                       row.capacity, 0)
 
 
 def _plan_bookings(parsed: Parsed, ctx: Context, plan: Plan) -> None:
@@ -183,9 +183,9 @@ def _take_seat(plan: Plan, row: BookingRow, target: Target, student_id: Any,
     target.seats += 1
     if target.existing is not None:
         plan.seat_increments[target.existing.pk] = plan.seat_increments.get(target.existing.pk, 0) + 1
-    elif target.planned is not None:
-        # Set from the planned count: the new session starts with exactly its active bookings.
-        target.planned["seats_taken"] = target.seats
+    else:
+        # The new session starts with exactly its active bookings.
+        plan.seat_counts[target.ref] = target.seats
     return True
 
 
@@ -231,9 +231,9 @@ def _plan_lessons(parsed: Parsed, ctx: Context, plan: Plan, calendar: Callable[[
         plan.sessions.append(dict(
             external_ref=row.ref, teacher_id=teacher_id, kind=SessionKind.ONE_ON_ONE, title="",
             start_at_utc=row.start, end_at_utc=row.end, duration_minutes=row.duration, timezone_snapshot=row.timezone,
-            meeting_url=row.meeting_url, capacity=1, seats_taken=target.seats, status=target.status,
-            status_changed=ctx.now,
+            meeting_url=row.meeting_url, capacity=1, status=target.status, status_changed=ctx.now,
         ))
+        plan.seat_counts[row.ref] = target.seats
         plan.bookings.append(_booking_fields(row, target, student_id, status, reason, ctx))
 
 

@@ -10,5 +10,6 @@
   refusal, signals after commit.
 - ``calendar``, ``seating``, ``lifecycle``, ``expiry``, ``line``, ``series``: the steps the services compose.
 
-Nothing outside ``services`` imports from here; the public modules beside it hold only public functions.
+Only the services and the legacy import (which writes rows as the services would) use it; the public
+service modules beside it hold only public functions.
 """

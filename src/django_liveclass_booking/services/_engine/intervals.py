@@ -58,3 +58,30 @@ class IntervalSet:
             start, end = min(start, self._starts[lo]), max(end, self._ends[hi - 1])
         self._starts[lo:hi] = [start]
         self._ends[lo:hi] = [end]
+
+
+class LabelledIntervals:
+    """Intervals that keep their own identity (a label each), for reports that must say what clashed.
+
+    Unmerged, sorted by start; a question costs O(log n) plus the intervals that may meet it.
+    """
+
+    def __init__(self, entries: Iterable[tuple[dt.datetime, dt.datetime, str]] = ()) -> None:
+        self._entries = sorted(entries)
+        self._longest = max((end - start for start, end, _ in self._entries), default=dt.timedelta(0))
+
+    def first_meeting(self, start: dt.datetime, end: dt.datetime,
+                      buffer: dt.timedelta = dt.timedelta(0)) -> str | None:
+        """The label of the first interval within ``buffer`` of [start, end), or None (half-open)."""
+        low, high = start - buffer, end + buffer
+        # Entries that may reach ``low`` start after low - longest; those from ``high`` on cannot meet it.
+        i = bisect.bisect_right(self._entries, (low - self._longest,))
+        j = bisect.bisect_left(self._entries, (high,))
+        for other_start, other_end, label in self._entries[i:j]:
+            if other_start < high and other_end > low:
+                return label
+        return None
+
+    def add(self, start: dt.datetime, end: dt.datetime, label: str) -> None:
+        bisect.insort(self._entries, (start, end, label))
+        self._longest = max(self._longest, end - start)

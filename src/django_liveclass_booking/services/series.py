@@ -58,12 +58,22 @@ from .sessions import _clean, _validate_capacity
 
 
 def _expand(rrule: str, first_start: dt.datetime, timezone: Any, length: int) -> tuple[str, list[recurrence.Occurrence]]:
-    start_utc = aware(first_start, "first_start")
-    tz = timezone_name(timezone)
-    local = start_utc.astimezone(zoneinfo.ZoneInfo(tz)).replace(tzinfo=None)
     try:
-        return tz, recurrence.expand(rrule, first_start_local=local, timezone=tz,
-                                     duration=dt.timedelta(minutes=length),
+        aware(first_start, "first_start")
+    except OverflowError:  # year 1 or 9999 pushed off the calendar by its UTC offset
+        raise BookingError("first_start is too close to the ends of the calendar.", code="invalid_datetime",
+                           params={"field": "first_start"}) from None
+    try:
+        duration = dt.timedelta(minutes=length)
+    except OverflowError:
+        raise BookingError(f"A lesson may last at most {recurrence.MAX_DURATION}; got {length} minutes.",
+                           code="invalid_duration",
+                           params={"duration": length, "max": recurrence.MAX_DURATION}) from None
+    tz = timezone_name(timezone)
+    try:
+        # The aware first start goes in as it is, so the first occurrence keeps that very instant, even the
+        # second of two equal wall-clock times on a fall-back night.
+        return tz, recurrence.expand(rrule, first_start_local=first_start, timezone=tz, duration=duration,
                                      max_occurrences=booking_settings.MAX_OCCURRENCES)
     except recurrence.RecurrenceError as exc:
         raise BookingError(exc.message, code=exc.code, params=exc.params) from exc

@@ -322,6 +322,7 @@ def test_first_start_at_the_ends_of_the_calendar_is_refused(first: dt.datetime) 
 
     assert error.code == "invalid_rrule"
     assert "years 2 to 9988" in error.params["reason"]
+    assert error.params["first_start"] == first
 
 
 def test_first_start_at_the_last_accepted_year_expands() -> None:

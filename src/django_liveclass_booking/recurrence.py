@@ -432,7 +432,8 @@ def expand(
     except OverflowError:
         first = (dt.datetime.min, dt.datetime.min)
     if not _FIRST_YEAR <= first[0].year <= _LAST_YEAR:
-        raise _invalid(rrule, f"the first start must lie in the years {_FIRST_YEAR} to {_LAST_YEAR}")
+        raise _invalid(rrule, f"the first start must lie in the years {_FIRST_YEAR} to {_LAST_YEAR}",
+                       first_start=first_start_local)
     rule = _rule(rrule, parts, first[0])
     horizon = _years_later(first[0], MAX_SPAN_YEARS)
     stop, until_utc, ends = horizon, None, False

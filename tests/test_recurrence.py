@@ -123,10 +123,10 @@ def test_aware_first_start_is_read_as_the_wall_clock_of_the_timezone(
 
 
 def test_count_above_the_cap_is_refused_before_any_expansion(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_rule(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("the rule was built")
+    def no_walk(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the rule was expanded")
 
-    monkeypatch.setattr(recurrence, "rrulestr", no_rule)
+    monkeypatch.setattr(recurrence, "_walk", no_walk)
 
     error = refusal("FREQ=SECONDLY;COUNT=1000000")
 
@@ -254,3 +254,82 @@ def test_weekly_by_day_gives_each_listed_weekday() -> None:
 
 def test_indexes_count_from_zero() -> None:
     assert [o.index for o in run("FREQ=DAILY;COUNT=5", dt.datetime(2026, 1, 5, 17))] == [0, 1, 2, 3, 4]
+
+
+# The fall-back night in New York: 01:30 happens at 05:30 UTC, then again at 06:30 UTC.
+FIRST_ONE_THIRTY = dt.datetime(2026, 11, 1, 1, 30, tzinfo=zoneinfo.ZoneInfo("America/New_York"))
+SECOND_ONE_THIRTY = FIRST_ONE_THIRTY.replace(fold=1)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [SECOND_ONE_THIRTY, utc(2026, 11, 1, 6, 30), SECOND_ONE_THIRTY.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))],
+)
+def test_first_occurrence_keeps_the_instant_of_an_aware_first_start(first: dt.datetime) -> None:
+    occurrences = run("FREQ=DAILY;COUNT=2", first, "America/New_York")
+
+    assert [o.start for o in occurrences] == [utc(2026, 11, 1, 6, 30), utc(2026, 11, 2, 6, 30)]
+    assert occurrences[0].local_start == dt.datetime(2026, 11, 1, 1, 30)
+
+
+def test_first_occurrence_at_the_first_of_two_equal_times_keeps_it() -> None:
+    assert run("FREQ=DAILY;COUNT=1", FIRST_ONE_THIRTY, "America/New_York")[0].start == utc(2026, 11, 1, 5, 30)
+
+
+def test_naive_first_start_with_fold_one_is_the_second_of_two_equal_times() -> None:
+    first = dt.datetime(2026, 11, 1, 1, 30, fold=1)
+
+    assert run("FREQ=DAILY;COUNT=1", first, "America/New_York")[0].start == utc(2026, 11, 1, 6, 30)
+
+
+def test_naive_first_start_with_fold_one_in_a_gap_still_moves_forward() -> None:
+    first = dt.datetime(2026, 3, 8, 2, 30, fold=1)
+
+    assert run("FREQ=DAILY;COUNT=1", first, "America/New_York")[0].start == utc(2026, 3, 8, 7, 30)
+
+
+def test_sub_daily_rule_from_the_second_of_two_equal_times_keeps_its_step() -> None:
+    occurrences = run("FREQ=MINUTELY;INTERVAL=15;COUNT=4", SECOND_ONE_THIRTY, "America/New_York")
+
+    assert [o.start for o in occurrences] == [utc(2026, 11, 1, 6, 30) + k * dt.timedelta(minutes=15) for k in range(4)]
+
+
+def test_first_start_not_matching_the_rule_is_not_an_occurrence_even_with_fold_one() -> None:
+    occurrences = run("FREQ=WEEKLY;BYDAY=MO;COUNT=1", SECOND_ONE_THIRTY, "America/New_York")
+
+    assert [o.start for o in occurrences] == [utc(2026, 11, 2, 6, 30)]
+
+
+@pytest.mark.parametrize("duration", [dt.timedelta(hours=24, seconds=1), dt.timedelta(minutes=10**8)])
+def test_duration_over_a_day_is_refused(duration: dt.timedelta) -> None:
+    error = refusal("FREQ=DAILY;COUNT=3", duration=duration)
+
+    assert error.code == "invalid_duration"
+    assert error.params == {"duration": duration, "max": dt.timedelta(hours=24)}
+
+
+def test_duration_of_a_whole_day_is_accepted() -> None:
+    assert len(run("FREQ=WEEKLY;COUNT=2", dt.datetime(2026, 1, 5, 17), duration=dt.timedelta(hours=24))) == 2
+
+
+@pytest.mark.parametrize(
+    "first",
+    [dt.datetime(1, 1, 1, 0, 30), dt.datetime(9999, 12, 31, 23), dt.datetime(9989, 1, 1),
+     dt.datetime(1, 1, 1, 0, 30, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, 23, 30, tzinfo=dt.UTC)],
+)
+def test_first_start_at_the_ends_of_the_calendar_is_refused(first: dt.datetime) -> None:
+    error = refusal("FREQ=DAILY;COUNT=3", first, tz="America/New_York")
+
+    assert error.code == "invalid_rrule"
+    assert "years 2 to 9988" in error.params["reason"]
+    assert error.params["first_start"] == first
+
+
+def test_first_start_at_the_last_accepted_year_expands() -> None:
+    assert len(run("FREQ=YEARLY;COUNT=11", dt.datetime(9988, 12, 31, 23), "Pacific/Kiritimati")) == 11
+
+
+def test_first_start_with_a_fraction_of_a_second_keeps_it_in_every_occurrence() -> None:
+    first = dt.datetime(2026, 1, 5, 17, 0, 0, 250000, tzinfo=dt.UTC)
+
+    assert [o.start for o in run("FREQ=WEEKLY;COUNT=2", first)] == [first, first + dt.timedelta(days=7)]

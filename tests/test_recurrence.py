@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from django_liveclass_booking import recurrence
+from django_liveclass_booking.services._engine import rrule
 from django_liveclass_booking.recurrence import Occurrence, RecurrenceError, expand
 
 HOUR = dt.timedelta(hours=1)
@@ -126,7 +127,7 @@ def test_count_above_the_cap_is_refused_before_any_expansion(monkeypatch: pytest
     def no_walk(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the rule was expanded")
 
-    monkeypatch.setattr(recurrence, "_walk", no_walk)
+    monkeypatch.setattr(rrule, "walk", no_walk)
 
     error = refusal("FREQ=SECONDLY;COUNT=1000000")
 

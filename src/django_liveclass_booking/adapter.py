@@ -13,7 +13,12 @@ from django.utils import timezone
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from .models import AbstractLiveClassBooking, AbstractLiveClassSession, BookingSeries, SessionWaitlist
+    from .models import (
+        AbstractLiveClassBooking,
+        AbstractLiveClassSession,
+        BookingSeries,
+        SessionWaitlist,
+    )
 
 MANAGE_BOOKINGS_PERMISSION = "liveclass_booking.manage_bookings"
 

@@ -30,8 +30,8 @@ from . import services
 from .exceptions import BookingError
 from .models import (
     BookingSeries,
-    CalendarFeedToken,
     BookingSeriesItem,
+    CalendarFeedToken,
     LiveClassBooking,
     LiveClassSession,
     SessionWaitlist,

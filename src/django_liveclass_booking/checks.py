@@ -42,7 +42,12 @@ def check_swapped_models(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     from django.core.exceptions import ImproperlyConfigured
 
     from .conf import BOOKING_MODEL_SETTING, SESSION_MODEL_SETTING
-    from .models import AbstractLiveClassBooking, AbstractLiveClassSession, get_booking_model, get_session_model
+    from .models import (
+        AbstractLiveClassBooking,
+        AbstractLiveClassSession,
+        get_booking_model,
+        get_session_model,
+    )
 
     errors = []
     for setting, getter, base, code in (

@@ -13,10 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import ACTIVE_BOOKING_STATUSES, BookingSource, BookingStatus, SessionKind, SessionStatus
+from ..models import (
+    ACTIVE_BOOKING_STATUSES,
+    BookingSource,
+    BookingStatus,
+    SessionKind,
+    SessionStatus,
+)
 from ..services._engine.expiry import request_expiry
-from .context import Context, Existing
 from ..services._engine.intervals import LabelledIntervals as TeacherCalendar
+from .context import Context, Existing
 from .parse import BOOKING_STATUSES, SESSION_STATUSES, BookingRow, LessonRow, Parsed
 from .report import Problem, report_order
 

@@ -2,10 +2,11 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import django_liveclass_booking.models.validators
 import model_utils.fields
 from django.conf import settings
 from django.db import migrations, models
+
+import django_liveclass_booking.models.validators
 
 
 class Migration(migrations.Migration):

@@ -1,7 +1,12 @@
 """Models. Session and booking are swappable: resolve them with get_session_model()/get_booking_model()."""
 
 from .. import conf as _conf  # noqa: F401  (sets the swappable-model settings defaults first)
-from .bookings import AbstractLiveClassBooking, LiveClassBooking, LiveClassBookingQuerySet
+from .availability import TeacherAvailability, TeacherTimeOff, Weekday
+from .bookings import (
+    AbstractLiveClassBooking,
+    LiveClassBooking,
+    LiveClassBookingQuerySet,
+)
 from .calendar import CalendarFeedToken
 from .choices import (
     ACTIVE_BOOKING_STATUSES,
@@ -16,10 +21,13 @@ from .choices import (
     SessionStatus,
     WaitlistStatus,
 )
-from .availability import TeacherAvailability, TeacherTimeOff, Weekday
 from .policy import TeacherBookingPolicy
 from .series import BookingSeries, BookingSeriesItem
-from .sessions import AbstractLiveClassSession, LiveClassSession, LiveClassSessionQuerySet
+from .sessions import (
+    AbstractLiveClassSession,
+    LiveClassSession,
+    LiveClassSessionQuerySet,
+)
 from .swapping import get_booking_model, get_session_model
 from .waitlist import SessionWaitlist
 

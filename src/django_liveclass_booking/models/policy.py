@@ -12,7 +12,6 @@ from model_utils.models import TimeStampedModel
 from .choices import ApprovalMode
 from .validators import validate_lesson_durations, validate_timezone_name
 
-
 #: Upper bounds that keep every policy value inside what date arithmetic can add to a time.
 YEAR_OF_MINUTES, YEAR_OF_HOURS, TEN_YEARS_OF_DAYS, PER_PERIOD_LIMIT = 60 * 24 * 366, 24 * 366, 3660, 10_000
 

@@ -7,7 +7,13 @@ and changed no field of the objects passed in.
 
 from ._engine.actors import SYSTEM
 from ._engine.types import Actor, User
-from .booking import book_seat, cancel_booking, check_booking, confirm_booking, decline_booking
+from .booking import (
+    book_seat,
+    cancel_booking,
+    check_booking,
+    confirm_booking,
+    decline_booking,
+)
 from .calendar import issue_feed_token, revoke_feed_token
 from .jobs import process_due
 from .lessons import available_slots, request_lesson
@@ -20,8 +26,21 @@ from .series import (
     subscribe_to_recurring_sessions,
 )
 from .sessions import cancel_session, schedule_session
-from .teachers import add_availability, add_time_off, remove_availability, remove_time_off, set_policy
-from .waitlist import accept_offer, decline_offer, expire_offer, join_waitlist, leave_waitlist, offer_seat
+from .teachers import (
+    add_availability,
+    add_time_off,
+    remove_availability,
+    remove_time_off,
+    set_policy,
+)
+from .waitlist import (
+    accept_offer,
+    decline_offer,
+    expire_offer,
+    join_waitlist,
+    leave_waitlist,
+    offer_seat,
+)
 
 __all__ = [
     "SYSTEM",

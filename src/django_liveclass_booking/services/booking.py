@@ -17,7 +17,14 @@ from ..models import (
 )
 from ..policy import BookingRequest, Decision, Violation, evaluate
 from ._engine import calendar, db, inputs, lifecycle, locks, seating
-from ._engine.actors import SYSTEM, actor_id, is_system, require, require_actor, require_user
+from ._engine.actors import (
+    SYSTEM,
+    actor_id,
+    is_system,
+    require,
+    require_actor,
+    require_user,
+)
 from ._engine.events import send_after_commit
 from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.types import Actor, User

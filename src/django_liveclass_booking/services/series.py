@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError
 
-from .. import recurrence, signals
+from .. import signals
 from ..adapter import get_adapter
 from ..exceptions import BookingError, InvalidTransition, SessionFull, SlotUnavailable
 from ..models import (
@@ -28,7 +28,19 @@ from ..models import (
     get_session_model,
 )
 from ..models.bookings import live_at
-from ._engine import calendar, db, dberrors, inputs, lessonseries, lifecycle, line, locks, seating, transitions
+from ._engine import (
+    calendar,
+    db,
+    dberrors,
+    inputs,
+    lessonseries,
+    lifecycle,
+    line,
+    locks,
+    recurrence,
+    seating,
+    transitions,
+)
 from ._engine import series as recurring
 from ._engine.actors import actor_id, is_system, require, require_actor, require_user
 from ._engine.events import send_after_commit

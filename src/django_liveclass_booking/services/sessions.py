@@ -21,8 +21,24 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from ._engine import calendar, db, dberrors, inputs, lifecycle, locks, seats, transitions
-from ._engine.actors import SYSTEM, actor_id, is_system, require, require_actor, require_user
+from ._engine import (
+    calendar,
+    db,
+    dberrors,
+    inputs,
+    lifecycle,
+    locks,
+    seats,
+    transitions,
+)
+from ._engine.actors import (
+    SYSTEM,
+    actor_id,
+    is_system,
+    require,
+    require_actor,
+    require_user,
+)
 from ._engine.events import send_after_commit
 from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.timezones import zone_name

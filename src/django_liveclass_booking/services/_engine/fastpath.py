@@ -14,9 +14,8 @@ from typing import Any
 from django.db.models import NOT_PROVIDED, Model, signals
 from model_utils.models import TimeStampedModel
 
-from . import db
-
 from ...models import SessionStatus, SessionWaitlist, WaitlistStatus, get_session_model
+from . import db
 
 
 def available(model: type[Model]) -> bool:

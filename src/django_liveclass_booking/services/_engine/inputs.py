@@ -13,7 +13,12 @@ from django.core.exceptions import ValidationError
 
 from ...adapter import get_adapter
 from ...exceptions import BookingError
-from ...models import AbstractLiveClassBooking, AbstractLiveClassSession, BookingSeries, SessionWaitlist
+from ...models import (
+    AbstractLiveClassBooking,
+    AbstractLiveClassSession,
+    BookingSeries,
+    SessionWaitlist,
+)
 
 #: Times outside these years are refused: far from the ends of ``datetime``, where a duration or
 #: a buffer added to them would overflow.

@@ -6,7 +6,14 @@ import datetime as dt
 from typing import Any
 
 from ... import signals
-from ...models import BookingSource, BookingStatus, SessionKind, SessionStatus, get_booking_model, get_session_model
+from ...models import (
+    BookingSource,
+    BookingStatus,
+    SessionKind,
+    SessionStatus,
+    get_booking_model,
+    get_session_model,
+)
 from ...policy import BookingRequest, evaluate
 from . import calendar, db, expiry, locks, seats, transitions
 from .events import send_after_commit

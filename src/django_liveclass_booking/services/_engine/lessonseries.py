@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ... import recurrence, signals
+from ... import signals
 from ...exceptions import PolicyViolation
 from ...models import (
     ApprovalMode,
@@ -21,7 +21,7 @@ from ...models import (
 )
 from ...models.bookings import live_at
 from ...policy import BookingRequest, Violation, evaluate
-from . import calendar, db, expiry, locks, seats, series, transitions
+from . import calendar, db, expiry, locks, recurrence, seats, series, transitions
 from .events import send_after_commit
 from .intervals import IntervalSet
 

@@ -20,8 +20,8 @@ from ...models import (
     WaitlistStatus,
     get_booking_model,
 )
-from ...policy import BookingRequest, evaluate
 from ...models.bookings import live_at
+from ...policy import BookingRequest, evaluate
 from . import db, dberrors, expiry, locks, seating, transitions
 from .actors import is_system, require, require_actor
 from .events import send_after_commit

@@ -16,7 +16,13 @@ from typing import Any
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
 
 from ... import signals
-from ...models import SessionStatus, SessionWaitlist, TeacherBookingPolicy, WaitlistStatus, get_session_model
+from ...models import (
+    SessionStatus,
+    SessionWaitlist,
+    TeacherBookingPolicy,
+    WaitlistStatus,
+    get_session_model,
+)
 from . import db, locks, transitions
 from .events import send_after_commit
 

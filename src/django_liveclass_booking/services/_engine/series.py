@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ... import recurrence
 from ...conf import booking_settings
 from ...exceptions import BookingError, PolicyViolation
 from ...models import (
@@ -27,7 +26,7 @@ from ...models import (
 )
 from ...policy import Violation
 from ...policy.rules import local_day_and_week
-from . import availability, db, inputs, locks, seats, transitions
+from . import availability, db, inputs, locks, recurrence, seats, transitions
 from .intervals import IntervalSet
 from .timezones import zone, zone_name
 

@@ -6,12 +6,18 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from ..adapter import get_adapter
 from ..exceptions import BookingError
 from ..models import TeacherAvailability, TeacherBookingPolicy, TeacherTimeOff
+from ..models.validators import clean_text
 from ._common import aware, is_system, lock_teacher, require, require_actor, timezone_name
+
+#: Policy fields a caller may set; the rest (teacher, timestamps) belong to the row itself.
+POLICY_FIELDS = frozenset(
+    f.name for f in TeacherBookingPolicy._meta.concrete_fields if f.name not in {"id", "teacher", "created", "modified"}
+)
 
 
 def _invalid(exc: ValidationError, what: str) -> BookingError:
@@ -24,17 +30,54 @@ def _invalid(exc: ValidationError, what: str) -> BookingError:
     return BookingError(f"Invalid {what}: {text}", code=code, params={"fields": fields})
 
 
+def _policy_type_ok(name: str, value: Any) -> bool:
+    field = TeacherBookingPolicy._meta.get_field(name)
+    if value is None:
+        return field.null
+    if isinstance(field, models.BooleanField):
+        return isinstance(value, bool)
+    if isinstance(field, models.IntegerField):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(field, models.JSONField):
+        return isinstance(value, list)
+    if name == "timezone":
+        # A ZoneInfo or pytz zone is normalised to its name below.
+        return True
+    return isinstance(value, str)
+
+
+def _policy_type_hint(name: str) -> str:
+    field = TeacherBookingPolicy._meta.get_field(name)
+    if isinstance(field, models.BooleanField):
+        kind = "True or False"
+    elif isinstance(field, models.IntegerField):
+        kind = "a whole number (int)"
+    elif isinstance(field, models.JSONField):
+        kind = "a list of whole minutes"
+    else:
+        kind = "text"
+    return f"{kind} or None" if field.null else kind
+
+
 def set_policy(teacher: Any, **fields: Any) -> TeacherBookingPolicy:
     """Change fields of the teacher's booking policy (creating it from the defaults first).
 
-    Raises ``BookingError`` with code ``invalid_policy`` (unknown field or bad value) or
-    ``invalid_timezone``; nothing is written then.
+    Values are taken as they are, never converted: numbers are ``int`` (not ``bool``, not text),
+    ``None`` only where the field is optional, flags are ``bool``, ``lesson_durations`` a list of
+    whole minutes (see ``validate_lesson_durations``). Raises ``BookingError`` with code
+    ``invalid_policy`` (unknown field, wrong type or value out of bounds; ``params["fields"]``
+    names them) or ``invalid_timezone``; nothing is written then.
     """
-    known = {f.name for f in TeacherBookingPolicy._meta.concrete_fields} - {"id", "teacher", "created", "modified"}
-    unknown = sorted(set(fields) - known)
+    unknown = sorted(set(fields) - POLICY_FIELDS)
     if unknown:
         raise BookingError(f"Unknown policy fields: {', '.join(unknown)}.", code="invalid_policy",
                            params={"fields": unknown})
+    wrong = sorted(name for name, value in fields.items() if not _policy_type_ok(name, value))
+    if wrong:
+        raise BookingError(
+            "Wrong type for policy fields: " + "; ".join(f"{name}: {_policy_type_hint(name)}" for name in wrong) + ".",
+            code="invalid_policy", params={"fields": wrong},
+        )
     if "timezone" in fields:
         fields["timezone"] = timezone_name(fields["timezone"])
     with transaction.atomic():
@@ -61,7 +104,12 @@ def add_availability(teacher: Any, *, weekday: int, start_time: dt.time, end_tim
         raise BookingError(f"weekday must be 0 (Monday) to 6 (Sunday), not {weekday!r}.", code="invalid_weekday",
                            params={"value": weekday})
     if not isinstance(start_time, dt.time) or not isinstance(end_time, dt.time):
-        raise BookingError("start_time and end_time must be datetime.time values.", code="invalid_availability")
+        raise BookingError("start_time and end_time must be datetime.time values.", code="invalid_availability",
+                           params={"fields": ["start_time", "end_time"]})
+    if start_time.tzinfo is not None or end_time.tzinfo is not None:
+        # Wall-clock hours of ``timezone``; SQLite and MariaDB cannot store an offset with a time.
+        raise BookingError("start_time and end_time must be times without tzinfo; pass the zone as timezone.",
+                           code="invalid_availability", params={"fields": ["start_time", "end_time"]})
     if end_time <= start_time:
         raise BookingError("The window must end after it starts (windows do not cross midnight).",
                            code="end_before_start", params={"start_time": str(start_time), "end_time": str(end_time)})
@@ -73,15 +121,21 @@ def add_availability(teacher: Any, *, weekday: int, start_time: dt.time, end_tim
 
 
 def add_time_off(teacher: Any, *, start: dt.datetime, end: dt.datetime, reason: str = "") -> TeacherTimeOff:
-    """Block [start, end) for 1:1 lesson requests. Lessons already booked in it stay booked."""
+    """Block [start, end) for 1:1 lesson requests. Lessons already booked in it stay booked.
+
+    Raises ``BookingError`` (``naive_datetime``, ``invalid_datetime``, ``end_before_start``, and
+    ``invalid_text`` for a ``reason`` that is not text, holds a null character or is longer than
+    200 characters).
+    """
     start_utc, end_utc = aware(start, "start"), aware(end, "end")
+    reason = clean_text(reason, field="reason", max_length=TeacherTimeOff._meta.get_field("reason").max_length)
     if end_utc <= start_utc:
         raise BookingError("Time off must end after it starts.", code="end_before_start",
                            params={"start": start_utc.isoformat(), "end": end_utc.isoformat()})
     with transaction.atomic():
         lock_teacher(teacher)
         return TeacherTimeOff.objects.create(teacher=teacher, start_at_utc=start_utc, end_at_utc=end_utc,
-                                             reason=reason[:200])
+                                             reason=reason)
 
 
 def _require_owner_or_manager(actor: Any, teacher_id: Any, what: str) -> None:

@@ -1,9 +1,10 @@
 """Django admin for the booking models.
 
-Booking state belongs to the services: status fields and seat counters are read-only here, and
-every state change (adding a session, the actions) goes through ``services`` so the overlap checks,
-seat counters and signals stay right. ``LiveClassSessionAdmin`` and ``LiveClassBookingAdmin`` are
-reusable: a host that swaps a model registers its own model with them.
+Booking state belongs to the services: status fields, seat counters and import references are
+read-only here, and every state change (adding a session, the actions, a teacher's settings in
+``admin.teachers``) goes through ``services`` so the overlap checks, seat counters and signals stay
+right. ``LiveClassSessionAdmin`` and ``LiveClassBookingAdmin`` are reusable: a host that swaps a
+model registers its own model with them.
 """
 
 from __future__ import annotations
@@ -268,7 +269,7 @@ class LiveClassBookingAdmin(admin.ModelAdmin):
     readonly_fields = (
         "session", "student", "teacher", "kind", "status", "status_changed", "source", "start_at_utc", "end_at_utc",
         "decided_by", "decided_at", "cancelled_by", "cancelled_at", "late_cancellation", "reason", "message",
-        "active_key", "created", "modified",
+        "external_ref", "active_key", "created", "modified",
     )
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:

@@ -97,8 +97,8 @@ def add_availability(teacher: Any, *, weekday: int, start_time: dt.time, end_tim
     """Add a weekly window (``weekday`` 0 = Monday) in which 1:1 lessons may be requested.
 
     ``timezone`` defaults to the teacher's policy timezone; the window keeps its local hours across
-    DST changes. Raises ``BookingError`` (``invalid_weekday``, ``end_before_start``,
-    ``invalid_timezone``).
+    DST changes. Raises ``BookingError`` (``invalid_weekday``, ``invalid_availability`` for times
+    that are not ``datetime.time`` without ``tzinfo``, ``end_before_start``, ``invalid_timezone``).
     """
     if not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6:
         raise BookingError(f"weekday must be 0 (Monday) to 6 (Sunday), not {weekday!r}.", code="invalid_weekday",

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_liveclass_booking import services
+from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.admin import LiveClassBookingAdmin, LiveClassSessionAdmin
 from django_liveclass_booking.models import (
     BookingSeries,
@@ -397,3 +398,209 @@ def test_feed_tokens_are_listed_and_revoked_through_the_service(admin_client: An
     assert texts(response) == ["1 token revoked."]
     assert not CalendarFeedToken.objects.live().filter(user=student).exists()
     assert CalendarFeedToken.objects.live().filter(user=other_student).count() == 1
+
+
+# --- a teacher's settings go through the services -------------------------------------------------
+
+
+POLICY_FORM = {"timezone": "UTC", "approval_mode": "auto", "min_notice_minutes": 0, "request_ttl_hours": 48,
+               "cancellation_cutoff_hours": 0, "buffer_minutes": 0, "lesson_durations": "[]",
+               "waitlist_offer_ttl_minutes": 60, "waitlist_enabled": "on", "allow_recurring": "on",
+               "allow_late_cancellation": "on"}
+
+
+@pytest.fixture
+def service_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+    """Records each call of the teacher services, which still do their work."""
+    calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+    for name in ("set_policy", "add_availability", "add_time_off", "remove_availability", "remove_time_off"):
+        def record(*args: Any, _name: str = name, _real: Any = getattr(services, name), **kwargs: Any) -> Any:
+            calls.append((_name, args, kwargs))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(services, name, record)
+    return calls
+
+
+def form_errors(response: Any) -> dict[str, list[str]]:
+    assert response.status_code == 200, response.status_code
+    return dict(response.context["adminform"].form.errors)
+
+
+@pytest.mark.parametrize("durations", ["[99999999999]", "[0]", "[30, 30]", "[30.5]", '["30"]', "30", "{}"])
+def test_a_bad_lesson_length_in_the_policy_admin_is_a_form_error_and_nothing_is_written(
+    admin_client: Any, teacher: Any, durations: str
+) -> None:
+    response = admin_client.post(url(TeacherBookingPolicy, "add"),
+                                 {**POLICY_FORM, "teacher": teacher.pk, "lesson_durations": durations})
+    assert "lesson_durations" in form_errors(response)
+    assert not TeacherBookingPolicy.objects.exists()
+
+    policy = services.set_policy(teacher, lesson_durations=[30])
+    response = admin_client.post(url(policy, "change", policy.pk), {**POLICY_FORM, "lesson_durations": durations})
+    assert "lesson_durations" in form_errors(response)
+    stored = TeacherBookingPolicy.objects.get()
+    assert (stored.lesson_durations, stored.modified) == ([30], policy.modified)
+
+
+def test_a_new_policy_is_saved_by_set_policy_with_every_value_of_the_form(
+    admin_client: Any, teacher: Any, service_calls: list[Any]
+) -> None:
+    data = {**POLICY_FORM, "teacher": teacher.pk, "approval_mode": "manual", "lesson_durations": "[45, 30]",
+            "max_advance_days": "30"}
+    response = admin_client.post(url(TeacherBookingPolicy, "add"), data, follow=True)
+    assert any("was added successfully" in text for text in texts(response))
+    [(name, args, fields)] = service_calls
+    assert (name, args) == ("set_policy", (teacher,))
+    assert (fields["approval_mode"], fields["lesson_durations"], fields["max_advance_days"]) == ("manual", [45, 30], 30)
+    policy = TeacherBookingPolicy.objects.get(teacher=teacher)
+    assert (policy.approval_mode, policy.lesson_durations, policy.max_advance_days) == ("manual", [45, 30], 30)
+
+
+def test_a_changed_policy_passes_only_the_changed_fields_to_set_policy(
+    admin_client: Any, teacher: Any, service_calls: list[Any]
+) -> None:
+    policy = services.set_policy(teacher, buffer_minutes=10, lesson_durations=[30])
+    service_calls.clear()
+    data = {**POLICY_FORM, "buffer_minutes": 10, "approval_mode": "manual", "lesson_durations": ""}
+    response = admin_client.post(url(policy, "change", policy.pk), data)
+    assert response.status_code == 302, form_errors(response)
+    assert service_calls == [("set_policy", (teacher,), {"approval_mode": "manual", "lesson_durations": []})]
+    policy.refresh_from_db()
+    assert (policy.approval_mode, policy.lesson_durations, policy.buffer_minutes) == ("manual", [], 10)
+
+
+def test_a_refusal_of_set_policy_is_a_form_error_not_a_saved_message(
+    admin_client: Any, teacher: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise BookingError("Not that buffer.", code="invalid_policy", params={"fields": ["buffer_minutes"]})
+
+    monkeypatch.setattr(services, "set_policy", refuse)
+    response = admin_client.post(url(TeacherBookingPolicy, "add"), {**POLICY_FORM, "teacher": teacher.pk},
+                                 follow=True)
+    assert form_errors(response) == {"buffer_minutes": ["Not that buffer."]}
+    assert not any("success" in text for text in texts(response))
+    assert not TeacherBookingPolicy.objects.exists()
+
+
+def test_a_policy_keeps_its_teacher(admin_client: Any, teacher: Any, students: list[Any]) -> None:
+    policy = services.set_policy(teacher, buffer_minutes=5)
+    response = admin_client.post(url(policy, "change", policy.pk),
+                                 {**POLICY_FORM, "teacher": students[0].pk, "buffer_minutes": 5})
+    assert response.status_code == 302
+    assert TeacherBookingPolicy.objects.get().teacher == teacher
+
+
+def window_form(teacher: Any, **changes: Any) -> dict[str, Any]:
+    return {"teacher": teacher.pk, "weekday": 2, "start_time": "09:00", "end_time": "12:00", "timezone": "",
+            **changes}
+
+
+def test_a_window_is_added_by_the_service_in_the_policy_timezone(
+    admin_client: Any, teacher: Any, service_calls: list[Any]
+) -> None:
+    services.set_policy(teacher, timezone="Asia/Tokyo")
+    service_calls.clear()
+    response = admin_client.post(url(TeacherAvailability, "add"), window_form(teacher), follow=True)
+    assert any("was added successfully" in text for text in texts(response))
+    assert [name for name, _, _ in service_calls] == ["add_availability"]
+    window = TeacherAvailability.objects.get()
+    assert (window.weekday, window.start_time, window.timezone) == (2, dt.time(9), "Asia/Tokyo")
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"end_time": "08:00"}, None),
+    ({"timezone": "Nowhere/City"}, "timezone"),
+])
+def test_a_refused_window_is_a_form_error_and_nothing_is_written(admin_client: Any, teacher: Any,
+                                                                 changes: dict[str, Any], field: str | None) -> None:
+    response = admin_client.post(url(TeacherAvailability, "add"), window_form(teacher, **changes))
+    errors = form_errors(response)
+    assert errors[field] if field else errors
+    assert not TeacherAvailability.objects.exists()
+
+
+def time_off_form(teacher: Any, start: dt.datetime, end: dt.datetime, reason: str = "") -> dict[str, Any]:
+    return {"teacher": teacher.pk, "start_at_utc_0": start.date().isoformat(), "start_at_utc_1": "10:00",
+            "end_at_utc_0": end.date().isoformat(), "end_at_utc_1": "10:00", "reason": reason}
+
+
+def test_time_off_is_added_by_the_service(admin_client: Any, teacher: Any, service_calls: list[Any]) -> None:
+    response = admin_client.post(url(TeacherTimeOff, "add"),
+                                 time_off_form(teacher, in_days(3), in_days(5), "Conference; Zürich"))
+    assert response.status_code == 302, form_errors(response)
+    [(name, args, kwargs)] = service_calls
+    assert (name, args, kwargs["start"], kwargs["reason"]) == ("add_time_off", (teacher,), in_days(3),
+                                                                "Conference; Zürich")
+    assert TeacherTimeOff.objects.get().end_at_utc == in_days(5)
+
+
+@pytest.mark.parametrize(("days", "reason", "field"), [
+    ((5, 3), "", None),
+    ((3, 5), "On\x00leave", "reason"),
+])
+def test_refused_time_off_is_a_form_error_and_nothing_is_written(admin_client: Any, teacher: Any,
+                                                                 days: tuple[int, int], reason: str,
+                                                                 field: str | None) -> None:
+    response = admin_client.post(url(TeacherTimeOff, "add"),
+                                 time_off_form(teacher, in_days(days[0]), in_days(days[1]), reason))
+    errors = form_errors(response)
+    assert errors[field] if field else errors
+    assert not TeacherTimeOff.objects.exists()
+
+
+@pytest.fixture
+def settings_rows(teacher: Any) -> tuple[Any, Any]:
+    window = services.add_availability(teacher, weekday=0, start_time=dt.time(9), end_time=dt.time(12))
+    time_off = services.add_time_off(teacher, start=in_days(3), end=in_days(4))
+    return window, time_off
+
+
+def test_windows_and_time_off_are_shown_read_only(admin_client: Any, settings_rows: tuple[Any, Any]) -> None:
+    for row in settings_rows:
+        page = admin_client.get(url(row, "change", row.pk))
+        assert page.status_code == 200 and not page.context["has_change_permission"]
+        assert admin_client.post(url(row, "change", row.pk), {"reason": "changed"}).status_code == 403
+
+
+def test_windows_and_time_off_are_deleted_by_the_services_as_the_admin_user(
+    admin_client: Any, settings_rows: tuple[Any, Any], service_calls: list[Any]
+) -> None:
+    window, time_off = settings_rows
+    assert admin_client.post(url(window, "delete", window.pk), {"post": "yes"}).status_code == 302
+    response = post_action(admin_client, TeacherTimeOff, "delete_selected", [time_off], post="yes")
+    assert response.status_code == 200
+    user = response.wsgi_request.user
+    assert [(name, args, kwargs) for name, args, kwargs in service_calls] == [
+        ("remove_availability", (window,), {"actor": user}), ("remove_time_off", (time_off,), {"actor": user}),
+    ]
+    assert not TeacherAvailability.objects.exists() and not TeacherTimeOff.objects.exists()
+
+
+def test_staff_without_the_manager_permission_delete_only_their_own_windows(
+    client: Any, teacher: Any, settings_rows: tuple[Any, Any]
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    staff = new_user("staff", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=[
+        "view_teacheravailability", "delete_teacheravailability"]))
+    own = services.add_availability(staff, weekday=1, start_time=dt.time(9), end_time=dt.time(12))
+    window, _ = settings_rows
+    client.force_login(staff)
+    assert client.post(url(window, "delete", window.pk), {"post": "yes"}).status_code == 403
+    assert post_action(client, TeacherAvailability, "delete_selected", [window, own], post="yes").status_code == 403
+    assert TeacherAvailability.objects.count() == 2
+    assert client.post(url(own, "delete", own.pk), {"post": "yes"}).status_code == 302
+    assert list(TeacherAvailability.objects.all()) == [window]
+
+
+def test_a_bookings_external_reference_is_read_only(admin_client: Any, everything: dict[str, Any]) -> None:
+    booking = everything["booking"]
+    Booking.objects.filter(pk=booking.pk).update(external_ref="legacy-1")
+    page = admin_client.get(url(booking, "change", booking.pk))
+    assert "external_ref" not in page.context["adminform"].form.fields
+    admin_client.post(url(booking, "change", booking.pk), {"external_ref": "changed"})
+    booking.refresh_from_db()
+    assert booking.external_ref == "legacy-1"

@@ -424,6 +424,11 @@ def test_policy_form_saves_valid_values(tutor_client: Client, tutor: Any) -> Non
         ({"timezone": "Mars/Base"}, "timezone"),
         ({"lesson_durations": "30, -5"}, "lesson_durations"),
         ({"lesson_durations": "half an hour"}, "lesson_durations"),
+        # Each length is added to times when a student's page lists the slots.
+        ({"lesson_durations": "99999999999"}, "lesson_durations"),
+        ({"lesson_durations": "0, 30"}, "lesson_durations"),
+        ({"lesson_durations": "1441"}, "lesson_durations"),
+        ({"lesson_durations": ", ".join(str(n) for n in range(1, 26))}, "lesson_durations"),
         ({"min_notice_minutes": "-1"}, "min_notice_minutes"),
         ({"approval_mode": "sometimes"}, "approval_mode"),
         # Values this large would overflow date arithmetic on every student's page later.
@@ -441,6 +446,12 @@ def test_policy_form_shows_errors_next_to_the_field_and_writes_nothing(tutor_cli
     assert errors(response, field), response.context["form"].errors
     policy = TeacherBookingPolicy.objects.get(teacher=tutor)
     assert (policy.max_bookings_per_day, policy.modified) == (None, before)
+
+
+def test_policy_form_takes_each_length_once_within_the_bounds(tutor_client: Client, tutor: Any) -> None:
+    data = policy_data(tutor, lesson_durations="1440, 30, 1, 30")
+    assert tutor_client.post(url("teacher_policy"), data).status_code == 302
+    assert TeacherBookingPolicy.objects.get(teacher=tutor).lesson_durations == [1, 30, 1440]
 
 
 # --- availability and time off ----------------------------------------------------------------

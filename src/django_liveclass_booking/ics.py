@@ -15,6 +15,11 @@ What a feed contains, and why:
   every refresh, so an event that disappears is removed from the user's calendar, and the feed
   does not keep growing with history;
 * times in UTC (``...Z``), so no ``VTIMEZONE`` is needed and every client agrees on the instant;
+* text as people typed it, escaped (``\\``, ``;``, ``,``, line breaks as ``\n``) and folded the
+  way RFC 5545 says, so no stored value can end a line or start a property of its own; control
+  characters, which no TEXT value may hold, are dropped. A person's name, the meeting details and
+  the calendar's name are kept on one line: a line break in them would pass for a line of the
+  description (a fake "Join:" link) or break a calendar list;
 * the meeting link (``URL`` and in ``DESCRIPTION``) and the meeting passcode (``DESCRIPTION``) only
   to the teacher and to the holder of a confirmed booking, the same people who see them on the
   booking pages. Including the passcode is deliberate: a calendar entry is only useful to join
@@ -26,6 +31,7 @@ What a feed contains, and why:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -59,6 +65,13 @@ FEED_REFRESH_INTERVAL = dt.timedelta(hours=1)
 
 INSTALL_HINT = 'pip install "django-liveclass-booking[ics]"'
 
+#: CONTROL characters of RFC 5545 other than the tab and the line breaks: no TEXT value may hold them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Every way text can break a line, Unicode's own separators included.
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+#: What no URI value may hold (the link is then left to the description).
+_NOT_IN_URI = re.compile(r"[\s\x00-\x1f\x7f]")
+
 
 def _icalendar() -> Any:
     """The ``icalendar`` module, or ``ImproperlyConfigured`` naming the extra to install."""
@@ -88,13 +101,27 @@ def session_uid(session: Any) -> str:
 
 
 def display_name(user: Any) -> str:
-    """A user's full name if the user model has one, else the username."""
+    """A user's full name if the user model has one, else the username; on one line either way."""
     full = getattr(user, "get_full_name", None)
-    name = full().strip() if callable(full) else ""
+    name = _one_line(full()).strip() if callable(full) else ""
     if name:
         return name
     username = getattr(user, "get_username", None)
-    return username() if callable(username) else str(user)
+    return _one_line(username() if callable(username) else str(user))
+
+
+def _text(value: str) -> Any:
+    """``value`` as an iCalendar TEXT value: control characters dropped, every line break a plain ``\\n``.
+
+    ``vText`` then escapes backslashes, semicolons, commas and line breaks, and the calendar folds
+    long lines; a bare string would be written raw into a property ``icalendar`` does not know.
+    """
+    return _icalendar().vText(_LINE_BREAK.sub("\n", _CONTROL.sub("", value)))
+
+
+def _one_line(value: str) -> str:
+    """``value`` with its line breaks (and the spaces around them) turned into one space each."""
+    return " ".join(value.split()) if _LINE_BREAK.search(value) else value
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -105,11 +132,11 @@ def _utc(value: dt.datetime) -> dt.datetime:
 def _meeting_lines(session: Any) -> list[str]:
     lines = []
     if session.meeting_provider:
-        lines.append(_("Meeting: %(provider)s") % {"provider": session.meeting_provider})
+        lines.append(_("Meeting: %(provider)s") % {"provider": _one_line(session.meeting_provider)})
     if session.meeting_url:
-        lines.append(_("Join: %(url)s") % {"url": session.meeting_url})
+        lines.append(_("Join: %(url)s") % {"url": _one_line(session.meeting_url)})
     if session.meeting_passcode:
-        lines.append(_("Passcode: %(passcode)s") % {"passcode": session.meeting_passcode})
+        lines.append(_("Passcode: %(passcode)s") % {"passcode": _one_line(session.meeting_passcode)})
     return lines
 
 
@@ -120,7 +147,7 @@ def _new_calendar(name: str) -> Any:
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", _text(_one_line(name)))
     return calendar
 
 
@@ -131,11 +158,11 @@ def _event(*, uid: str, start: dt.datetime, end: dt.datetime, stamp: dt.datetime
     event.add("dtstamp", _utc(stamp))
     event.add("dtstart", _utc(start))
     event.add("dtend", _utc(end))
-    event.add("summary", summary)
+    event.add("summary", _text(summary))
     text = "\n".join(line for line in description if line)
     if text:
-        event.add("description", text)
-    if url:
+        event.add("description", _text(text))
+    if url and not _NOT_IN_URI.search(url):
         event.add("url", url)
     if modified is not None:
         event.add("last-modified", _utc(modified))

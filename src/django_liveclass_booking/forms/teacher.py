@@ -13,11 +13,17 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import fields_for_model
 from django.utils.dateparse import parse_datetime
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..conf import booking_settings
 from ..models import TeacherBookingPolicy, Weekday
+from ..models.validators import (
+    MAX_LESSON_DURATIONS,
+    MAX_LESSON_MINUTES,
+    validate_lesson_durations,
+)
 from .student import local_datetime
 
 MAX_DURATION_MINUTES = 24 * 60
@@ -138,7 +144,8 @@ class PolicyForm(forms.Form):
 
     lesson_durations = forms.CharField(
         label=gettext_lazy("Allowed 1:1 lesson durations (minutes)"), required=False, max_length=200,
-        help_text=gettext_lazy("Comma-separated, e.g. 30, 45, 60. Empty: any duration."),
+        help_text=format_lazy(gettext_lazy("Comma-separated, e.g. 30, 45, 60: at most {count}, each from 1 to {max}. "
+                                           "Empty: any duration."), count=MAX_LESSON_DURATIONS, max=MAX_LESSON_MINUTES),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -156,8 +163,10 @@ class PolicyForm(forms.Form):
         except ValueError:
             raise ValidationError(_("Write whole minutes separated by commas, e.g. 30, 60."),
                                   code="invalid_lesson_durations") from None
-        # Positive values are the model's rule: set_policy checks them and names this field.
-        return sorted(set(values))
+        # A length typed twice is meant once; the bounds are the model's, checked here to show them by the field.
+        values = sorted(set(values))
+        validate_lesson_durations(values)
+        return values
 
 
 class WindowForm(forms.Form):

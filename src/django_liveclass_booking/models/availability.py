@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from model_utils.models import TimeStampedModel
 
-from .validators import validate_timezone_name
+from .validators import no_nul_bytes, validate_timezone_name
 
 
 class Weekday(models.IntegerChoices):
@@ -56,7 +56,7 @@ class TeacherTimeOff(TimeStampedModel):
     )
     start_at_utc = models.DateTimeField(_("from (UTC)"))
     end_at_utc = models.DateTimeField(_("until (UTC)"))
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True, validators=[no_nul_bytes])
 
     class Meta:
         verbose_name = _("time off")

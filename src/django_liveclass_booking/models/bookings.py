@@ -10,6 +10,7 @@ from model_utils.models import TimeStampedModel
 
 from .choices import ACTIVE_BOOKING_STATUSES, BookingSource, BookingStatus, SessionKind
 from .fields import active_flag
+from .validators import no_nul_bytes
 
 
 def live_at(now: Any) -> models.Q:
@@ -83,8 +84,8 @@ class AbstractLiveClassBooking(TimeStampedModel):
         verbose_name=_("cancelled by"),
     )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    reason = models.TextField(_("reason"), blank=True)
-    message = models.TextField(_("message from the student"), blank=True)
+    reason = models.TextField(_("reason"), blank=True, validators=[no_nul_bytes])
+    message = models.TextField(_("message from the student"), blank=True, validators=[no_nul_bytes])
     expires_at = models.DateTimeField(
         _("request expires at"), null=True, blank=True,
         help_text=_("A pending request expires then: its time to live or the session start, whichever is first."),

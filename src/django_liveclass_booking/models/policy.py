@@ -6,11 +6,17 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from model_utils.models import TimeStampedModel
 
 from .choices import ApprovalMode
-from .validators import validate_lesson_durations, validate_timezone_name
+from .validators import (
+    MAX_LESSON_DURATIONS,
+    MAX_LESSON_MINUTES,
+    validate_lesson_durations,
+    validate_timezone_name,
+)
 
 #: Upper bounds that keep every policy value inside what date arithmetic can add to a time.
 YEAR_OF_MINUTES, YEAR_OF_HOURS, TEN_YEARS_OF_DAYS, PER_PERIOD_LIMIT = 60 * 24 * 366, 24 * 366, 3660, 10_000
@@ -66,7 +72,9 @@ class TeacherBookingPolicy(TimeStampedModel):
         _("buffer around 1:1 lessons (minutes)"), default=0, validators=[MaxValueValidator(24 * 60)]
     )
     lesson_durations = models.JSONField(
-        _("allowed 1:1 lesson durations (minutes)"), default=list, blank=True, validators=[validate_lesson_durations]
+        _("allowed 1:1 lesson durations (minutes)"), default=list, blank=True, validators=[validate_lesson_durations],
+        help_text=format_lazy(_("A list of different whole minutes, e.g. [30, 60]: at most {count}, each from 1 to "
+                                "{max}. Empty: any length."), count=MAX_LESSON_DURATIONS, max=MAX_LESSON_MINUTES),
     )
     allow_recurring = models.BooleanField(_("allow recurring bookings"), default=True)
     max_series_occurrences = models.PositiveIntegerField(

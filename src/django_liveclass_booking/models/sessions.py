@@ -9,6 +9,7 @@ from model_utils.fields import MonitorField
 from model_utils.models import TimeStampedModel
 
 from .choices import SessionKind, SessionStatus
+from .validators import no_nul_bytes
 
 
 class LiveClassSessionQuerySet(models.QuerySet):
@@ -41,23 +42,23 @@ class AbstractLiveClassSession(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("teacher")
     )
     kind = models.CharField(_("kind"), max_length=16, choices=SessionKind.choices, default=SessionKind.GROUP)
-    title = models.CharField(_("title"), max_length=200, blank=True)
+    title = models.CharField(_("title"), max_length=200, blank=True, validators=[no_nul_bytes])
     start_at_utc = models.DateTimeField(_("starts at (UTC)"))
     end_at_utc = models.DateTimeField(_("ends at (UTC)"))
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"))
     timezone_snapshot = models.CharField(
         _("timezone"), max_length=64, default="UTC", help_text=_("IANA timezone the session was planned in.")
     )
-    meeting_provider = models.CharField(_("meeting provider"), max_length=64, blank=True)
-    meeting_url = models.URLField(_("meeting URL"), max_length=500, blank=True)
-    meeting_passcode = models.CharField(_("meeting passcode"), max_length=128, blank=True)
+    meeting_provider = models.CharField(_("meeting provider"), max_length=64, blank=True, validators=[no_nul_bytes])
+    meeting_url = models.URLField(_("meeting URL"), max_length=500, blank=True, validators=[no_nul_bytes])
+    meeting_passcode = models.CharField(_("meeting passcode"), max_length=128, blank=True, validators=[no_nul_bytes])
     capacity = models.PositiveIntegerField(_("capacity"), default=1)
     seats_taken = models.PositiveIntegerField(_("seats taken"), default=0, editable=False)
     status = models.CharField(
         _("status"), max_length=16, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
     )
     status_changed = MonitorField(_("status changed"), monitor="status")
-    cancellation_reason = models.TextField(_("cancellation reason"), blank=True)
+    cancellation_reason = models.TextField(_("cancellation reason"), blank=True, validators=[no_nul_bytes])
     recurrence_key = models.CharField(
         _("recurrence key"), max_length=64, null=True, blank=True, db_index=True,
         help_text=_("Shared by the sessions created from one recurrence rule."),

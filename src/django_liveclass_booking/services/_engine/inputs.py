@@ -19,6 +19,7 @@ from ...models import (
     BookingSeries,
     SessionWaitlist,
 )
+from ...models.validators import clean_text
 
 #: Times outside these years are refused: far from the ends of ``datetime``, where a duration or
 #: a buffer added to them would overflow.
@@ -94,15 +95,8 @@ def capacity(value: Any) -> int:
 
 
 def text(value: Any, name: str, *, max_length: int = MAX_TEXT) -> str:
-    """Free text a person typed: a str without NUL bytes, at most ``max_length`` characters."""
-    if not isinstance(value, str):
-        raise BookingError(f"{name} must be text.", code="invalid_text", params={"field": name})
-    if "\x00" in value:
-        raise BookingError(f"{name} must not contain NUL characters.", code="invalid_text", params={"field": name})
-    if len(value) > max_length:
-        raise BookingError(f"{name} must be at most {max_length} characters.", code="invalid_text",
-                           params={"field": name, "max": max_length})
-    return value
+    """Free text a person typed: a str without NUL bytes or lone surrogates, at most ``max_length`` characters."""
+    return clean_text(value, field=name, max_length=max_length)
 
 
 def choice(value: Any, name: str, allowed: Any, code: str) -> str:

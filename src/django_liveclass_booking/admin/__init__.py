@@ -1,9 +1,10 @@
 """Django admin for the booking models.
 
-Booking state belongs to the services: status fields and seat counters are read-only here, and
-every state change (adding a session, the actions) goes through ``services`` so the overlap checks,
-seat counters and signals stay right. ``LiveClassSessionAdmin`` and ``LiveClassBookingAdmin`` are
-reusable: a host that swaps a model registers its own model with them.
+Booking state belongs to the services: status fields, seat counters and import references are
+read-only here, and every state change (adding a session, the actions, a teacher's settings in
+``admin.teachers``) goes through ``services`` so the overlap checks, seat counters and signals stay
+right. ``LiveClassSessionAdmin`` and ``LiveClassBookingAdmin`` are reusable: a host that swaps a
+model registers its own model with them.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
-from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -26,9 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
-from .exceptions import BookingError
-from .models import (
+from .. import services
+from ..exceptions import BookingError
+from ..models import (
     BookingSeries,
     BookingSeriesItem,
     CalendarFeedToken,
@@ -40,56 +38,43 @@ from .models import (
     TeacherTimeOff,
     get_booking_model,
 )
-from .models.validators import validate_timezone_name
+from ..models.validators import validate_timezone_name
+from ._common import (
+    ReadOnlyInline,
+    ReasonActionForm,
+    ViewOnlyAdmin,
+    run_for_each,
+    user_search_fields,
+    with_extra_fields,
+)
+from .teachers import (
+    TeacherAvailabilityAdmin,
+    TeacherBookingPolicyAdmin,
+    TeacherTimeOffAdmin,
+)
 
-
-def user_search_fields(*relations: str) -> list[str]:
-    """Search lookups for the user's login name and e-mail through ``relations``, for any user model."""
-    User = get_user_model()
-    names = [User.USERNAME_FIELD]
-    email = User.get_email_field_name()
-    if email != User.USERNAME_FIELD and any(f.name == email for f in User._meta.get_fields()):
-        names.append(email)
-    return [f"{relation}__{name}" for relation in relations for name in names]
-
-
-class ReasonActionForm(ActionForm):
-    """The action bar with an optional reason, passed to the services by decline and cancel."""
-
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
-
-
-def run_for_each(
-    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, operation: Callable[[Any], Any],
-    done_message: Callable[[int], str],
-) -> None:
-    """Apply ``operation`` to each row on its own: a refused row is reported and the others still run."""
-    done = 0
-    for obj in queryset.order_by("pk"):
-        try:
-            operation(obj)
-        except BookingError as exc:
-            model_admin.message_user(request, f"{obj}: {exc.message} (code: {exc.code})", messages.ERROR)
-        else:
-            done += 1
-    if done:
-        model_admin.message_user(request, done_message(done), messages.SUCCESS)
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """An inline that lists related rows without letting anyone add, change or delete them."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+__all__ = [
+    "BookingSeriesAdmin",
+    "BookingSeriesItemInline",
+    "CalendarFeedTokenAdmin",
+    "LiveClassBookingAdmin",
+    "LiveClassSessionAdmin",
+    "ReadOnlyInline",
+    "ReasonActionForm",
+    "SESSION_SERVICE_OWNED",
+    "SessionAddForm",
+    "SessionBookingInline",
+    "SessionWaitlistAdmin",
+    "SessionWaitlistInline",
+    "TeacherAvailabilityAdmin",
+    "TeacherBookingPolicyAdmin",
+    "TeacherTimeOffAdmin",
+    "ViewOnlyAdmin",
+    "WallClockField",
+    "run_for_each",
+    "user_search_fields",
+    "with_extra_fields",
+]
 
 
 class SessionBookingInline(ReadOnlyInline):
@@ -186,14 +171,6 @@ class SessionAddForm(forms.ModelForm):
             self.add_error(None, forms.ValidationError(exc.message, code=exc.code))
             return
         self.instance = session
-
-
-def with_extra_fields(model: type, fieldsets: Iterable[Any], skip: Iterable[str] = ()) -> list[Any]:
-    """``fieldsets`` plus one for the editable fields a swapped model adds, so hosts need not redeclare them."""
-    fieldsets = list(fieldsets)
-    placed = {*flatten_fieldsets(fieldsets), *skip}
-    extra = [f.name for f in model._meta.concrete_fields if f.editable and not f.primary_key and f.name not in placed]
-    return [*fieldsets, (_("Additional fields"), {"fields": extra})] if extra else fieldsets
 
 
 SESSION_SERVICE_OWNED = (
@@ -296,7 +273,7 @@ class LiveClassBookingAdmin(admin.ModelAdmin):
     readonly_fields = (
         "session", "student", "teacher", "kind", "status", "status_changed", "source", "start_at_utc", "end_at_utc",
         "decided_by", "decided_at", "cancelled_by", "cancelled_at", "late_cancellation", "reason", "message",
-        "active_key", "created", "modified",
+        "external_ref", "active_key", "created", "modified",
     )
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
@@ -332,67 +309,6 @@ class LiveClassBookingAdmin(admin.ModelAdmin):
         reason = request.POST.get("reason", "")
         self._transition(request, queryset, lambda b: services.cancel_booking(b, actor=request.user, reason=reason),
                          lambda n: ngettext("Cancelled %d booking.", "Cancelled %d bookings.", n) % n)
-
-
-class ViewOnlyAdmin(admin.ModelAdmin):
-    """For rows only the services write: listed and viewable, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class TeacherBookingPolicyAdmin(admin.ModelAdmin):
-    """A teacher's booking rules; the model validators check the timezone and lesson durations."""
-
-    list_display = ("teacher", "timezone", "approval_mode", "min_notice_minutes", "cancellation_cutoff_hours",
-                    "waitlist_enabled")
-    list_filter = ("approval_mode", "waitlist_enabled", "allow_recurring")
-    list_select_related = ("teacher",)
-    raw_id_fields = ("teacher",)
-    fieldsets = [
-        (None, {"fields": ("teacher", "timezone", "approval_mode")}),
-        (_("Booking window"), {"fields": ("min_notice_minutes", "max_advance_days")}),
-        (_("Limits per student"), {"fields": ("max_bookings_per_day", "max_bookings_per_week",
-                                               "max_pending_requests", "request_ttl_hours")}),
-        (_("Cancellation"), {"fields": ("cancellation_cutoff_hours", "allow_late_cancellation")}),
-        (_("1:1 lessons"), {"fields": ("lesson_durations", "buffer_minutes", "allow_recurring",
-                                        "max_series_occurrences")}),
-        (_("Waitlist"), {"fields": ("waitlist_enabled", "waitlist_offer_ttl_minutes")}),
-    ]
-
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
-        return user_search_fields("teacher")
-
-
-class TeacherAvailabilityAdmin(admin.ModelAdmin):
-    """Weekly windows in which a teacher takes 1:1 lessons."""
-
-    list_display = ("teacher", "weekday", "start_time", "end_time", "timezone")
-    list_filter = ("weekday", ("teacher", admin.RelatedOnlyFieldListFilter))
-    list_select_related = ("teacher",)
-    raw_id_fields = ("teacher",)
-
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
-        return user_search_fields("teacher")
-
-
-class TeacherTimeOffAdmin(admin.ModelAdmin):
-    """Periods in which a teacher takes no 1:1 lessons."""
-
-    list_display = ("teacher", "start_at_utc", "end_at_utc", "reason")
-    list_filter = (("teacher", admin.RelatedOnlyFieldListFilter), "start_at_utc")
-    list_select_related = ("teacher",)
-    date_hierarchy = "start_at_utc"
-    raw_id_fields = ("teacher",)
-
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
-        return ["reason", *user_search_fields("teacher")]
 
 
 class BookingSeriesItemInline(ReadOnlyInline):

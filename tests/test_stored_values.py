@@ -120,7 +120,7 @@ def test_a_session_scheduled_with_nul_text_is_refused_and_not_written(teacher: A
     with pytest.raises(BookingError) as caught:
         services.schedule_session(teacher, start=timezone.now() + dt.timedelta(days=2), duration=60, capacity=3,
                                   **{field: "a\x00b"})
-    assert (caught.value.code, caught.value.params["fields"]) == ("invalid_session", [field])
+    assert (caught.value.code, caught.value.params["fields"]) == ("invalid_text", [field])
     assert not get_session_model().objects.exists()
 
 

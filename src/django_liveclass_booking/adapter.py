@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from django.contrib.auth.models import AbstractBaseUser
 
     from .models import AbstractLiveClassBooking, AbstractLiveClassSession
@@ -52,6 +54,14 @@ class DefaultBookingAdapter:
     def can_cancel_booking(self, actor: AbstractBaseUser, booking: AbstractLiveClassBooking) -> bool:
         """Who may cancel a booking: the student, the teacher, or a manager."""
         return actor.pk in (booking.student_id, booking.teacher_id) or self.is_staff_manager(actor)
+
+    def format_error_message(self, code: str, params: Mapping[str, Any], default: str) -> str:
+        """The message shown for a refusal with ``code``; ``default`` is the app's, in the active language.
+
+        Called each time an error's or violation's message is read. Override it to reword some codes
+        (e.g. with your own translations); return ``default`` for the rest.
+        """
+        return default
 
 
 @functools.cache

@@ -106,6 +106,7 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
     ),
     ErrorCode(
         "invalid_rrule",
+        # Translators: "reason" is an untranslated technical explanation of what is wrong with the rule.
         _("'%(rrule)s' is not a usable recurrence rule: %(reason)s. Correct the rule and try again."),
         _("The recurrence rule is not usable; correct it and try again."),
         _ERROR, "``create_series()`` or ``schedule_recurring_sessions()``: the recurrence rule is malformed or "
@@ -258,6 +259,7 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
     ),
     ErrorCode(
         "invalid_transition",
+        # Translators: "from" and "to" are status values as stored, e.g. pending, confirmed, expired.
         _("This cannot change from %(from)s to %(to)s; reload the page to see its current status."),
         _("That status change is not allowed; reload the page to see the current status."),
         ("InvalidTransition",), "``confirm_booking()``, ``decline_booking()`` or ``cancel_booking()`` on a "

@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 
 import django  # noqa: E402
@@ -28,6 +29,7 @@ version = ".".join(__version__.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.viewcode",
+    "liveclass_errors",
 ]
 
 root_doc = "index"

@@ -1,7 +1,21 @@
+import io
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.db import connections
+from django.db.utils import ConnectionHandler
 from django.test import override_settings
 
-from django_liveclass_booking.checks import check_sqlite_transaction_mode, check_swapped_models, check_use_tz
+from django_liveclass_booking.adapter import DefaultBookingAdapter
+from django_liveclass_booking.checks import (
+    check_booking_settings,
+    check_sqlite_transaction_mode,
+    check_swapped_models,
+    check_use_tz,
+)
+from django_liveclass_booking.policy import Rule
 
 
 def ids(messages):
@@ -49,3 +63,109 @@ def test_a_malformed_swapped_model_setting_is_an_error():
 
 def test_the_configured_models_pass():
     assert check_swapped_models() == []
+
+
+# --- what a plain ``manage.py check`` reports ---------------------------------------------------
+
+
+def run_check() -> str:
+    """The output of ``manage.py check``, whether it passes (warnings) or fails (errors)."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("check", stdout=out, stderr=err)
+    except SystemCheckError as exc:
+        return str(exc)
+    return out.getvalue() + err.getvalue()
+
+
+def test_the_plain_check_passes_with_the_test_settings():
+    assert "no issues" in run_check()
+
+
+def test_the_plain_check_warns_about_sqlite_without_immediate_transactions(monkeypatch):
+    monkeypatch.setitem(connections.settings, "legacy", {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {}})
+    output = run_check()
+    assert "liveclass_booking.W001" in output
+    assert "SQLite database 'legacy' does not use transaction_mode IMMEDIATE" in output
+
+
+def test_the_sqlite_check_reads_settings_without_opening_a_connection(monkeypatch):
+    monkeypatch.setitem(connections.settings, "legacy", {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {}})
+    with mock.patch.object(ConnectionHandler, "__getitem__", side_effect=AssertionError("a connection was asked for")):
+        assert ids(check_sqlite_transaction_mode()) == ["liveclass_booking.W001"]
+
+
+def test_a_mistyped_key_is_reported_with_the_closest_known_key():
+    with override_settings(LIVECLASS_BOOKING={"SLOT_STEP": 5}):
+        output = run_check()
+    assert "liveclass_booking.E005" in output
+    assert "LIVECLASS_BOOKING has an unknown key 'SLOT_STEP'." in output
+    assert "HINT: Did you mean 'SLOT_STEP_MINUTES'?" in output
+
+
+def test_a_lowercase_key_is_matched_to_its_known_spelling():
+    with override_settings(LIVECLASS_BOOKING={"adapter": "x.Y"}):
+        errors = check_booking_settings()
+    assert ids(errors) == ["liveclass_booking.E005"]
+    assert errors[0].hint == "Did you mean 'ADAPTER'?"
+
+
+def test_an_unknown_key_like_no_known_one_lists_the_known_keys():
+    with override_settings(LIVECLASS_BOOKING={"COLOUR": "blue"}):
+        (error,) = check_booking_settings()
+    assert error.hint.startswith("The known keys are ADAPTER, DEFAULT_POLICY,")
+
+
+def test_a_setting_that_is_not_a_dict_is_reported():
+    with override_settings(LIVECLASS_BOOKING=["SLOT_STEP_MINUTES"]):
+        output = run_check()
+    assert "liveclass_booking.E004" in output and "LIVECLASS_BOOKING must be a dict, not list." in output
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ({"SLOT_STEP_MINUTES": 0}, "LIVECLASS_BOOKING['SLOT_STEP_MINUTES'] must be a positive integer, not 0."),
+        ({"MAX_OCCURRENCES": "104"}, "LIVECLASS_BOOKING['MAX_OCCURRENCES'] must be a positive integer, not '104'."),
+        ({"REQUIRE_AVAILABILITY": "yes"}, "LIVECLASS_BOOKING['REQUIRE_AVAILABILITY'] must be True or False"),
+        ({"ADAPTER": "nowhere.Adapter"}, "LIVECLASS_BOOKING['ADAPTER'] could not import 'nowhere.Adapter'"),
+        ({"DEFAULT_POLICY": {"approval": "manual"}}, "LIVECLASS_BOOKING['DEFAULT_POLICY'] has unknown fields"),
+        ({"DEFAULT_POLICY": {"timezone": "Mars/Base"}}, "timezone: Mars/Base is not a known IANA timezone"),
+        ({"POLICY_RULES": "x.Rule"}, "LIVECLASS_BOOKING['POLICY_RULES'] must be a list"),
+        ({"POLICY_RULES": [{"OPTIONS": {}}]}, "needs a 'NAME'"),
+        ({"POLICY_RULES": [{"NAME": "nowhere.Rule"}]}, "the rule 'nowhere.Rule' cannot be loaded"),
+        ({"POLICY_RULES": [{"NAME": "tests.test_checks.LimitRule", "OPTIONS": ["limit"]}]},
+         "the rule 'tests.test_checks.LimitRule' cannot be loaded"),
+    ],
+)
+def test_an_invalid_value_is_reported_by_the_plain_check(value, fragment):
+    with override_settings(LIVECLASS_BOOKING=value):
+        output = run_check()
+    assert "liveclass_booking.E006" in output
+    assert fragment in output
+
+
+class LimitRule(Rule):
+    def __init__(self, *, limit: int) -> None:
+        super().__init__(limit=limit)
+
+
+def test_a_rule_that_refuses_its_options_is_reported():
+    rules = [{"NAME": "tests.test_checks.LimitRule", "OPTIONS": {"credits": 3}}]
+    with override_settings(LIVECLASS_BOOKING={"POLICY_RULES": rules}):
+        errors = check_booking_settings()
+    assert ids(errors) == ["liveclass_booking.E006"]
+    assert "unexpected keyword argument 'credits'" in errors[0].msg
+
+
+def test_every_bad_key_is_reported_at_once():
+    with override_settings(LIVECLASS_BOOKING={"SLOT_STEP": 5, "MAX_OCCURRENCES": 0, "REQUIRE_AVAILABILITY": 1}):
+        errors = check_booking_settings()
+    assert ids(errors) == ["liveclass_booking.E005", "liveclass_booking.E006", "liveclass_booking.E006"]
+
+
+def test_valid_settings_pass():
+    value = {"SLOT_STEP_MINUTES": 30, "DEFAULT_POLICY": {"approval_mode": "manual"}, "ADAPTER": DefaultBookingAdapter,
+             "POLICY_RULES": [{"NAME": "django_liveclass_booking.policy.rules.MinNoticeRule"}]}
+    with override_settings(LIVECLASS_BOOKING=value):
+        assert check_booking_settings() == []

@@ -125,3 +125,21 @@ def test_a_host_app_listed_first_can_name_the_swappable_settings(tmp_path):
                             env={"PYTHONPATH": f"{tmp_path}:{src}", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "liveclass_booking.LiveClassBooking"
+
+
+def test_importing_the_settings_module_loads_no_other_module_of_the_package():
+    """Host settings and app registries may import it early: it must not drag in models or services."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys\nfrom django.conf import settings\nsettings.configure(USE_TZ=True)\n"
+        "import django_liveclass_booking.conf\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('django_liveclass_booking'))))\n"
+    )
+    src = Path(__file__).resolve().parent.parent / "src"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django_liveclass_booking", "django_liveclass_booking.conf"]

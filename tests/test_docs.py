@@ -1,17 +1,20 @@
 """The reference documentation covers the whole public API and every error code.
 
-The lists are computed from the code (``__all__``, introspection, an ``ast`` scan of the package
-for error codes), so a name or a code added to the code without documentation fails here. A
+The lists are computed from the code (``__all__``, introspection, the registry of error codes),
+so a name or a code added to the code without documentation fails here. An ``ast`` scan of the
+package cross-checks the registry: a code given anywhere in the source must be registered. A
 hard-coded floor, the public API contract, keeps the computed lists from silently shrinking.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db.models import Model, QuerySet
@@ -20,6 +23,7 @@ from django.dispatch import Signal
 import django_liveclass_booking
 from django_liveclass_booking import adapter, exceptions, models, services, signals
 from django_liveclass_booking.conf import DEFAULTS, POLICY_DEFAULTS
+from django_liveclass_booking.errors import ERROR_CODES, KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -278,13 +282,23 @@ def error_code_section() -> str:
     return text[start:end]
 
 
+def _table_module() -> Any:
+    """The Sphinx extension that builds the error-code tables of docs/api.rst from the registry."""
+    spec = importlib.util.spec_from_file_location("liveclass_errors", DOCS / "_ext" / "liveclass_errors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def documented_codes() -> set[str]:
-    """The codes in the first column of the error-code tables."""
+    """The codes in the first column of the tables the docs build."""
     found = set()
-    for line in error_code_section().splitlines():
-        match = re.match(r"^\s*\* - (``.*)$", line)
-        if match and "``" in match.group(1):
-            found.update(re.findall(r"``([a-z0-9_]+)``", match.group(1)))
+    tables = _table_module()
+    for kind in KINDS:
+        for line in tables.table_lines(kind):
+            match = re.match(r"^\s*\* - ``([a-z0-9_]+)``$", line)
+            if match:
+                found.add(match.group(1))
     return found
 
 
@@ -312,22 +326,47 @@ def test_the_scanner_reads_every_way_a_code_is_written():
                      ("code", "or_code")}
 
 
+def test_the_registry_holds_the_codes_of_the_api_contract():
+    assert not sorted(CONTRACT_CODES - set(ERROR_CODES))
+    assert len(ERROR_CODES) >= 19
+
+
 @pytest.mark.parametrize("code", sorted(scan_error_codes()[0]))
-def test_every_error_code_is_on_the_error_codes_page(code):
-    assert f"``{code}``" in error_code_section(), (
-        f"error code {code!r} (raised in {sorted(scan_error_codes()[0][code])}) is not in the error codes of "
-        "docs/api.rst")
+def test_every_error_code_in_the_source_is_registered(code):
+    assert code in ERROR_CODES, (
+        f"error code {code!r} (given in {sorted(scan_error_codes()[0][code])}) is not in "
+        "django_liveclass_booking/errors.py")
 
 
-def test_every_code_of_the_api_contract_is_on_the_error_codes_page():
-    missing = sorted(code for code in CONTRACT_CODES if f"``{code}``" not in error_code_section())
-    assert not missing
+@pytest.mark.parametrize("pattern", sorted(scan_error_codes()[1]))
+def test_every_computed_error_code_can_be_a_registered_one(pattern):
+    assert any(re.fullmatch(pattern, code) for code in ERROR_CODES), f"no registered code matches {pattern!r}"
 
 
-def test_no_documented_error_code_is_stale():
+def test_no_registered_error_code_is_stale():
     codes, patterns = scan_error_codes()
-    documented = documented_codes()
-    assert len(documented) >= 19, sorted(documented)
-    stale = sorted(code for code in documented
+    stale = sorted(code for code in ERROR_CODES
                    if code not in codes and not any(re.fullmatch(p, code) for p in patterns))
-    assert not stale, f"documented in docs/api.rst but raised nowhere: {stale}"
+    assert not stale, f"registered in errors.py but given nowhere: {stale}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_error_code_tables_are_built_from_the_registry(kind):
+    assert directive("liveclass-error-codes", kind, error_code_section()), (
+        f"the error codes of docs/api.rst lack '.. liveclass-error-codes:: {kind}'")
+
+
+@pytest.mark.parametrize("code", sorted(ERROR_CODES))
+def test_every_registered_error_code_is_in_the_docs(code):
+    assert code in documented_codes(), f"error code {code!r} is in no table of docs/api.rst"
+
+
+def test_the_contract_codes_are_in_the_docs():
+    assert not sorted(CONTRACT_CODES - documented_codes())
+
+
+@pytest.mark.parametrize("code", sorted(ERROR_CODES))
+def test_every_registered_error_code_says_when_it_is_given(code):
+    entry = ERROR_CODES[code]
+    assert entry.when or entry.validation
+    assert bool(entry.when) == bool(entry.raised_as), "a code a service raises names the classes raising it"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
@@ -135,6 +135,16 @@ class DefaultBookingAdapter:
         if user.pk == session.teacher_id or self.is_staff_manager(user):
             return True
         return booking is not None and booking.student_id == user.pk and booking.status == BookingStatus.CONFIRMED
+
+    # --- messages -----------------------------------------------------------------------------------
+
+    def format_error_message(self, code: str, params: Mapping[str, Any], default: str) -> str:
+        """The message shown for a refusal with ``code``; ``default`` is the app's, in the active language.
+
+        Called each time an error's or violation's message is read. Override it to reword some codes
+        (e.g. with your own translations); return ``default`` for the rest.
+        """
+        return default
 
 
 def _stand_in(series: BookingSeries) -> AbstractLiveClassBooking:

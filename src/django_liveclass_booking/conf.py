@@ -101,10 +101,11 @@ class BookingSettings:
         if key.startswith("_") or key not in DEFAULTS:
             raise AttributeError(f"Invalid {SETTING_NAME} setting: {key!r}")
         if key not in self._cache:
-            self._cache[key] = self._validate(key, self.user_settings.get(key, DEFAULTS[key]))
+            self._cache[key] = self.validate(key, self.user_settings.get(key, DEFAULTS[key]))
         return self._cache[key]
 
-    def _validate(self, key: str, value: Any) -> Any:
+    def validate(self, key: str, value: Any) -> Any:
+        """``value`` as the app uses it for ``key``; ``ImproperlyConfigured`` naming the key if it is unusable."""
         if key in IMPORT_STRINGS:
             if isinstance(value, str):
                 try:

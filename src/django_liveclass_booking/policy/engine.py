@@ -1,20 +1,54 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from ..exceptions import PolicyViolation, render_message
 
 if TYPE_CHECKING:
     from ..models import TeacherBookingPolicy
 
 
-@dataclass(frozen=True)
 class Violation:
-    """One reason a booking is refused. ``code`` is stable; ``message`` is for people."""
+    """One reason a booking is refused. ``code`` is stable; ``message`` is for people.
+
+    A code registered in :mod:`django_liveclass_booking.errors` takes its message from there, rendered
+    when read (in the language active then) from ``params``; the ``message`` given here is the text
+    of any other code, such as a host rule's own. A violation is immutable.
+    """
+
+    __slots__ = ("_text", "code", "params")
 
     code: str
-    message: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any]
+    _text: str
+
+    def __init__(self, code: str, message: str = "", params: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "params", dict(params or {}))
+        object.__setattr__(self, "_text", message)
+
+    @property
+    def message(self) -> str:
+        return render_message(self.code, self.params, self._text)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a Violation is immutable: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Violation):
+            return NotImplemented
+        return (self.code, self._text, self.params) == (other.code, other._text, other.params)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Violation(code={self.code!r}, message={self.message!r}, params={self.params!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Violation, (self.code, self._text, self.params)
 
 
 @dataclass
@@ -78,8 +112,6 @@ class Decision:
 
     def raise_if_refused(self) -> None:
         if self.violations:
-            from ..exceptions import PolicyViolation
-
             raise PolicyViolation(self.violations)
 
 

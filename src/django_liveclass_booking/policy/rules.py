@@ -39,8 +39,7 @@ class MinNoticeRule(Rule):
         notice = request.policy.min_notice_minutes or 0
         earliest = request.now + dt.timedelta(minutes=notice)
         if request.start < earliest:
-            return [Violation("min_notice", f"Bookings with this teacher need {notice} minutes' notice.",
-                              {"min_notice_minutes": notice, "earliest": earliest.isoformat()})]
+            return [Violation("min_notice", params={"min_notice_minutes": notice, "earliest": earliest.isoformat()})]
         return []
 
 
@@ -53,8 +52,7 @@ class MaxAdvanceRule(Rule):
             return []
         latest = request.now + dt.timedelta(days=days)
         if request.start > latest:
-            return [Violation("max_advance", f"This teacher takes bookings at most {days} days ahead.",
-                              {"max_advance_days": days, "latest": latest.isoformat()})]
+            return [Violation("max_advance", params={"max_advance_days": days, "latest": latest.isoformat()})]
         return []
 
 
@@ -112,11 +110,8 @@ class _LimitRule(Rule):
             return []
         have = student_counts(request)[self.count_key]
         if have >= limit:
-            return [Violation(self.code, self.message(limit, have), {"limit": limit, "count": have})]
+            return [Violation(self.code, params={"limit": limit, "count": have})]
         return []
-
-    def message(self, limit: int, have: int) -> str:
-        raise NotImplementedError
 
 
 class DailyLimitRule(_LimitRule):
@@ -124,17 +119,11 @@ class DailyLimitRule(_LimitRule):
 
     field, count_key, code = "max_bookings_per_day", "day", "daily_limit"
 
-    def message(self, limit: int, have: int) -> str:
-        return f"You already have {have} booking(s) with this teacher that day; the limit is {limit}."
-
 
 class WeeklyLimitRule(_LimitRule):
     """``max_bookings_per_week``: per student with this teacher, per week (from Monday) in the teacher's timezone."""
 
     field, count_key, code = "max_bookings_per_week", "week", "weekly_limit"
-
-    def message(self, limit: int, have: int) -> str:
-        return f"You already have {have} booking(s) with this teacher that week; the limit is {limit}."
 
 
 class MaxPendingRule(_LimitRule):
@@ -148,9 +137,6 @@ class MaxPendingRule(_LimitRule):
     def check(self, request: BookingRequest) -> list[Violation]:
         return super().check(request) if request.requires_approval else []
 
-    def message(self, limit: int, have: int) -> str:
-        return f"You have {have} request(s) waiting for this teacher's answer; the limit is {limit}."
-
 
 class LessonDurationRule(Rule):
     """``lesson_durations``: the lengths a 1:1 lesson may have (empty: any)."""
@@ -161,6 +147,5 @@ class LessonDurationRule(Rule):
         allowed: list[Any] = request.policy.lesson_durations or []
         if request.kind != SessionKind.ONE_ON_ONE or not allowed or request.duration_minutes in allowed:
             return []
-        listed = ", ".join(str(m) for m in sorted(allowed))
-        return [Violation("duration_not_allowed", f"This teacher offers lessons of {listed} minutes.",
-                          {"duration_minutes": request.duration_minutes, "allowed": sorted(allowed)})]
+        return [Violation("duration_not_allowed",
+                          params={"duration_minutes": request.duration_minutes, "allowed": sorted(allowed)})]

@@ -1,0 +1,415 @@
+"""Every error code the app gives: the message a person sees, and when the code is given.
+
+``ERROR_CODES`` maps each stable code to an :class:`ErrorCode`. ``message_for(code, params)`` renders
+its message in the active language, filling ``%(name)s`` placeholders from the error's ``params``.
+``BookingError`` and ``Violation`` render their message through it (and the adapter's
+``format_error_message`` hook) whenever their code is registered here.
+
+A message whose placeholders are not all in ``params`` falls back to its ``fallback``, which has
+none, so rendering a message never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+#: The code of a refusal with nothing more specific to say, and the message of last resort.
+GENERIC_CODE = "booking_error"
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One code: its ``message`` (lazy, with placeholders), the ``fallback`` without placeholders,
+    the exception classes it is ``raised_as``, and the reference text saying ``when`` a service gives
+    it and when a form's ``validation`` error carries it (empty when it never does)."""
+
+    code: str
+    message: Any
+    fallback: Any = None
+    raised_as: tuple[str, ...] = ()
+    when: str = ""
+    validation: str = ""
+
+
+def _registry(*entries: ErrorCode) -> Mapping[str, ErrorCode]:
+    found: dict[str, ErrorCode] = {}
+    for entry in entries:
+        if entry.code in found:
+            raise ValueError(f"error code {entry.code!r} is registered twice")
+        found[entry.code] = entry
+    return MappingProxyType(found)
+
+
+_ERROR = ("BookingError",)
+_POLICY = ("PolicyViolation",)
+
+ERROR_CODES: Mapping[str, ErrorCode] = _registry(
+    ErrorCode(
+        "naive_datetime",
+        _("%(field)s has no timezone: give a date and time with a timezone or a UTC offset."),
+        _("A date and time has no timezone: give one with a timezone or a UTC offset."),
+        _ERROR, "A datetime argument (``start``, ``end``, ``now``) has no timezone. Any service taking one.",
+        "A form of the optional views got a start time without a UTC offset.",
+    ),
+    ErrorCode(
+        "invalid_datetime",
+        _("%(field)s must be a date and time (a datetime object)."),
+        _("A date and time was expected: pass a datetime object."),
+        _ERROR, "A datetime argument is not a ``datetime`` at all.",
+    ),
+    ErrorCode(
+        "invalid_duration",
+        _("%(field)s must be a whole number of minutes greater than zero (an int or a timedelta)."),
+        _("A duration must be a whole number of minutes greater than zero (an int or a timedelta)."),
+        _ERROR, "A duration is not a ``timedelta`` or an ``int``, is not a whole number of minutes, or is not "
+        "positive (``schedule_session()``, ``request_lesson()``, ``available_slots()``, ``check_booking()``, "
+        "the series functions).",
+    ),
+    ErrorCode(
+        "invalid_capacity",
+        _("The capacity must be a whole number of seats, at least 1, not %(value)s."),
+        _("The capacity must be a whole number of seats, at least 1."),
+        _ERROR, "``schedule_session()`` got a capacity that is not a whole number of at least 1.",
+    ),
+    ErrorCode(
+        "invalid_timezone",
+        _("%(value)s is not a known IANA timezone; use a name such as Europe/London."),
+        _("That is not a known IANA timezone; use a name such as Europe/London."),
+        _ERROR, "A timezone is not a known IANA name (``schedule_session()``, ``set_policy()``, "
+        "``add_availability()``, the series functions).",
+        "A timezone field or form field holds a name that is not a known IANA timezone.",
+    ),
+    ErrorCode(
+        "start_in_past",
+        _("A session cannot start in the past."),
+        raised_as=_ERROR, when="``schedule_session()`` or ``schedule_recurring_sessions()`` got a start that is "
+        "not after now.",
+    ),
+    ErrorCode(
+        "invalid_session",
+        _("These session fields are unknown or invalid: %(fields)s. Correct them and try again."),
+        _("Some session fields are unknown or invalid; correct them and try again."),
+        _ERROR, "``schedule_session()``: the new session fails model validation; "
+        "``schedule_recurring_sessions()``: an unknown meeting field (``params[\"fields\"]`` names them).",
+    ),
+    ErrorCode(
+        "end_before_start",
+        _("The end must be after the start; correct the times."),
+        raised_as=_ERROR, when="``available_slots()`` got an ``end`` not after ``start``; ``add_availability()`` "
+        "an ``end_time`` not after ``start_time`` (windows do not cross midnight); ``add_time_off()`` an "
+        "``end`` not after ``start``.",
+    ),
+    ErrorCode(
+        "invalid_rrule",
+        # Translators: "reason" is an untranslated technical explanation of what is wrong with the rule.
+        _("'%(rrule)s' is not a usable recurrence rule: %(reason)s. Correct the rule and try again."),
+        _("The recurrence rule is not usable; correct it and try again."),
+        _ERROR, "``create_series()`` or ``schedule_recurring_sessions()``: the recurrence rule is malformed or "
+        "produces no occurrence (``params[\"reason\"]`` says why; see :doc:`series`).",
+    ),
+    ErrorCode(
+        "too_many_occurrences",
+        _("A series may have at most %(max)s occurrences here; make it shorter."),
+        _("The series has too many occurrences; make it shorter."),
+        ("BookingError", "PolicyViolation"), "``create_series()`` or ``schedule_recurring_sessions()``: the rule "
+        "would produce more than ``MAX_OCCURRENCES`` (``BookingError``). ``create_series()``: more than the "
+        "teacher's ``max_series_occurrences`` (``PolicyViolation``). ``params[\"max\"]`` is the limit.",
+    ),
+    ErrorCode(
+        "recurring_not_allowed",
+        _("This teacher does not take recurring bookings; book the lessons one at a time."),
+        raised_as=_POLICY, when="``create_series()``: the teacher's ``allow_recurring`` is ``False``.",
+    ),
+    ErrorCode(
+        "invalid_on_conflict",
+        _("on_conflict must be \"skip\" or \"fail\"."),
+        raised_as=_ERROR, when="``create_series()`` or ``subscribe_to_recurring_sessions()``: ``on_conflict`` is "
+        "neither ``\"skip\"`` nor ``\"fail\"``.",
+    ),
+    ErrorCode(
+        "no_sessions",
+        _("No upcoming session belongs to this class any more; pick another class."),
+        raised_as=_ERROR, when="``subscribe_to_recurring_sessions()``: no upcoming scheduled session has that "
+        "``recurrence_key``.",
+    ),
+    ErrorCode(
+        "invalid_weekday",
+        _("The weekday must be a whole number from 0 (Monday) to 6 (Sunday), not %(value)s."),
+        _("The weekday must be a whole number from 0 (Monday) to 6 (Sunday)."),
+        _ERROR, "``add_availability()`` got a weekday other than an ``int`` from 0 (Monday) to 6 (Sunday).",
+    ),
+    ErrorCode(
+        "invalid_availability",
+        _("The start and end of an availability window must be times of day (datetime.time values)."),
+        raised_as=_ERROR, when="``add_availability()`` got a ``start_time`` or ``end_time`` that is not a "
+        "``datetime.time``.",
+    ),
+    ErrorCode(
+        "invalid_policy",
+        _("These policy fields are unknown or invalid: %(fields)s. Correct them and try again."),
+        _("Some policy fields are unknown or invalid; correct them and try again."),
+        _ERROR, "``set_policy()`` got an unknown field or an invalid value (``params[\"fields\"]`` names them).",
+    ),
+    ErrorCode(
+        "invalid_arguments",
+        _("check_booking needs a session, or a teacher with a start and a duration."),
+        raised_as=_ERROR, when="``check_booking()`` got neither a ``session`` nor a ``teacher`` with ``start`` "
+        "and ``duration``.",
+    ),
+    ErrorCode(
+        "session_closed",
+        _("This session is cancelled or has already started; pick another session."),
+        raised_as=_ERROR, when="``book_seat()``, ``check_booking()``, ``join_waitlist()``, ``accept_offer()`` or "
+        "``offer_seat()``: the session is cancelled or has started. ``cancel_booking()``: a student cancels "
+        "after the start.",
+    ),
+    ErrorCode(
+        "not_a_group_session",
+        _("A 1:1 lesson has no seats to book: request a lesson from the teacher instead."),
+        raised_as=_ERROR, when="``book_seat()``, ``check_booking()`` or ``join_waitlist()`` on a 1:1 lesson's "
+        "session.",
+    ),
+    ErrorCode(
+        "own_session",
+        _("Teachers cannot book their own sessions or lessons; sign in as the student to book."),
+        raised_as=_ERROR, when="A teacher books a seat in their own session (``book_seat()``, "
+        "``check_booking()``), joins its waitlist (``join_waitlist()``) or requests a lesson or a series from "
+        "themselves (``request_lesson()``, ``create_series()``).",
+    ),
+    ErrorCode(
+        "session_full",
+        _("This session has no free seat for you: join its waitlist to be offered one, or pick another session."),
+        raised_as=("SessionFull",), when="``book_seat()``: no free seat, after the seats of expired requests and "
+        "offers have been handed on; or students are waiting, even if a seat is free (``params[\"waitlist\"]`` "
+        "is ``True`` then: join the waitlist). ``check_booking()`` reports both cases. ``offer_seat()``: no free "
+        "seat to offer.",
+    ),
+    ErrorCode(
+        "already_booked",
+        _("This student already has a booking for this session (confirmed, or a request awaiting an answer)."),
+        raised_as=("AlreadyBooked",), when="``book_seat()`` or ``join_waitlist()``: the student already holds a "
+        "confirmed booking, or a pending request not past its expiry, for the session (also when a concurrent "
+        "request won the race). ``accept_offer()``: the student already holds an active booking for the session.",
+    ),
+    ErrorCode(
+        "seats_available",
+        _("A seat is free: book it instead of joining the waitlist."),
+        raised_as=_ERROR, when="``join_waitlist()``: a seat is free and nobody waits; book it with "
+        "``book_seat()``.",
+    ),
+    ErrorCode(
+        "already_waitlisted",
+        _("You are already on this session's waitlist; you will be offered a seat when one frees up."),
+        raised_as=_ERROR, when="``join_waitlist()``: the student already has a ``waiting`` or ``offered`` entry "
+        "for the session (also when a concurrent join won the race).",
+    ),
+    ErrorCode(
+        "waitlist_disabled",
+        _("This teacher does not keep waitlists; pick another session."),
+        raised_as=_ERROR, when="``join_waitlist()``: the teacher's policy has ``waitlist_enabled = False``.",
+    ),
+    ErrorCode(
+        "offer_expired",
+        _("This offer expired at %(expired_at)s; join the waitlist again to wait for another seat."),
+        _("This offer has expired; join the waitlist again to wait for another seat."),
+        _ERROR, "``accept_offer()`` or ``decline_offer()``: the offer is past its ``offer_expires_at`` "
+        "(``params[\"expired_at\"]``).",
+    ),
+    ErrorCode(
+        "offer_pending",
+        _("A seat in this session is offered to you: accept the offer instead of booking."),
+        raised_as=_ERROR, when="``book_seat()``: a seat in this session is already offered to the student; "
+        "accept the offer instead of booking a second seat.",
+    ),
+    ErrorCode(
+        "offer_not_due",
+        _("This offer has not expired yet; wait until it does."),
+        raised_as=_ERROR, when="``expire_offer()``: the offer has not reached its ``offer_expires_at`` yet.",
+    ),
+    ErrorCode(
+        "not_first_in_line",
+        _("Someone who joined the waitlist earlier is still waiting: offer the seat to them first."),
+        raised_as=_ERROR, when="``offer_seat()``: a student who joined earlier is still waiting.",
+    ),
+    ErrorCode(
+        "not_found",
+        _("This waitlist entry no longer exists; reload the page."),
+        raised_as=_ERROR, when="``accept_offer()``, ``decline_offer()``, ``leave_waitlist()``, ``offer_seat()`` "
+        "or ``expire_offer()``: the waitlist entry no longer exists.",
+    ),
+    ErrorCode(
+        "teacher_unavailable",
+        _("The teacher already has a session at that time."),
+        raised_as=("SlotUnavailable",), when="``schedule_session()``, ``schedule_recurring_sessions()`` or "
+        "``request_lesson()``: another scheduled session of the teacher overlaps (for a lesson: comes within "
+        "``buffer_minutes``), or PostgreSQL's exclusion constraint refused the overlap. "
+        "``schedule_recurring_sessions()`` lists every conflicting start in ``params[\"starts\"]``. "
+        "``create_series()`` reports it per occurrence (a ``PolicyViolation``, or a skipped item).",
+    ),
+    ErrorCode(
+        "outside_availability",
+        _("The teacher does not teach at that time (outside their availability, or away). Pick another time."),
+        raised_as=("SlotUnavailable",), when="``request_lesson()`` (and per occurrence ``create_series()``): the "
+        "lesson is not wholly inside an availability window, or overlaps the teacher's time off.",
+    ),
+    ErrorCode(
+        "invalid_transition",
+        # Translators: "from" and "to" are status values as stored, e.g. pending, confirmed, expired.
+        _("This cannot change from %(from)s to %(to)s; reload the page to see its current status."),
+        _("That status change is not allowed; reload the page to see the current status."),
+        ("InvalidTransition",), "``confirm_booking()``, ``decline_booking()`` or ``cancel_booking()`` on a "
+        "booking whose status does not allow it, including a pending request past its expiry "
+        "(``params[\"from\"]`` is ``\"expired\"``); ``cancel_session()`` on a cancelled session. For a waitlist "
+        "entry: ``accept_offer()``, ``decline_offer()`` or ``expire_offer()`` on an entry not ``offered``, "
+        "``offer_seat()`` on one not ``waiting``, ``leave_waitlist()`` on one neither (including an offer past "
+        "its expiry, ``params[\"from\"]`` is ``\"expired\"``). ``confirm_series()`` or ``decline_series()`` on a "
+        "series with no pending occurrence.",
+    ),
+    ErrorCode(
+        "not_allowed",
+        _("You are not allowed to do that. Sign in with an account that may, such as the teacher's or a "
+          "booking manager's."),
+        raised_as=("NotAllowed",), when="The actor may not do this, the actor is missing or anonymous, or "
+        "``request_lesson()`` or ``join_waitlist()`` got a student who is not signed in.",
+    ),
+    ErrorCode(
+        "min_notice",
+        _("Bookings with this teacher need %(min_notice_minutes)s minutes' notice; pick a later time."),
+        _("This booking gives the teacher too little notice; pick a later time."),
+        _POLICY, "``MinNoticeRule``: the booking starts sooner than ``min_notice_minutes`` from now.",
+    ),
+    ErrorCode(
+        "max_advance",
+        _("This teacher takes bookings at most %(max_advance_days)s days ahead; pick an earlier time."),
+        _("This booking is too far ahead for this teacher; pick an earlier time."),
+        _POLICY, "``MaxAdvanceRule``: the booking starts later than ``max_advance_days`` from now.",
+    ),
+    ErrorCode(
+        "daily_limit",
+        _("You already have %(count)s booking(s) with this teacher that day; the limit is %(limit)s. "
+          "Pick another day."),
+        _("You have reached this teacher's limit of bookings for that day; pick another day."),
+        _POLICY, "``DailyLimitRule``: the student has ``max_bookings_per_day`` bookings with the teacher that "
+        "local day.",
+    ),
+    ErrorCode(
+        "weekly_limit",
+        _("You already have %(count)s booking(s) with this teacher that week; the limit is %(limit)s. "
+          "Pick another week."),
+        _("You have reached this teacher's limit of bookings for that week; pick another week."),
+        _POLICY, "``WeeklyLimitRule``: the student has ``max_bookings_per_week`` bookings with the teacher that "
+        "local week.",
+    ),
+    ErrorCode(
+        "max_pending",
+        _("You have %(count)s request(s) waiting for this teacher's answer; the limit is %(limit)s. "
+          "Wait for an answer before asking again."),
+        _("You have too many requests waiting for this teacher's answer; wait for an answer before asking again."),
+        _POLICY, "``MaxPendingRule``: the student has ``max_pending_requests`` pending requests with the teacher.",
+    ),
+    ErrorCode(
+        "duration_not_allowed",
+        _("This teacher offers lessons of %(allowed)s minutes; pick one of those lengths."),
+        _("This teacher does not offer lessons of that length; pick another length."),
+        _POLICY, "``LessonDurationRule``, and ``available_slots()``: the lesson length is not in "
+        "``lesson_durations``.",
+    ),
+    ErrorCode(
+        "cancellation_window",
+        _("Bookings with this teacher can only be cancelled up to %(cutoff_hours)s hours before the start; "
+          "ask the teacher to cancel it."),
+        _("It is too late to cancel this booking yourself; ask the teacher to cancel it."),
+        _POLICY, "``cancel_booking()``: a student cancels later than ``cancellation_cutoff_hours`` before the "
+        "start and the teacher's ``allow_late_cancellation`` is ``False``.",
+    ),
+    ErrorCode(
+        GENERIC_CODE,
+        _("The booking operation was refused and nothing was changed."),
+        raised_as=_ERROR, when="``BookingError.default_code``: a ``BookingError`` raised without a more specific "
+        "code (the app's own refusals always give one). Its message is also the last resort of every other.",
+    ),
+    ErrorCode(
+        "policy_violation",
+        _("The booking breaks the teacher's booking policy."),
+        raised_as=_POLICY, when="``PolicyViolation.default_code``: a ``PolicyViolation`` with no violation in it.",
+    ),
+    ErrorCode(
+        "invalid_lesson_durations",
+        _("Lesson durations must be whole minutes greater than zero, e.g. 30, 60."),
+        validation="``lesson_durations`` is not a list of positive whole minutes (``set_policy()`` reports it as "
+        "``invalid_policy``), or the teacher's policy form of the optional views got something other than "
+        "whole minutes.",
+    ),
+    ErrorCode(
+        "invalid",
+        _("Enter a valid date and time."),
+        validation="Django's own code for a value a form field cannot read: a date and time field of the teacher "
+        "pages got text that is not a date and time, or a year out of range.",
+    ),
+    ErrorCode(
+        "invalid_date",
+        _("Enter a date between the years %(first)s and %(last)s."),
+        _("Enter a valid date."),
+        validation="The admin's add-session form: the date half of the start is missing. A form of the optional "
+        "views: a date outside the years it accepts (``params`` name the ``first`` and ``last``).",
+    ),
+    ErrorCode(
+        "invalid_time",
+        _("Enter a valid time."),
+        validation="The admin's add-session form: the time half of the start is missing.",
+    ),
+    ErrorCode(
+        "invalid_start",
+        _("Pick one of the times offered."),
+        validation="A form of the optional views got a start time that is not an ISO 8601 instant.",
+    ),
+    ErrorCode(
+        "nonexistent_time",
+        _("%(time)s does not exist on %(day)s in %(zone)s (the clocks change); pick another time."),
+        _("That time does not exist on that day (the clocks change); pick another time."),
+        validation="A form of the optional views got a local date and time that the clocks skip on a DST change "
+        "(``params`` name the ``time``, ``day`` and ``zone``).",
+    ),
+)
+
+KINDS = ("service", "validation")
+
+
+def error_codes(kind: str = "service") -> list[ErrorCode]:
+    """The registered codes a service refusal (``"service"``) or a form's ValidationError (``"validation"``)
+    carries, in reference order, for the documentation's tables."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    return [entry for entry in ERROR_CODES.values() if (entry.when if kind == "service" else entry.validation)]
+
+
+def _readable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, (set, frozenset)):
+        return ", ".join(sorted(str(item) for item in value))
+    return value
+
+
+def message_for(code: str, params: Mapping[str, Any] | None = None) -> str:
+    """The message of ``code`` in the active language, its placeholders filled from ``params``.
+
+    Never raises: without every param its message needs, the code's fallback is used; an unregistered
+    code gets the generic message.
+    """
+    generic = ERROR_CODES[GENERIC_CODE]
+    entry = ERROR_CODES.get(code, generic)
+    values = {key: _readable(value) for key, value in (params or {}).items()}
+    for template in (entry.message, entry.fallback, generic.message):
+        if template is None:
+            continue
+        try:
+            return str(template) % values
+        except (KeyError, TypeError, ValueError):
+            continue
+    return str(generic.message)

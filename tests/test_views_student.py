@@ -178,7 +178,11 @@ def test_a_cancellation_inside_the_cutoff_is_refused_on_the_form(logged_in: Any,
     response = logged_in.post(url("cancel_booking", booking.pk), {"reason": "ill"})
     assert response.status_code == 200
     form = response.context["form"]
-    assert form.non_field_errors().as_data()[0].code == "cancellation_window"
+    error = form.non_field_errors().as_data()[0]
+    assert error.code == "cancellation_window"
+    # The page shows the service's own message, and the booking as it still is: not "Cancelled".
+    assert str(error.message) in response.content.decode()
+    assert response.context["booking"].status == "confirmed"
     booking.refresh_from_db()
     assert booking.status == "confirmed"
 

@@ -98,9 +98,7 @@ def booking_ics(request: HttpRequest, pk: int) -> HttpResponse:
     booking = get_booking_model().objects.select_related("session", "teacher", "student").filter(pk=pk).first()
     user = request.user
     # 404, not 403, for someone else's booking: do not confirm that the booking exists.
-    if booking is None or not (
-        user.pk in (booking.student_id, booking.teacher_id) or get_adapter().is_staff_manager(user)
-    ):
+    if booking is None or not get_adapter().can_view_booking(user, booking):
         raise Http404("No such booking.")
     calendar = ics.booking_calendar(booking, for_teacher=user.pk == booking.teacher_id)
     return _calendar_response(calendar, filename=f"booking-{booking.pk}.ics", attachment=True)

@@ -14,8 +14,8 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -73,30 +73,19 @@ def _now() -> dt.datetime:
     return get_adapter().now()
 
 
-def _manager(user: Any) -> bool:
-    return get_adapter().is_staff_manager(user)
-
-
 def _visible_bookings(user: Any) -> QuerySet[Any]:
-    """Bookings ``user`` may open: their own, their students', or all for a manager."""
+    """Bookings ``user`` may open, as the adapter decides."""
     bookings = get_booking_model().objects.select_related("session", "student", "teacher")
-    return bookings if _manager(user) else bookings.filter(Q(student=user) | Q(teacher=user))
+    return get_adapter().bookings_visible_to(user, bookings)
 
 
 def _visible_sessions(user: Any) -> QuerySet[Any]:
-    """Group classes for everyone; a 1:1 lesson only for its teacher, its student and managers."""
-    sessions = get_session_model().objects.select_related("teacher")
-    if _manager(user):
-        return sessions
-    mine = get_booking_model().objects.filter(student=user).values("session_id")
-    return sessions.filter(Q(kind=SessionKind.GROUP) | Q(teacher=user) | Q(pk__in=mine))
+    """Sessions ``user`` may open, as the adapter decides."""
+    return get_adapter().sessions_visible_to(user, get_session_model().objects.select_related("teacher"))
 
 
 def _shows_meeting(user: Any, session: Any, booking: Any | None) -> bool:
-    """Meeting link and passcode: the teacher, a manager, or a student with a confirmed booking."""
-    if user.pk == session.teacher_id or _manager(user):
-        return True
-    return booking is not None and booking.status == get_booking_model().Status.CONFIRMED
+    return get_adapter().can_see_meeting_details(user, session, booking)
 
 
 def _policy_durations(teacher: Any) -> list[int]:
@@ -251,12 +240,16 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("liveclass_booking:booking_detail", pk=booking.pk)
 
 
-def _own_entry(request: HttpRequest, pk: int) -> SessionWaitlist:
-    return get_object_or_404(SessionWaitlist.objects.select_related("session"), pk=pk, student=request.user)
+def _entry_for(request: HttpRequest, pk: int, action: str) -> SessionWaitlist:
+    """The waitlist entry, if the adapter lets the viewer act on it; a 404 otherwise (its existence stays hidden)."""
+    entry = get_object_or_404(SessionWaitlist.objects.select_related("session"), pk=pk)
+    if not get_adapter().can_act_on_waitlist_entry(request.user, entry, action):
+        raise Http404("No such waitlist entry.")
+    return entry
 
 
 def _entry_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    entry = _own_entry(request, pk)
+    entry = _entry_for(request, pk, action)
     try:
         if action == "accept":
             booking = services.accept_offer(entry, actor=request.user)
@@ -401,8 +394,7 @@ def create_series(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _visible_series(user: Any) -> QuerySet[BookingSeries]:
-    series = BookingSeries.objects.select_related("student", "teacher")
-    return series if _manager(user) else series.filter(Q(student=user) | Q(teacher=user))
+    return get_adapter().series_visible_to(user, BookingSeries.objects.select_related("student", "teacher"))
 
 
 def _series_page(request: HttpRequest, series: BookingSeries, form: SeriesCancelForm | None = None) -> HttpResponse:

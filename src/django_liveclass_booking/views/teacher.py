@@ -2,8 +2,8 @@
 
 Every POST calls one service with the signed-in teacher as the actor. A refusal is shown next to
 the form field it concerns (or, for a button in a list, as a message) and nothing is written.
-A teacher only reaches their own sessions, bookings, series and windows; a booking manager
-(``adapter.is_staff_manager``) reaches everyone's.
+Which sessions, bookings, series and windows a viewer reaches is the adapter's
+``teacher_rows_managed_by``: by default a teacher's own, and everyone's for a booking manager.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ TIME_OFF_ERRORS = {"end_before_start": "end", "naive_datetime": "start", "invali
 
 
 def _own(queryset: QuerySet, user: Any) -> QuerySet:
-    """Everything for a booking manager, else only the rows whose teacher is ``user`` (others 404)."""
-    return queryset if get_adapter().is_staff_manager(user) else queryset.filter(teacher=user)
+    """The rows the adapter lets ``user`` manage on the teacher pages (others 404)."""
+    return get_adapter().teacher_rows_managed_by(user, queryset)
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:

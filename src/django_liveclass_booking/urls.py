@@ -6,7 +6,7 @@ calendar program fetches with the secret token in its address.
 
 from django.urls import path
 
-from .views import calendar, student, teacher
+from .views import calendar, lessons, student, teacher
 
 app_name = "liveclass_booking"
 
@@ -24,11 +24,11 @@ urlpatterns = [
     path("waitlist/<int:pk>/decline/", student.decline_offer, name="decline_offer"),
     path("waitlist/<int:pk>/leave/", student.leave_waitlist, name="leave_waitlist"),
     # Students: 1:1 lessons and weekly series with a teacher.
-    path("teachers/", student.teacher_list, name="teacher_list"),
-    path("teachers/<int:pk>/", student.request_lesson, name="request_lesson"),
-    path("teachers/<int:pk>/series/", student.create_series, name="create_series"),
-    path("series/<int:pk>/", student.series_detail, name="series_detail"),
-    path("series/<int:pk>/cancel/", student.cancel_series, name="cancel_series"),
+    path("teachers/", lessons.teacher_list, name="teacher_list"),
+    path("teachers/<int:pk>/", lessons.request_lesson, name="request_lesson"),
+    path("teachers/<int:pk>/series/", lessons.create_series, name="create_series"),
+    path("series/<int:pk>/", lessons.series_detail, name="series_detail"),
+    path("series/<int:pk>/cancel/", lessons.cancel_series, name="cancel_series"),
     path("timezone/", student.set_timezone, name="set_timezone"),
     # Teachers.
     path("teach/", teacher.dashboard, name="teacher_dashboard"),

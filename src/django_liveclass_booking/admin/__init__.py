@@ -39,6 +39,7 @@ from ..models import (
     get_booking_model,
 )
 from ..models.validators import validate_timezone_name
+from ..services._engine.timezones import find_zone
 from ._common import (
     ReadOnlyInline,
     ReasonActionForm,
@@ -137,7 +138,7 @@ class SessionAddForm(forms.ModelForm):
         cleaned = super().clean()
         wall, tz_name = cleaned.get("start"), cleaned.get("timezone")
         if wall is not None and tz_name:
-            zone = zoneinfo.ZoneInfo(tz_name)
+            zone = find_zone(tz_name) or zoneinfo.ZoneInfo("UTC")
             start = wall.replace(tzinfo=zone)
             # A wall-clock time skipped by a DST change does not survive the round trip.
             if start.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != wall:

@@ -14,6 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..models import OnConflict
+from ..services._engine.timezones import find_zone
 
 #: Weekly series the views offer. Rule text is never taken from a form: a contradictory rule can
 #: keep the recurrence library searching for years of dates.
@@ -138,9 +139,7 @@ class TimezoneForm(forms.Form):
 
     def clean_timezone(self) -> str:
         name = self.cleaned_data["timezone"].strip()
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        if find_zone(name) is None:
             raise forms.ValidationError(_("%(name)s is not a known IANA timezone."), code="invalid_timezone",
-                                        params={"name": name}) from None
+                                        params={"name": name})
         return name

@@ -24,6 +24,7 @@ from ..models.validators import (
     MAX_LESSON_MINUTES,
     validate_lesson_durations,
 )
+from ..services._engine.timezones import find_zone
 from .student import local_datetime
 
 MAX_DURATION_MINUTES = 24 * 60
@@ -133,10 +134,8 @@ class ScheduleForm(forms.Form):
 
 def _local_weekday(start: dt.datetime, zone: str | None) -> int:
     """The weekday of ``start`` where the class repeats (the viewer's zone if that one is unknown)."""
-    try:
-        return start.astimezone(zoneinfo.ZoneInfo(zone or "")).weekday()
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return start.weekday()
+    found = find_zone(zone)
+    return start.astimezone(found).weekday() if found is not None else start.weekday()
 
 
 class PolicyForm(forms.Form):

@@ -6,7 +6,6 @@ The counting rules (daily, weekly, pending) share one aggregate query per reques
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
 from .engine import BookingRequest, Rule, Violation
@@ -61,7 +60,10 @@ def local_day_and_week(start: dt.datetime, tz_name: str) -> tuple[tuple[dt.datet
 
     Bounds are local midnights, so a day is 23 or 25 hours long on a DST change, as the teacher lives it.
     """
-    zone = zoneinfo.ZoneInfo(tz_name)
+    # Imported here: the policy engine loads before the services, and the one zone parser is the engine's.
+    from ..services._engine.timezones import zone as parse_zone
+
+    zone = parse_zone(tz_name)
     day = start.astimezone(zone).date()
     monday = day - dt.timedelta(days=day.weekday())
 

@@ -23,6 +23,7 @@ from django.utils import timezone as dj_timezone
 from ..adapter import get_adapter
 from ..exceptions import BookingError, PolicyViolation
 from ..models import TeacherBookingPolicy
+from ..services._engine.timezones import find_zone
 
 #: Key in ``request.session`` under which the time zone picked by the viewer is kept.
 TIMEZONE_SESSION_KEY = "liveclass_booking_timezone"
@@ -41,10 +42,9 @@ def viewer_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
     for name in candidates:
         if not name:
             continue
-        try:
-            return zoneinfo.ZoneInfo(str(name))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-            continue
+        found = find_zone(str(name))
+        if found is not None:
+            return found
     return zoneinfo.ZoneInfo("UTC")
 
 

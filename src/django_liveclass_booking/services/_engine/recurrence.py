@@ -22,6 +22,7 @@ from .rrule import (
     MAX_VALUES,
     RecurrenceError,
 )
+from .timezones import find_zone
 
 __all__ = [
     "MAX_DURATION", "MAX_RULE_LENGTH", "MAX_SPAN_YEARS", "MAX_STARTS_PER_DAY", "MAX_VALUES", "Occurrence",
@@ -45,13 +46,13 @@ class Occurrence:
 
 
 def _zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError, TypeError):
+    found = find_zone(name)
+    if found is None:
         raise RecurrenceError(
-            f"{name!r} is not a known time zone; use an IANA name such as 'Europe/London'.",
-            code="invalid_timezone", params={"timezone": name},
-        ) from None
+            f"{str(name)[:80]!r} is not a known time zone; use an IANA name such as 'Europe/London'.",
+            code="invalid_timezone", params={"timezone": str(name)[:80]},
+        )
+    return found
 
 
 def _years_later(moment: dt.datetime, years: int) -> dt.datetime:

@@ -473,13 +473,17 @@ def test_a_changed_policy_passes_only_the_changed_fields_to_set_policy(
 def test_a_refusal_of_set_policy_is_a_form_error_not_a_saved_message(
     admin_client: Any, teacher: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    refusal = BookingError("Not that buffer.", code="invalid_policy", params={"fields": ["buffer_minutes"]})
+
     def refuse(*args: Any, **kwargs: Any) -> None:
-        raise BookingError("Not that buffer.", code="invalid_policy", params={"fields": ["buffer_minutes"]})
+        raise refusal
 
     monkeypatch.setattr(services, "set_policy", refuse)
     response = admin_client.post(url(TeacherBookingPolicy, "add"), {**POLICY_FORM, "teacher": teacher.pk},
                                  follow=True)
-    assert form_errors(response) == {"buffer_minutes": ["Not that buffer."]}
+    # The field the refusal names shows the message a person reads for its code, from the registry.
+    assert form_errors(response) == {"buffer_minutes": [refusal.message]}
+    assert "buffer_minutes" in refusal.message
     assert not any("success" in text for text in texts(response))
     assert not TeacherBookingPolicy.objects.exists()
 

@@ -12,11 +12,13 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from django_liveclass_booking import services
+from django_liveclass_booking.adapter import DefaultBookingAdapter
 from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.admin import LiveClassBookingAdmin, LiveClassSessionAdmin
 from django_liveclass_booking.models import (
@@ -598,6 +600,29 @@ def test_staff_without_the_manager_permission_delete_only_their_own_windows(
     assert TeacherAvailability.objects.count() == 2
     assert client.post(url(own, "delete", own.pk), {"post": "yes"}).status_code == 302
     assert list(TeacherAvailability.objects.all()) == [window]
+
+
+class AssistantAdapter(DefaultBookingAdapter):
+    """A host whose assistants keep the calendar of the teacher they assist."""
+
+    def can_manage_teacher(self, actor: Any, teacher: Any) -> bool:
+        assisted = getattr(teacher, "pk", teacher)
+        return super().can_manage_teacher(actor, teacher) or actor.username == f"assistant-{assisted}"
+
+
+@override_settings(LIVECLASS_BOOKING={"ADAPTER": "tests.test_admin.AssistantAdapter"})
+def test_the_admin_offers_the_deletions_the_adapter_allows(
+    client: Any, teacher: Any, settings_rows: tuple[Any, Any]
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    assistant = new_user(f"assistant-{teacher.pk}", is_staff=True)
+    assistant.user_permissions.add(*Permission.objects.filter(codename__in=[
+        "view_teacheravailability", "delete_teacheravailability"]))
+    window, _ = settings_rows
+    client.force_login(assistant)
+    assert client.post(url(window, "delete", window.pk), {"post": "yes"}).status_code == 302
+    assert not TeacherAvailability.objects.exists()
 
 
 def test_a_bookings_external_reference_is_read_only(admin_client: Any, everything: dict[str, Any]) -> None:

@@ -73,5 +73,32 @@ def _model_fields(app, what, name, obj, options, lines):
     lines.append("")
 
 
+def _doc_comment(name, obj):
+    """The ``#:`` comment above the assignment of ``obj`` to ``name`` in whichever module of the app makes it."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    for module in list(sys.modules.values()):
+        if not getattr(module, "__name__", "").startswith("django_liveclass_booking") \
+                or getattr(module, name, None) is not obj:
+            continue
+        analyzer = ModuleAnalyzer.for_module(module.__name__)
+        analyzer.analyze()
+        comment = analyzer.attr_docs.get(("", name))
+        if comment:
+            return list(comment)
+    return []
+
+
+def _alias_docstring(app, what, name, obj, options, lines):
+    """A type alias re-exported elsewhere is documented by the comment where it is defined.
+
+    Its value is a ``str`` or a ``typing`` construct, whose own docstring describes Python, not the
+    alias. The blank line ends the text before autodoc appends "alias of ...".
+    """
+    if what == "data" and (isinstance(obj, str) or type(obj).__module__ == "typing"):
+        lines[:] = [*_doc_comment(name.rpartition(".")[2], obj), ""]
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _model_fields)
+    app.connect("autodoc-process-docstring", _alias_docstring)

@@ -12,11 +12,13 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from django_liveclass_booking import services
+from django_liveclass_booking.adapter import DefaultBookingAdapter
 from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.admin import LiveClassBookingAdmin, LiveClassSessionAdmin
 from django_liveclass_booking.models import (
@@ -473,13 +475,17 @@ def test_a_changed_policy_passes_only_the_changed_fields_to_set_policy(
 def test_a_refusal_of_set_policy_is_a_form_error_not_a_saved_message(
     admin_client: Any, teacher: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    refusal = BookingError("Not that buffer.", code="invalid_policy", params={"fields": ["buffer_minutes"]})
+
     def refuse(*args: Any, **kwargs: Any) -> None:
-        raise BookingError("Not that buffer.", code="invalid_policy", params={"fields": ["buffer_minutes"]})
+        raise refusal
 
     monkeypatch.setattr(services, "set_policy", refuse)
     response = admin_client.post(url(TeacherBookingPolicy, "add"), {**POLICY_FORM, "teacher": teacher.pk},
                                  follow=True)
-    assert form_errors(response) == {"buffer_minutes": ["Not that buffer."]}
+    # The field the refusal names shows the message a person reads for its code, from the registry.
+    assert form_errors(response) == {"buffer_minutes": [refusal.message]}
+    assert "buffer_minutes" in refusal.message
     assert not any("success" in text for text in texts(response))
     assert not TeacherBookingPolicy.objects.exists()
 
@@ -594,6 +600,29 @@ def test_staff_without_the_manager_permission_delete_only_their_own_windows(
     assert TeacherAvailability.objects.count() == 2
     assert client.post(url(own, "delete", own.pk), {"post": "yes"}).status_code == 302
     assert list(TeacherAvailability.objects.all()) == [window]
+
+
+class AssistantAdapter(DefaultBookingAdapter):
+    """A host whose assistants keep the calendar of the teacher they assist."""
+
+    def can_manage_teacher(self, actor: Any, teacher: Any) -> bool:
+        assisted = getattr(teacher, "pk", teacher)
+        return super().can_manage_teacher(actor, teacher) or actor.username == f"assistant-{assisted}"
+
+
+@override_settings(LIVECLASS_BOOKING={"ADAPTER": "tests.test_admin.AssistantAdapter"})
+def test_the_admin_offers_the_deletions_the_adapter_allows(
+    client: Any, teacher: Any, settings_rows: tuple[Any, Any]
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    assistant = new_user(f"assistant-{teacher.pk}", is_staff=True)
+    assistant.user_permissions.add(*Permission.objects.filter(codename__in=[
+        "view_teacheravailability", "delete_teacheravailability"]))
+    window, _ = settings_rows
+    client.force_login(assistant)
+    assert client.post(url(window, "delete", window.pk), {"post": "yes"}).status_code == 302
+    assert not TeacherAvailability.objects.exists()
 
 
 def test_a_bookings_external_reference_is_read_only(admin_client: Any, everything: dict[str, Any]) -> None:

@@ -142,7 +142,8 @@ def test_the_computed_lists_cover_the_contract():
 @pytest.mark.parametrize("name", sorted(service_names() | CONTRACT_SERVICES))
 def test_every_service_is_documented_by_autodoc(name):
     text = page("api.rst")
-    kind = "autodata" if name == "SYSTEM" else "autofunction"
+    # Functions by autofunction; values (``SYSTEM``, the type aliases) by autodata.
+    kind = "autofunction" if inspect.isfunction(getattr(services, name)) else "autodata"
     assert directive(kind, name, text), f"docs/api.rst has no '.. {kind}:: {name}'"
 
 
@@ -218,7 +219,10 @@ CODE_FIRST_ARGUMENT = {"Violation"}
 
 
 def _code_values(node: ast.AST) -> Iterator[tuple[str, str]]:
-    """("code", value) for string constants, ("pattern", regex) for f-strings; through ``a if c else b`` and ``a or b``."""
+    """("code", value) for string constants, ("pattern", regex) for f-strings.
+
+    Through ``a if c else b`` and ``a or b``.
+    """
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         yield "code", node.value
     elif isinstance(node, ast.IfExp):
@@ -240,14 +244,42 @@ def _call_name(func: ast.AST) -> str:
     return ""
 
 
-def _codes_in(tree: ast.AST) -> Iterator[tuple[str, str]]:
+def code_positions(tree: ast.AST) -> dict[str, int]:
+    """{name: index} for the functions of ``tree`` taking a parameter ``code`` that a call may pass by position.
+
+    A method's ``self`` or ``cls`` is not counted; an ``__init__`` is called by its class's name.
+    """
+    positions: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for item in node.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                item._liveclass_method_of = node.name  # type: ignore[attr-defined]
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        names = [arg.arg for arg in [*node.args.posonlyargs, *node.args.args]]
+        owner = getattr(node, "_liveclass_method_of", None)
+        if owner is not None and names and names[0] in ("self", "cls"):
+            names = names[1:]
+        if "code" in names:
+            positions[owner if node.name == "__init__" and owner else node.name] = names.index("code")
+    return positions
+
+
+def _codes_in(tree: ast.AST, positions: dict[str, int] | None = None) -> Iterator[tuple[str, str]]:
+    """The codes given in ``tree``: by keyword, by assignment, and by position to a function of ``positions``."""
+    positions = {**{name: 0 for name in CODE_FIRST_ARGUMENT}, **(positions or {})}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             for keyword in node.keywords:
                 if keyword.arg == "code":
                     yield from _code_values(keyword.value)
-            if _call_name(node.func) in CODE_FIRST_ARGUMENT and node.args:
-                yield from _code_values(node.args[0])
+            index = positions.get(_call_name(node.func))
+            if index is not None and len(node.args) > index and not any(
+                    isinstance(arg, ast.Starred) for arg in node.args[:index + 1]):
+                yield from _code_values(node.args[index])
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
@@ -263,11 +295,14 @@ def scan_error_codes() -> tuple[dict[str, set[str]], set[str]]:
     """Every error code the package can produce: {code: files}, and the patterns of f-string codes."""
     codes: dict[str, set[str]] = {}
     patterns: set[str] = set()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if "migrations" in path.relative_to(PACKAGE).parts:
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for kind, value in _codes_in(tree):
+    trees = {path: ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+             for path in sorted(PACKAGE.rglob("*.py")) if "migrations" not in path.relative_to(PACKAGE).parts}
+    # A helper such as ``choice(value, name, allowed, code)`` is called with its code by position.
+    positions: dict[str, int] = {}
+    for tree in trees.values():
+        positions.update(code_positions(tree))
+    for path, tree in trees.items():
+        for kind, value in _codes_in(tree, positions):
             if kind == "code":
                 codes.setdefault(value, set()).add(str(path.relative_to(PACKAGE)))
             else:
@@ -324,6 +359,21 @@ def test_the_scanner_reads_every_way_a_code_is_written():
     assert found == {("code", "kw_code"), ("code", "class_code"), ("code", "first_arg_code"),
                      ("code", "tuple_code"), ("code", "if_code"), ("pattern", "pattern_[a-z0-9_]+"),
                      ("code", "or_code")}
+
+
+def test_the_scanner_reads_codes_passed_by_position_to_a_function_taking_code():
+    sample = ast.parse(
+        "def refuse(value, name, code, what): ...\n"
+        "class Problem:\n    def __init__(self, kind, code): ...\n"
+        "refuse(1, 'n', 'positional_code', 'thing')\n"
+        "refuse(1, 'n', code='keyword_code', what='thing')\n"
+        "Problem('kind', 'init_code')\n"
+        "refuse(*args)\n"
+    )
+    positions = code_positions(sample)
+    assert positions == {"refuse": 2, "Problem": 1}
+    assert set(_codes_in(sample, positions)) == {("code", "positional_code"), ("code", "keyword_code"),
+                                                 ("code", "init_code")}
 
 
 def test_the_registry_holds_the_codes_of_the_api_contract():

@@ -58,23 +58,42 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
     ),
     ErrorCode(
         "invalid_datetime",
-        _("%(field)s must be a date and time (a datetime object)."),
-        _("A date and time was expected: pass a datetime object."),
-        _ERROR, "A datetime argument is not a ``datetime`` at all.",
+        _("%(field)s must be a date and time (a datetime object) between the years 1900 and 9000."),
+        _("A date and time between the years 1900 and 9000 was expected: pass a datetime object."),
+        _ERROR, "A datetime argument is not a ``datetime`` at all, or lies outside the years 1900 to 9000 "
+        "(``params[\"field\"]`` names it).",
     ),
     ErrorCode(
         "invalid_duration",
-        _("%(field)s must be a whole number of minutes greater than zero (an int or a timedelta)."),
-        _("A duration must be a whole number of minutes greater than zero (an int or a timedelta)."),
-        _ERROR, "A duration is not a ``timedelta`` or an ``int``, is not a whole number of minutes, or is not "
-        "positive (``schedule_session()``, ``request_lesson()``, ``available_slots()``, ``check_booking()``, "
-        "the series functions).",
+        _("%(field)s must be a whole number of minutes from 1 to 1440 (a day), as an int or a timedelta."),
+        _("A duration must be a whole number of minutes from 1 to 1440 (a day), as an int or a timedelta."),
+        _ERROR, "A duration is not a ``timedelta`` or an ``int``, is not a whole number of minutes, is not "
+        "positive or is longer than a day (``schedule_session()``, ``request_lesson()``, ``available_slots()``, "
+        "``check_booking()``, the series functions).",
     ),
     ErrorCode(
         "invalid_capacity",
-        _("The capacity must be a whole number of seats, at least 1, not %(value)s."),
-        _("The capacity must be a whole number of seats, at least 1."),
-        _ERROR, "``schedule_session()`` got a capacity that is not a whole number of at least 1.",
+        _("The capacity must be a whole number of seats from 1 to %(max)s, not %(value)s."),
+        _("The capacity must be a whole number of seats from 1 to 100000."),
+        _ERROR, "``schedule_session()`` or ``schedule_recurring_sessions()`` got a capacity that is not a whole "
+        "number from 1 to 100000 (``params[\"max\"]``).",
+    ),
+    ErrorCode(
+        "invalid_text",
+        # Translators: "field" is the untranslated name of an argument, such as title, reason or message.
+        _("%(field)s must be plain text without null characters, at most %(max_length)s characters long."),
+        _("The text must be plain text without null characters or invalid characters; correct it and try again."),
+        _ERROR, "A text argument (``title``, ``reason``, ``message``, a meeting field) is not a ``str``, holds a "
+        "NUL character or a lone surrogate, or is longer than its limit: 2000 characters, or the column's "
+        "length (``params[\"field\"]`` names it; ``params[\"max_length\"]`` is the limit it went past).",
+    ),
+    ErrorCode(
+        "invalid_user",
+        # Translators: "field" is the untranslated role of the argument: student or teacher.
+        _("The %(field)s must be a saved user who is signed in."),
+        _("A saved user who is signed in is needed here."),
+        _ERROR, "A ``student`` or ``teacher`` argument is ``None``, ``SYSTEM``, not authenticated or not saved "
+        "(``params[\"field\"]`` names which). An anonymous user is refused with ``not_allowed`` instead.",
     ),
     ErrorCode(
         "invalid_timezone",
@@ -93,9 +112,32 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
     ErrorCode(
         "invalid_session",
         _("These session fields are unknown or invalid: %(fields)s. Correct them and try again."),
-        _("Some session fields are unknown or invalid; correct them and try again."),
+        _("This is not a usable session: pass a saved session, or correct its fields, and try again."),
         _ERROR, "``schedule_session()``: the new session fails model validation; "
-        "``schedule_recurring_sessions()``: an unknown meeting field (``params[\"fields\"]`` names them).",
+        "``schedule_recurring_sessions()``: an unknown meeting field (``params[\"fields\"]`` names them). "
+        "``book_seat()``, ``check_booking()``, ``join_waitlist()`` or ``cancel_session()``: the session argument "
+        "is not a saved session (``params[\"field\"]``).",
+    ),
+    ErrorCode(
+        "invalid_booking",
+        _("%(field)s must be a saved booking; reload the page and try again."),
+        _("A saved booking is needed here; reload the page and try again."),
+        _ERROR, "``confirm_booking()``, ``decline_booking()`` or ``cancel_booking()``: the booking argument is "
+        "not a saved booking (``params[\"field\"]``).",
+    ),
+    ErrorCode(
+        "invalid_entry",
+        _("%(field)s must be a saved waitlist entry; reload the page and try again."),
+        _("A saved waitlist entry is needed here; reload the page and try again."),
+        _ERROR, "``accept_offer()``, ``decline_offer()``, ``leave_waitlist()``, ``offer_seat()`` or "
+        "``expire_offer()``: the entry argument is not a saved waitlist entry (``params[\"field\"]``).",
+    ),
+    ErrorCode(
+        "invalid_series",
+        _("%(field)s must be a saved booking series; reload the page and try again."),
+        _("A saved booking series is needed here; reload the page and try again."),
+        _ERROR, "``confirm_series()``, ``decline_series()`` or ``cancel_series()``: the series argument is not a "
+        "saved booking series (``params[\"field\"]``).",
     ),
     ErrorCode(
         "end_before_start",
@@ -138,10 +180,23 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         "``recurrence_key``.",
     ),
     ErrorCode(
+        "invalid_recurrence_key",
+        _("Name the recurring class by its recurrence key: text of 1 to 64 characters."),
+        raised_as=_ERROR, when="``subscribe_to_recurring_sessions()``: ``recurrence_key`` is not a non-empty "
+        "``str`` of at most 64 characters.",
+    ),
+    ErrorCode(
         "invalid_weekday",
         _("The weekday must be a whole number from 0 (Monday) to 6 (Sunday), not %(value)s."),
         _("The weekday must be a whole number from 0 (Monday) to 6 (Sunday)."),
         _ERROR, "``add_availability()`` got a weekday other than an ``int`` from 0 (Monday) to 6 (Sunday).",
+    ),
+    ErrorCode(
+        "range_too_long",
+        _("Ask for at most %(max_days)s days of free slots at a time; shorten the range."),
+        _("The range is too long: ask for fewer days of free slots at a time."),
+        _ERROR, "``available_slots()``: ``end`` is more than 92 days after ``start`` "
+        "(``params[\"max_days\"]``).",
     ),
     ErrorCode(
         "invalid_availability",
@@ -340,10 +395,19 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
     ),
     ErrorCode(
         "invalid_lesson_durations",
-        _("Lesson durations must be whole minutes greater than zero, e.g. 30, 60."),
-        validation="``lesson_durations`` is not a list of positive whole minutes (``set_policy()`` reports it as "
-        "``invalid_policy``), or the teacher's policy form of the optional views got something other than "
-        "whole minutes.",
+        _("Lesson durations must be a list of at most %(count)s different whole minutes from 1 to %(max)s, "
+          "e.g. [30, 60]."),
+        _("Lesson durations must be a short list of different whole minutes from 1 to 1440, e.g. [30, 60]."),
+        validation="``lesson_durations`` is not a list of at most 24 different whole minutes from 1 to 1440 "
+        "(``set_policy()`` reports it as ``invalid_policy``), or the teacher's policy form of the optional views "
+        "got something other than whole minutes.",
+    ),
+    ErrorCode(
+        "null_characters_not_allowed",
+        _("Null characters are not allowed."),
+        validation="A text field of the models (a title, a reason, a message, a meeting field) holds a NUL "
+        "character, which PostgreSQL cannot store; Django's own form fields give the same code. A service "
+        "refuses such text with ``invalid_text``.",
     ),
     ErrorCode(
         "invalid",

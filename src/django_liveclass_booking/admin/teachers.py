@@ -137,11 +137,10 @@ class ServiceAdmin(SavedByFormAdmin):
             raise PermissionDenied(exc.message) from exc
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The rule of the remove services, so the admin never offers a deletion they would refuse.
+        # The hook the remove services ask, so the admin offers exactly the deletions they would make.
         if not super().has_delete_permission(request, obj):
             return False
-        user = request.user
-        return obj is None or obj.teacher_id == user.pk or get_adapter().is_staff_manager(user)
+        return obj is None or get_adapter().can_manage_teacher(request.user, obj.teacher_id)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         self._remove(request, obj)

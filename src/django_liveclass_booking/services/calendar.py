@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import router, transaction
 
 from ..models.calendar import CalendarFeedToken, hash_feed_token
+from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.inputs import resolve_now
 
 __all__ = ["issue_feed_token", "revoke_feed_token", "feed_user"]
@@ -29,6 +30,7 @@ MAX_TOKEN_LENGTH = 128
 LAST_USED_RESOLUTION = dt.timedelta(hours=1)
 
 
+@keeps_arguments_on_refusal
 def issue_feed_token(user: Any, *, now: dt.datetime | None = None) -> str:
     """Create a new feed token for ``user``, revoking any live one, and return it in plain text.
 
@@ -50,6 +52,7 @@ def issue_feed_token(user: Any, *, now: dt.datetime | None = None) -> str:
     return token
 
 
+@keeps_arguments_on_refusal
 def revoke_feed_token(user: Any, *, now: dt.datetime | None = None) -> int:
     """Revoke ``user``'s live feed token; return how many were revoked (0 or 1).
 

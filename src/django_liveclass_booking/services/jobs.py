@@ -7,6 +7,7 @@ from typing import Any
 
 from ..models import SessionWaitlist, WaitlistStatus, get_booking_model
 from ._engine import db, expiry, inputs, locks
+from ._engine.guard import keeps_arguments_on_refusal
 
 __all__ = ["process_due", "BATCH_SIZE"]
 
@@ -14,6 +15,7 @@ __all__ = ["process_due", "BATCH_SIZE"]
 BATCH_SIZE = 200
 
 
+@keeps_arguments_on_refusal
 def process_due(now: dt.datetime | None = None) -> dict[str, int]:
     """Expire requests and waitlist offers past their expiry; offer freed seats to the next in line.
 

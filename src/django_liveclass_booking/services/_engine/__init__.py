@@ -3,8 +3,8 @@
 - ``db``: the database the booking models live on; every transaction and raw statement uses it.
 - ``locks``: teacher rows, then sessions by ascending pk; refuses to run outside a transaction.
 - ``seats``: the only code that writes ``seats_taken``.
-- ``transitions``: the allowed status moves of every model, and the one helper that writes a status.
-- ``records``: new rows in their first status (bookings, 1:1 sessions, waitlist entries, series).
+- ``transitions``: the allowed status moves of every model, and the helpers that write a status (a
+  new row's first one included).
 - ``timezones``, ``intervals``, ``dberrors``: one parser, one interval set, one constraint translator.
 - ``inputs``, ``actors``, ``guard``, ``events``: checked arguments, who acts, instances untouched by a
   refusal, signals after commit.

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import services
 from ..adapter import get_adapter
 from ..exceptions import BookingError
-from ._common import user_search_fields
+from ._common import acting_user, user_search_fields
 
 
 class ServiceForm(forms.ModelForm):
@@ -36,7 +36,7 @@ class ServiceForm(forms.ModelForm):
 
     def full_clean(self) -> None:
         super().full_clean()
-        if self.is_bound and not self._errors:
+        if self.is_bound and not self.errors:
             try:
                 saved = self.save_through_service()
             except BookingError as exc:
@@ -131,7 +131,7 @@ class ServiceAdmin(SavedByFormAdmin):
 
     def _remove(self, request: HttpRequest, obj: Any) -> None:
         try:
-            getattr(services, self.remove_service)(obj, actor=request.user)
+            getattr(services, self.remove_service)(obj, actor=acting_user(request))
         except BookingError as exc:
             # Only a change of rights since the page was shown gets here; the transaction is undone.
             raise PermissionDenied(exc.message) from exc
@@ -140,7 +140,7 @@ class ServiceAdmin(SavedByFormAdmin):
         # The rule of the remove services, so the admin never offers a deletion they would refuse.
         if not super().has_delete_permission(request, obj):
             return False
-        user = request.user
+        user = acting_user(request)
         return obj is None or obj.teacher_id == user.pk or get_adapter().is_staff_manager(user)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:

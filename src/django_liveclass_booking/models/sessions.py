@@ -59,7 +59,8 @@ class AbstractLiveClassSession(TimeStampedModel):
     )
     status_changed = MonitorField(_("status changed"), monitor="status")
     cancellation_reason = models.TextField(_("cancellation reason"), blank=True, validators=[no_nul_bytes])
-    recurrence_key = models.CharField(
+    # NULL, not "": a session scheduled on its own belongs to no recurring class (recurrence_key__isnull).
+    recurrence_key = models.CharField(  # noqa: DJ001
         _("recurrence key"), max_length=64, null=True, blank=True, db_index=True,
         help_text=_("Shared by the sessions created from one recurrence rule."),
     )

@@ -40,7 +40,9 @@ class SessionWaitlist(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
     )
     position = models.PositiveIntegerField(_("position"))
-    status = models.CharField(_("status"), max_length=16, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    status = models.CharField(
+        _("status"), max_length=16, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
     status_changed = MonitorField(_("status changed"), monitor="status")
     offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
     offer_expires_at = models.DateTimeField(_("offer expires at"), null=True, blank=True, db_index=True)

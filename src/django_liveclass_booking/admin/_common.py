@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import BookingError
+from ..services import User
 
 
 def user_search_fields(*relations: str) -> list[str]:
@@ -29,7 +30,7 @@ def user_search_fields(*relations: str) -> list[str]:
     return [f"{relation}__{name}" for relation in relations for name in names]
 
 
-def acting_user(request: HttpRequest) -> AbstractBaseUser:
+def acting_user(request: HttpRequest) -> User:
     """The signed-in user an admin page acts for (the admin site lets no anonymous visitor in)."""
     user = request.user
     if not isinstance(user, AbstractBaseUser):

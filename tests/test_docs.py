@@ -218,7 +218,10 @@ CODE_FIRST_ARGUMENT = {"Violation"}
 
 
 def _code_values(node: ast.AST) -> Iterator[tuple[str, str]]:
-    """("code", value) for string constants, ("pattern", regex) for f-strings; through ``a if c else b`` and ``a or b``."""
+    """("code", value) for string constants, ("pattern", regex) for f-strings.
+
+    Also through ``a if c else b`` and ``a or b``.
+    """
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         yield "code", node.value
     elif isinstance(node, ast.IfExp):

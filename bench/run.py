@@ -10,7 +10,9 @@ measurement fails. It prints one plain-text table. Seeds are fixed; wall-clock t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import functools
 import multiprocessing as mp
 import os
 import random
@@ -67,10 +69,8 @@ def _lib_worker(db, session_pk, student_ids, duration, barrier, results):
         connection.close()
     except BaseException:
         results.put(("error", traceback.format_exc(), 0.0, 0))
-        try:
+        with contextlib.suppress(Exception):
             barrier.abort()
-        except Exception:
-            pass
 
 
 def _raw_connect(db, conf):
@@ -110,7 +110,12 @@ def _raw_worker(db, conf, tables, session, student_ids, duration, barrier, resul
         done = 0
         for student_id in student_ids:
             now = dt.datetime.now(UTC)
-            stamp = now if db == "postgres" else now.replace(tzinfo=None).isoformat(" ") if db == "sqlite" else now.replace(tzinfo=None)
+            if db == "postgres":
+                stamp = now
+            elif db == "sqlite":
+                stamp = now.replace(tzinfo=None).isoformat(" ")
+            else:
+                stamp = now.replace(tzinfo=None)
             start = session["start"] if db == "postgres" else session["start"].replace(tzinfo=None)
             end = session["end"] if db == "postgres" else session["end"].replace(tzinfo=None)
             if db == "sqlite":
@@ -135,10 +140,8 @@ def _raw_worker(db, conf, tables, session, student_ids, duration, barrier, resul
         conn.close()
     except BaseException:
         results.put(("error", traceback.format_exc(), 0.0, 0))
-        try:
+        with contextlib.suppress(Exception):
             barrier.abort()
-        except Exception:
-            pass
 
 
 def run_workers(target, per_worker_args, duration):
@@ -211,19 +214,17 @@ class Bench:
             return
         if self.db == "postgres":
             cols = ", ".join(model._meta.get_field(f).column for f in fields)
-            with self.connection.cursor() as c:
-                with c.cursor.copy(f"COPY {model._meta.db_table} ({cols}) FROM STDIN") as copy:
-                    for r in rows:
-                        copy.write_row(r)
+            copy_sql = f"COPY {model._meta.db_table} ({cols}) FROM STDIN"
+            with self.connection.cursor() as c, c.cursor.copy(copy_sql) as copy:
+                for r in rows:
+                    copy.write_row(r)
         else:
             names = [model._meta.get_field(f).attname for f in fields]
             model.objects.bulk_create([model(**dict(zip(names, r, strict=True))) for r in rows], batch_size=2000)
 
     def analyze(self) -> None:
         with self.connection.cursor() as c:
-            if self.db == "postgres":
-                c.execute("ANALYZE")
-            elif self.db == "sqlite":
+            if self.db in ("postgres", "sqlite"):
                 c.execute("ANALYZE")
             else:
                 c.execute(f"ANALYZE TABLE {self.Session._meta.db_table}, {self.Booking._meta.db_table}")
@@ -291,8 +292,9 @@ class Bench:
             start = self.next_start(teacher, base + dt.timedelta(minutes=(i % 97) * 5), step)
             students = self.rng.sample(self.bg_students, per_session)
             future = start > self.now
-            statuses = [self.rng.choices(["confirmed", "cancelled", "pending"] if future else ["confirmed", "cancelled"],
-                                         [70, 20, 10] if future else [80, 20])[0] for _ in students]
+            choices, weights = ((["confirmed", "cancelled", "pending"], [70, 20, 10]) if future
+                                else (["confirmed", "cancelled"], [80, 20]))
+            statuses = [self.rng.choices(choices, weights)[0] for _ in students]
             taken = sum(s != "cancelled" for s in statuses)
             specs.append((teacher, start, 30, taken, "bg"))
             plans.append((teacher, start, students, statuses))
@@ -401,8 +403,8 @@ class Bench:
             su = self.User.objects.in_bulk(students)
             times, queries = [], None
             for i in range(repeats + 1):
-                call = lambda i=i: services.create_series(  # noqa: E731
-                    su[students[i]], tu[teachers[i]], first_start=monday, duration=60,
+                call = functools.partial(
+                    services.create_series, su[students[i]], tu[teachers[i]], first_start=monday, duration=60,
                     rrule=f"FREQ=WEEKLY;COUNT={count}", timezone="UTC")
                 if i == 0:  # counted (and warms up)
                     queries, series, _ = self.count_queries(call)
@@ -412,9 +414,9 @@ class Bench:
                 call()
                 times.append(time.perf_counter() - t0)
             out[count] = queries
+            mean = statistics.mean(times)
             self.row("3 create_series", f"{count} weekly occurrences",
-                     f"mean {statistics.mean(times) * 1000:7.1f} ms  ({statistics.mean(times) / count * 1000:.2f} ms/occ.)"
-                     f", {queries} queries", "")
+                     f"mean {mean * 1000:7.1f} ms  ({mean / count * 1000:.2f} ms/occ.), {queries} queries", "")
         self.series_queries = out
 
     # 4. process_due --------------------------------------------------------------------------------
@@ -505,9 +507,9 @@ class Bench:
         self.cancel_sql = [q["sql"] for q in statements]
         self.row("5 queries", "cancel_booking, seat handed to the waitlist", f"{n_cancel}", self.cmp(n_cancel, 10))
 
-        q4, q26 = self.series_queries[4], self.series_queries[26]
+        q4, q26, q104 = self.series_queries[4], self.series_queries[26], self.series_queries[104]
         self.row("5 queries", "create_series 4 vs 26 vs 104 occurrences",
-                 f"{q4} vs {q26} vs {self.series_queries[104]}", "constant" + ("  MET" if q4 == q26 == self.series_queries[104] else "  NOT MET"))
+                 f"{q4} vs {q26} vs {q104}", "constant" + ("  MET" if q4 == q26 == q104 else "  NOT MET"))
         n_slots, _, _ = self.count_queries(lambda: services.available_slots(
             teacher, start=self.now + dt.timedelta(days=1), end=self.now + dt.timedelta(days=32), duration=60))
         self.row("5 queries", "available_slots, 31 days", f"{n_slots}", self.cmp(n_slots, 5))
@@ -541,13 +543,13 @@ class Bench:
         rows = [head] + sorted(self.rows, key=lambda r: r[0][:1])
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         line = "  ".join("-" * w for w in widths)
-        out = ["  ".join(c.ljust(w) for c, w in zip(rows[0], widths)).rstrip(), line]
+        out = ["  ".join(c.ljust(w) for c, w in zip(rows[0], widths, strict=True)).rstrip(), line]
         previous = None
         for r in rows[1:]:
             if previous is not None and r[0] != previous:
                 out.append("")
             previous = r[0]
-            out.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+            out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
         return "\n".join(out)
 
 

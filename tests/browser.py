@@ -86,10 +86,9 @@ class Browser:
 
     def click(self, text: str, tag: str = "*") -> None:
         """Click the element with this text and wait for the page it leads to."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.wait import WebDriverWait
-
-        from selenium.common.exceptions import WebDriverException
 
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.XPATH, f"//{tag}[normalize-space()={text!r}]").click()

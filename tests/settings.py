@@ -29,7 +29,9 @@ elif DB in ("mariadb", "mysql"):
             "HOST": os.environ.get("LIVECLASS_MYSQL_HOST", "127.0.0.1"),
             "PORT": os.environ.get("LIVECLASS_MYSQL_PORT", "3306"),
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"NAME": f"test_liveclass_booking{SUFFIX}", "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+            "TEST": {
+                "NAME": f"test_liveclass_booking{SUFFIX}", "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci",
+            },
         }
     }
 elif DB == "sqlite":

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from django_liveclass_booking import services
 from django_liveclass_booking.adapter import DefaultBookingAdapter
-from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.admin import LiveClassBookingAdmin, LiveClassSessionAdmin
+from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.models import (
     BookingSeries,
     BookingSeriesItem,
@@ -415,12 +415,18 @@ POLICY_FORM = {"timezone": "UTC", "approval_mode": "auto", "min_notice_minutes":
 def service_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
     """Records each call of the teacher services, which still do their work."""
     calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-    for name in ("set_policy", "add_availability", "add_time_off", "remove_availability", "remove_time_off"):
-        def record(*args: Any, _name: str = name, _real: Any = getattr(services, name), **kwargs: Any) -> Any:
-            calls.append((_name, args, kwargs))
-            return _real(*args, **kwargs)
 
-        monkeypatch.setattr(services, name, record)
+    def recorder(name: str) -> Any:
+        real = getattr(services, name)
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            calls.append((name, args, kwargs))
+            return real(*args, **kwargs)
+
+        return record
+
+    for name in ("set_policy", "add_availability", "add_time_off", "remove_availability", "remove_time_off"):
+        monkeypatch.setattr(services, name, recorder(name))
     return calls
 
 

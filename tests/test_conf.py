@@ -56,9 +56,9 @@ def test_a_setting_that_is_not_a_dict_is_refused():
 
 
 def test_an_unimportable_rule_is_reported():
-    with override_settings(LIVECLASS_BOOKING={"POLICY_RULES": [{"NAME": "nowhere.Rule"}]}):
-        with pytest.raises(ImproperlyConfigured, match="cannot import 'nowhere.Rule'"):
-            get_rules()
+    with (override_settings(LIVECLASS_BOOKING={"POLICY_RULES": [{"NAME": "nowhere.Rule"}]}),
+          pytest.raises(ImproperlyConfigured, match="cannot import 'nowhere.Rule'")):
+        get_rules()
 
 
 def test_unknown_attribute_is_an_attribute_error():

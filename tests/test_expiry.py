@@ -109,7 +109,8 @@ def test_process_due_handles_more_sessions_than_one_batch(make_session, make_use
 def test_the_process_command_prints_what_it_did(make_session, make_user, manual, now):
     services.book_seat(make_user(), make_session(), now=now)
     out = io.StringIO()
-    call_command("liveclass_booking", "process", "--now", (now + dt.timedelta(days=1)).isoformat(), "--json", stdout=out)
+    later = (now + dt.timedelta(days=1)).isoformat()
+    call_command("liveclass_booking", "process", "--now", later, "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"expired_offers": 0, "expired_requests": 1, "offers_made": 0}
     out = io.StringIO()
     call_command("liveclass_booking", "process", stdout=out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import json
 import zoneinfo
 from pathlib import Path
@@ -111,7 +112,7 @@ def assert_teachers_never_overlap() -> None:
     """Invariant 4: no two scheduled sessions of one teacher overlap."""
     Session = get_session_model()
     rows = sorted(Session.objects.filter(status="scheduled").values_list("teacher_id", "start_at_utc", "end_at_utc"))
-    for (t1, _, end1), (t2, start2, _) in zip(rows, rows[1:]):
+    for (t1, _, end1), (t2, start2, _) in itertools.pairwise(rows):
         assert t1 != t2 or start2 >= end1, (t1, end1, start2)
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from django_liveclass_booking.legacy.context import Context
-from django_liveclass_booking.services._engine.intervals import IntervalSet, LabelledIntervals
 from django_liveclass_booking.legacy.parse import BadValue, parse_rows, parse_timezone
 from django_liveclass_booking.legacy.plan import plan_import
+from django_liveclass_booking.services._engine.intervals import IntervalSet, LabelledIntervals
 
 from .conftest import NOW
 

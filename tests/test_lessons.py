@@ -73,7 +73,8 @@ def test_a_teacher_without_windows_offers_no_lessons(teacher, student, now):
 
 def test_without_required_availability_any_time_is_requestable(teacher, student, now, settings):
     settings.LIVECLASS_BOOKING = {"REQUIRE_AVAILABILITY": False}
-    booking = services.request_lesson(student, teacher, start=now + dt.timedelta(days=1, hours=13), duration=30, now=now)
+    booking = services.request_lesson(student, teacher, start=now + dt.timedelta(days=1, hours=13), duration=30,
+                                      now=now)
     assert booking.status == BookingStatus.CONFIRMED
 
 

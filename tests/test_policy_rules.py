@@ -107,7 +107,8 @@ def test_daily_limit_on_a_dst_day_counts_the_local_23_hour_day(student, teacher,
     set_policy(timezone="Europe/London", max_bookings_per_day=1)
     london = zoneinfo.ZoneInfo("Europe/London")
     now = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
-    services.request_lesson(student, teacher, start=dt.datetime(2026, 3, 29, 0, 30, tzinfo=london), duration=30, now=now)
+    services.request_lesson(student, teacher, start=dt.datetime(2026, 3, 29, 0, 30, tzinfo=london), duration=30,
+                            now=now)
     with pytest.raises(PolicyViolation):
         services.request_lesson(student, teacher, start=dt.datetime(2026, 3, 29, 23, 0, tzinfo=london), duration=30,
                                 now=now)

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from django_liveclass_booking import recurrence
-from django_liveclass_booking.services._engine import rrule
 from django_liveclass_booking.recurrence import Occurrence, RecurrenceError, expand
+from django_liveclass_booking.services._engine import rrule
 
 HOUR = dt.timedelta(hours=1)
 

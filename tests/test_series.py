@@ -11,7 +11,6 @@ from django_liveclass_booking import services
 from django_liveclass_booking.exceptions import BookingError, PolicyViolation, SlotUnavailable
 from django_liveclass_booking.models import (
     BookingSeries,
-    BookingSeriesItem,
     SessionWaitlist,
     get_booking_model,
     get_session_model,
@@ -68,7 +67,8 @@ def test_a_conflicting_occurrence_is_skipped_with_its_code(mondays, student):
 
 def test_on_conflict_fail_reports_every_conflict_and_writes_nothing(mondays, student):
     session_at(mondays, dt.datetime(2026, 3, 30, 17, 0, tzinfo=LONDON))
-    services.add_time_off(mondays, start=dt.datetime(2026, 4, 13, tzinfo=LONDON), end=dt.datetime(2026, 4, 14, tzinfo=LONDON))
+    services.add_time_off(mondays, start=dt.datetime(2026, 4, 13, tzinfo=LONDON),
+                          end=dt.datetime(2026, 4, 14, tzinfo=LONDON))
     sessions_before = get_session_model().objects.count()
     with pytest.raises(PolicyViolation) as exc:
         weekly(student, mondays, on_conflict="fail")
@@ -204,7 +204,9 @@ def test_subscribing_takes_a_seat_in_every_session_and_waitlists_the_full_one(te
     services.book_seat(make_user(), sessions[1], now=NOW)
     series = services.subscribe_to_recurring_sessions(student, sessions[0].recurrence_key, now=NOW)
     items = list(series.items.order_by("index"))
-    assert [(i.status, i.skip_reason) for i in items] == [("booked", ""), ("waitlisted", "session_full"), ("booked", "")]
+    assert [(i.status, i.skip_reason) for i in items] == [
+        ("booked", ""), ("waitlisted", "session_full"), ("booked", ""),
+    ]
     assert items[0].booking.source == "series"
     assert SessionWaitlist.objects.get(session=sessions[1]).student_id == student.pk
     assert_all()

@@ -213,7 +213,8 @@ class BookingMachine(RuleBasedStateMachine):
         counts = services.process_due(now=self.now)
         assert set(counts) == {"expired_requests", "expired_offers", "offers_made"}
         assert all(value >= 0 for value in counts.values())
-        event(f"process_due: {'expired something' if counts['expired_requests'] or counts['expired_offers'] else 'idle'}")
+        expired = counts["expired_requests"] or counts["expired_offers"]
+        event(f"process_due: {'expired something' if expired else 'idle'}")
 
     # --- sessions -----------------------------------------------------------------------------
 
@@ -379,8 +380,8 @@ class BookingMachine(RuleBasedStateMachine):
         Booking, Session = get_booking_model(), get_session_model()
         self._check_moves("booking", self.seen_bookings, dict(Booking.objects.values_list("pk", "status")),
                           BOOKING_MOVES, first=set(ACTIVE_BOOKING_STATUSES))
-        self._check_moves("waitlist entry", self.seen_entries, dict(SessionWaitlist.objects.values_list("pk", "status")),
-                          ENTRY_MOVES, first={WaitlistStatus.WAITING})
+        entries = dict(SessionWaitlist.objects.values_list("pk", "status"))
+        self._check_moves("waitlist entry", self.seen_entries, entries, ENTRY_MOVES, first={WaitlistStatus.WAITING})
         sessions = dict(Session.objects.values_list("pk", "status"))
         self._check_moves("session", self.seen_sessions, sessions, SESSION_MOVES, first={SessionStatus.SCHEDULED})
         # What the next rules pick from.

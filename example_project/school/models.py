@@ -38,6 +38,9 @@ class LegacyClass(models.Model):
     meeting_url = models.URLField(max_length=500, blank=True)
     status = models.CharField(max_length=16, choices=LEGACY_CLASS_STATUSES, default="scheduled")
 
+    def __str__(self) -> str:
+        return f"Legacy class #{self.pk} ({self.status})"
+
 
 class LegacyBooking(models.Model):
     """A seat in a legacy group class."""
@@ -46,6 +49,9 @@ class LegacyBooking(models.Model):
     session = models.ForeignKey(LegacyClass, on_delete=models.CASCADE, related_name="bookings")
     status = models.CharField(max_length=16, choices=LEGACY_BOOKING_STATUSES, default="pending")
     created = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"Legacy booking #{self.pk} ({self.status})"
 
 
 class LegacyOneOnOneBooking(models.Model):
@@ -58,3 +64,6 @@ class LegacyOneOnOneBooking(models.Model):
     duration_minutes = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=LEGACY_BOOKING_STATUSES, default="pending")
     created = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"Legacy 1:1 booking #{self.pk} ({self.status})"

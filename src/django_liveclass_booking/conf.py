@@ -172,7 +172,8 @@ def _ensure_swappable_defaults() -> None:
     # Migrations (ours and any host migration with a foreign key to our models) name the swappable
     # targets as settings.LIVECLASS_BOOKING_*_MODEL, so the setting must exist even when the host
     # never sets it, just as AUTH_USER_MODEL always exists.
-    for name, default in ((SESSION_MODEL_SETTING, DEFAULT_SESSION_MODEL), (BOOKING_MODEL_SETTING, DEFAULT_BOOKING_MODEL)):
+    defaults = ((SESSION_MODEL_SETTING, DEFAULT_SESSION_MODEL), (BOOKING_MODEL_SETTING, DEFAULT_BOOKING_MODEL))
+    for name, default in defaults:
         if not hasattr(settings, name):
             setattr(settings, name, default)
 

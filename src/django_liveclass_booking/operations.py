@@ -46,7 +46,8 @@ class AddTeacherOverlapExclusion(Operation):
         if schema_editor.connection.vendor != "postgresql":
             return
         table = schema_editor.quote_name(self._table_and_columns(from_state)[0])
-        schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {schema_editor.quote_name(OVERLAP_CONSTRAINT)}")
+        constraint = schema_editor.quote_name(OVERLAP_CONSTRAINT)
+        schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {constraint}")
 
     def describe(self) -> str:
         return "Add the teacher overlap exclusion constraint (PostgreSQL only)"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
@@ -38,12 +38,14 @@ from ..models import (
     TeacherTimeOff,
     get_booking_model,
 )
+from ..models.calendar import CalendarFeedTokenQuerySet
 from ..models.validators import validate_timezone_name
 from ..services._engine.timezones import find_zone
 from ._common import (
     ReadOnlyInline,
     ReasonActionForm,
     ViewOnlyAdmin,
+    acting_user,
     run_for_each,
     user_search_fields,
     with_extra_fields,
@@ -107,7 +109,7 @@ class SessionWaitlistInline(ReadOnlyInline):
 class WallClockField(forms.SplitDateTimeField):
     """A date and time kept naive, as typed: the form reads it in the timezone chosen beside it."""
 
-    def compress(self, data_list: list[Any]) -> dt.datetime | None:
+    def compress(self, data_list: Sequence[Any] | None) -> dt.datetime | None:
         if not data_list:
             return None
         if data_list[0] in self.empty_values:
@@ -135,7 +137,8 @@ class SessionAddForm(forms.ModelForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         wall, tz_name = cleaned.get("start"), cleaned.get("timezone")
         if wall is not None and tz_name:
             zone = find_zone(tz_name) or zoneinfo.ZoneInfo("UTC")
@@ -149,7 +152,7 @@ class SessionAddForm(forms.ModelForm):
 
     def full_clean(self) -> None:
         super().full_clean()
-        if self.is_bound and not self._errors and self.instance.pk is None:
+        if self.is_bound and not self.errors and self.instance.pk is None:
             self._schedule()
 
     def _schedule(self) -> None:
@@ -218,7 +221,7 @@ class LiveClassSessionAdmin(admin.ModelAdmin):
     def seats(self, obj: Any) -> str:
         return f"{obj.seats_taken}/{obj.capacity}"
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, dict[str, Any]]]:
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, Any]]:
         return with_extra_fields(self.model, self.add_fieldsets if obj is None else self.fieldsets,
                                  SESSION_SERVICE_OWNED)
 
@@ -227,7 +230,7 @@ class LiveClassSessionAdmin(admin.ModelAdmin):
             kwargs["form"] = self.add_form
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Iterable[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return () if obj is None else SESSION_SERVICE_OWNED
 
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
@@ -244,7 +247,7 @@ class LiveClassSessionAdmin(admin.ModelAdmin):
     def cancel_sessions(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = request.POST.get("reason", "")
         run_for_each(
-            self, request, queryset, lambda s: services.cancel_session(s, actor=request.user, reason=reason),
+            self, request, queryset, lambda s: services.cancel_session(s, actor=acting_user(request), reason=reason),
             lambda n: ngettext("Cancelled %d session.", "Cancelled %d sessions.", n) % n,
         )
 
@@ -280,7 +283,7 @@ class LiveClassBookingAdmin(admin.ModelAdmin):
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         return ["session__title", *user_search_fields("student", "teacher")]
 
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, dict[str, Any]]]:
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, Any]]:
         return with_extra_fields(self.model, self.fieldsets)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -296,19 +299,21 @@ class LiveClassBookingAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Confirm selected bookings"), permissions=["change"])
     def confirm_bookings(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._transition(request, queryset, lambda b: services.confirm_booking(b, actor=request.user),
+        self._transition(request, queryset, lambda b: services.confirm_booking(b, actor=acting_user(request)),
                          lambda n: ngettext("Confirmed %d booking.", "Confirmed %d bookings.", n) % n)
 
     @admin.action(description=_("Decline selected bookings"), permissions=["change"])
     def decline_bookings(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = request.POST.get("reason", "")
-        self._transition(request, queryset, lambda b: services.decline_booking(b, actor=request.user, reason=reason),
+        self._transition(request, queryset,
+                         lambda b: services.decline_booking(b, actor=acting_user(request), reason=reason),
                          lambda n: ngettext("Declined %d booking.", "Declined %d bookings.", n) % n)
 
     @admin.action(description=_("Cancel selected bookings"), permissions=["change"])
     def cancel_bookings(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = request.POST.get("reason", "")
-        self._transition(request, queryset, lambda b: services.cancel_booking(b, actor=request.user, reason=reason),
+        self._transition(request, queryset,
+                         lambda b: services.cancel_booking(b, actor=acting_user(request), reason=reason),
                          lambda n: ngettext("Cancelled %d booking.", "Cancelled %d bookings.", n) % n)
 
 
@@ -367,7 +372,7 @@ class CalendarFeedTokenAdmin(ViewOnlyAdmin):
         return obj is None and super(ViewOnlyAdmin, self).has_change_permission(request, obj)
 
     @admin.action(description=_("Revoke the selected feed tokens"), permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def revoke(self, request: HttpRequest, queryset: CalendarFeedTokenQuerySet) -> None:
         users = {token.user for token in queryset.live().select_related("user")}
         count = sum(services.revoke_feed_token(user) for user in users)
         self.message_user(request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)

@@ -10,11 +10,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import BookingError
+from ..services import User
 
 
 def user_search_fields(*relations: str) -> list[str]:
@@ -25,6 +28,14 @@ def user_search_fields(*relations: str) -> list[str]:
     if email != User.USERNAME_FIELD and any(f.name == email for f in User._meta.get_fields()):
         names.append(email)
     return [f"{relation}__{name}" for relation in relations for name in names]
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in user an admin page acts for (the admin site lets no anonymous visitor in)."""
+    user = request.user
+    if not isinstance(user, AbstractBaseUser):
+        raise PermissionDenied
+    return user
 
 
 class ReasonActionForm(ActionForm):
@@ -66,7 +77,8 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-def with_extra_fields(model: type, fieldsets: Iterable[Any], skip: Iterable[str] = ()) -> list[Any]:
+def with_extra_fields(model: type[Model], fieldsets: Iterable[tuple[Any, Any]],
+                      skip: Iterable[str] = ()) -> list[tuple[Any, Any]]:
     """``fieldsets`` plus one for the editable fields a swapped model adds, so hosts need not redeclare them."""
     fieldsets = list(fieldsets)
     placed = {*flatten_fieldsets(fieldsets), *skip}

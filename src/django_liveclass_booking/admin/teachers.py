@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import services
 from ..adapter import get_adapter
 from ..exceptions import BookingError
-from ._common import user_search_fields
+from ._common import acting_user, user_search_fields
 
 
 class ServiceForm(forms.ModelForm):
@@ -36,7 +36,7 @@ class ServiceForm(forms.ModelForm):
 
     def full_clean(self) -> None:
         super().full_clean()
-        if self.is_bound and not self._errors:
+        if self.is_bound and not self.errors:
             try:
                 saved = self.save_through_service()
             except BookingError as exc:
@@ -131,7 +131,7 @@ class ServiceAdmin(SavedByFormAdmin):
 
     def _remove(self, request: HttpRequest, obj: Any) -> None:
         try:
-            getattr(services, self.remove_service)(obj, actor=request.user)
+            getattr(services, self.remove_service)(obj, actor=acting_user(request))
         except BookingError as exc:
             # Only a change of rights since the page was shown gets here; the transaction is undone.
             raise PermissionDenied(exc.message) from exc
@@ -140,7 +140,7 @@ class ServiceAdmin(SavedByFormAdmin):
         # The hook the remove services ask, so the admin offers exactly the deletions they would make.
         if not super().has_delete_permission(request, obj):
             return False
-        return obj is None or get_adapter().can_manage_teacher(request.user, obj.teacher_id)
+        return obj is None or get_adapter().can_manage_teacher(acting_user(request), obj.teacher_id)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         self._remove(request, obj)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -43,12 +43,13 @@ def parse_instant(value: str) -> dt.datetime:
     return instant
 
 
-class InstantField(forms.CharField):
+class InstantField(forms.Field):
     """A hidden or radio value holding an ISO 8601 instant."""
 
     def to_python(self, value: Any) -> dt.datetime | None:
-        value = super().to_python(value)
-        return parse_instant(value) if value else None
+        # Read as CharField reads text: an empty value is none, any other is stripped.
+        text = "" if value in self.empty_values else str(value).strip()
+        return parse_instant(text) if text else None
 
 
 def local_datetime(day: dt.date, time: dt.time, tz: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -78,7 +79,7 @@ class SlotSearchForm(forms.Form):
 
     def __init__(self, *args: Any, durations: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["duration"].choices = [(d, str(d)) for d in durations]
+        cast(forms.TypedChoiceField, self.fields["duration"]).choices = [(d, str(d)) for d in durations]
 
 
 class LessonRequestForm(forms.Form):
@@ -111,7 +112,8 @@ class SeriesForm(forms.Form):
         return self.cleaned_data["first_date"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("first_date") and data.get("start_time"):
             try:
                 data["first_start"] = local_datetime(data["first_date"], data["start_time"], self.tz)

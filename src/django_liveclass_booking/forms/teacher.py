@@ -58,6 +58,7 @@ class WallClockField(forms.DateTimeField):
     def to_python(self, value: Any) -> dt.datetime | None:
         if value in self.empty_values:
             return None
+        result: dt.datetime | None
         if isinstance(value, dt.datetime):
             result = value
         else:
@@ -68,7 +69,7 @@ class WallClockField(forms.DateTimeField):
             # Not ISO: the locale's input formats, as DateTimeField would try them.
             result = result or forms.fields.BaseTemporalField.to_python(self, value)
         # One year of margin, so that moving it to UTC cannot overflow.
-        if not dt.MINYEAR < result.year < dt.MAXYEAR:
+        if result is None or not dt.MINYEAR < result.year < dt.MAXYEAR:
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         if result.tzinfo is not None:  # an explicit offset says which instant it is
             return result
@@ -117,15 +118,17 @@ class ScheduleForm(forms.Form):
         self.fields["start"].help_text = _("Date and time in your timezone (%(tz)s).") % {"tz": tz.key}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         repeat, start = data.get("repeat"), data.get("start")
         weeks, cap = data.get("weeks"), booking_settings.MAX_OCCURRENCES
-        if repeat in REPEATS and weeks is None:
-            self.add_error("weeks", _("Say for how many weeks the class repeats."))
-        elif repeat in REPEATS and weeks * REPEATS[repeat][1] > cap:
-            # Said here in weeks: the service's refusal would speak of the rule's COUNT.
-            self.add_error("weeks", _("That makes %(count)d classes; at most %(max)d can be scheduled at once.")
-                           % {"count": weeks * REPEATS[repeat][1], "max": cap})
+        if repeat in REPEATS:
+            if weeks is None:
+                self.add_error("weeks", _("Say for how many weeks the class repeats."))
+            elif weeks * REPEATS[repeat][1] > cap:
+                # Said here in weeks: the service's refusal would speak of the rule's COUNT.
+                self.add_error("weeks", _("That makes %(count)d classes; at most %(max)d can be scheduled at once.")
+                               % {"count": weeks * REPEATS[repeat][1], "max": cap})
         # The rule would silently move a Saturday start to the next Monday.
         if repeat == "weekdays" and start is not None and _local_weekday(start, data.get("timezone")) >= 5:
             self.add_error("start", _("A class repeating every weekday must start on a Monday to Friday."))

@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connections
@@ -76,14 +76,16 @@ def load_context(parsed: Parsed, now: dt.datetime, *, using: str, lock: bool) ->
     for chunk in chunks(parsed.usernames()):
         users.update(User._default_manager.using(using).filter(**{f"{User.USERNAME_FIELD}__in": chunk})
                      .values_list(User.USERNAME_FIELD, "pk"))
-    teacher_ids = {users[name] for name in {r.teacher for r in (*parsed.sessions, *parsed.lessons)} if name in users}
+    teachers = {r.teacher for r in parsed.sessions} | {r.teacher for r in parsed.lessons}
+    teacher_ids = {users[name] for name in teachers if name in users}
     policies = _policies(teacher_ids, using=using, lock=lock)
     sessions = _existing_sessions(parsed.session_refs(), using=using, lock=lock)
     Booking = get_booking_model()
     booking_refs: set[str] = set()
     for chunk in chunks(parsed.booking_refs()):
-        booking_refs.update(Booking.objects.using(using).filter(external_ref__in=chunk)
-                            .values_list("external_ref", flat=True))
+        # external_ref is nullable, but a row matched by external_ref__in has one.
+        booking_refs.update(cast(Iterable[str], Booking.objects.using(using).filter(external_ref__in=chunk)
+                                 .values_list("external_ref", flat=True)))
     active_pairs: dict[tuple[Any, Any], str] = {}
     for chunk in chunks(s.pk for s in sessions.values() if s.kind == SessionKind.GROUP):
         for session_id, student_id, pk, ref in (
@@ -126,7 +128,8 @@ def _existing_sessions(refs: list[str], *, using: str, lock: bool) -> dict[str, 
         for row in qs.filter(external_ref__in=chunk).values(
                 "external_ref", "pk", "teacher_id", "kind", "status", "start_at_utc", "end_at_utc", "seats_taken",
                 "capacity"):
-            found[row["external_ref"]] = Existing(
+            # external_ref is nullable, but a row matched by external_ref__in has one.
+            found[cast(str, row["external_ref"])] = Existing(
                 pk=row["pk"], teacher_id=row["teacher_id"], kind=row["kind"], status=row["status"],
                 start=row["start_at_utc"], end=row["end_at_utc"], seats_taken=row["seats_taken"],
                 capacity=row["capacity"])

@@ -7,10 +7,11 @@ naming the field; the other rows go on. The legacy statuses are checked here aga
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,10 @@ BOOKING_STATUSES = {
 
 _MAX_TITLE, _MAX_URL, _MAX_TZ = 200, 500, 64
 _MAX_INT = 2**31 - 1  # PositiveIntegerField's range on every backend
+
+
+#: Parses one export row (a mapping of named fields) at a 1-based position.
+_Parser = Callable[[Mapping[str, Any], int], "SessionRow | BookingRow | LessonRow"]
 
 
 class BadValue(Exception):
@@ -124,7 +129,7 @@ class Parsed:
         return [r.ref for r in self.bookings] + [r.ref for r in self.lessons]
 
     def time_range(self) -> tuple[dt.datetime, dt.datetime] | None:
-        spans = [(r.start, r.end) for r in (*self.sessions, *self.lessons)]
+        spans = [(r.start, r.end) for r in self.sessions] + [(r.start, r.end) for r in self.lessons]
         if not spans:
             return None
         return min(s for s, _ in spans), max(e for _, e in spans)
@@ -133,8 +138,10 @@ class Parsed:
 def parse_rows(rows: Mapping[str, Iterable[Any]]) -> Parsed:
     """Validate every row's fields and types; no database access. Duplicate ids: the first row wins."""
     parsed = Parsed()
-    parsers = {"sessions": (_parse_session, parsed.sessions), "bookings": (_parse_booking, parsed.bookings),
-               "one_on_one_bookings": (_parse_lesson, parsed.lessons)}
+    parsers: dict[str, tuple[_Parser, list[Any]]] = {
+        "sessions": (_parse_session, parsed.sessions), "bookings": (_parse_booking, parsed.bookings),
+        "one_on_one_bookings": (_parse_lesson, parsed.lessons),
+    }
     for table, (parse, into) in parsers.items():
         seen: set[int] = set()
         for position, row in enumerate(rows.get(table) or [], start=1):
@@ -248,10 +255,9 @@ def _username(row: Mapping[str, Any], name: str) -> str:
 
 def _choice(row: Mapping[str, Any], name: str, choices: Mapping[str, Any]) -> str:
     value = _required(row, name)
-    key = value.lower() if isinstance(value, str) else None
-    if key not in choices:
+    if not isinstance(value, str) or value.lower() not in choices:
         raise BadValue(f"unknown {name} {value!r} (expected one of: {', '.join(choices)})")
-    return key
+    return value.lower()
 
 
 def _url(row: Mapping[str, Any]) -> str:
@@ -284,10 +290,8 @@ def _datetime(row: Mapping[str, Any], name: str) -> dt.datetime:
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            pass
     if parsed is None:
         raise BadValue(f"{name!r} must be an ISO 8601 date and time, not {value!r}")
     # Years 1 and 9999 parse, but the overlap checks step past them and would overflow.

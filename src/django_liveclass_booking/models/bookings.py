@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -20,31 +20,31 @@ def live_at(now: Any) -> models.Q:
     )
 
 
-class LiveClassBookingQuerySet(models.QuerySet):
-    def active(self) -> LiveClassBookingQuerySet:
+class LiveClassBookingQuerySet(models.QuerySet["AbstractLiveClassBooking"]):
+    def active(self) -> Self:
         """Pending or confirmed, as stored (a pending request past its expiry still counts)."""
         return self.filter(status__in=ACTIVE_BOOKING_STATUSES)
 
-    def live(self, now: Any) -> LiveClassBookingQuerySet:
+    def live(self, now: Any) -> Self:
         """Active as of ``now``: confirmed, or pending and not yet past its expiry."""
         return self.filter(live_at(now))
 
-    def due_to_expire(self, now: Any) -> LiveClassBookingQuerySet:
+    def due_to_expire(self, now: Any) -> Self:
         return self.filter(status=BookingStatus.PENDING, expires_at__lte=now)
 
-    def pending(self) -> LiveClassBookingQuerySet:
+    def pending(self) -> Self:
         return self.filter(status=BookingStatus.PENDING)
 
-    def confirmed(self) -> LiveClassBookingQuerySet:
+    def confirmed(self) -> Self:
         return self.filter(status=BookingStatus.CONFIRMED)
 
-    def for_student(self, student: Any) -> LiveClassBookingQuerySet:
+    def for_student(self, student: Any) -> Self:
         return self.filter(student=student)
 
-    def for_teacher(self, teacher: Any) -> LiveClassBookingQuerySet:
+    def for_teacher(self, teacher: Any) -> Self:
         return self.filter(teacher=teacher)
 
-    def between(self, start: Any, end: Any) -> LiveClassBookingQuerySet:
+    def between(self, start: Any, end: Any) -> Self:
         return self.filter(start_at_utc__lt=end, end_at_utc__gt=start)
 
 

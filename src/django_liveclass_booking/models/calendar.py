@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Self
 
 from django.conf import settings
 from django.db import models
@@ -20,8 +21,8 @@ def hash_feed_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class CalendarFeedTokenQuerySet(models.QuerySet):
-    def live(self) -> CalendarFeedTokenQuerySet:
+class CalendarFeedTokenQuerySet(models.QuerySet["CalendarFeedToken"]):
+    def live(self) -> Self:
         """Tokens not revoked."""
         return self.filter(revoked_at__isnull=True)
 

@@ -37,7 +37,10 @@ class BookingSeries(TimeStampedModel):
     status = models.CharField(_("status"), max_length=16, choices=SeriesStatus.choices, default=SeriesStatus.ACTIVE)
     status_changed = MonitorField(_("status changed"), monitor="status")
     on_conflict = models.CharField(_("on conflict"), max_length=8, choices=OnConflict.choices, default=OnConflict.SKIP)
-    recurrence_key = models.CharField(_("recurrence key"), max_length=64, null=True, blank=True, db_index=True)
+    # NULL, not "", as on the session: a 1:1 series follows no recurring class.
+    recurrence_key = models.CharField(  # noqa: DJ001
+        _("recurrence key"), max_length=64, null=True, blank=True, db_index=True
+    )
 
     class Meta:
         verbose_name = _("booking series")

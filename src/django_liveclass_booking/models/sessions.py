@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -12,17 +12,17 @@ from .choices import SessionKind, SessionStatus
 from .validators import no_nul_bytes
 
 
-class LiveClassSessionQuerySet(models.QuerySet):
-    def scheduled(self) -> LiveClassSessionQuerySet:
+class LiveClassSessionQuerySet(models.QuerySet["AbstractLiveClassSession"]):
+    def scheduled(self) -> Self:
         return self.filter(status=SessionStatus.SCHEDULED)
 
-    def upcoming(self, now: Any) -> LiveClassSessionQuerySet:
+    def upcoming(self, now: Any) -> Self:
         return self.scheduled().filter(start_at_utc__gt=now)
 
-    def for_teacher(self, teacher: Any) -> LiveClassSessionQuerySet:
+    def for_teacher(self, teacher: Any) -> Self:
         return self.filter(teacher=teacher)
 
-    def overlapping(self, start: Any, end: Any) -> LiveClassSessionQuerySet:
+    def overlapping(self, start: Any, end: Any) -> Self:
         """Sessions whose [start, end) intersects [start, end)."""
         return self.filter(start_at_utc__lt=end, end_at_utc__gt=start)
 
@@ -59,7 +59,8 @@ class AbstractLiveClassSession(TimeStampedModel):
     )
     status_changed = MonitorField(_("status changed"), monitor="status")
     cancellation_reason = models.TextField(_("cancellation reason"), blank=True, validators=[no_nul_bytes])
-    recurrence_key = models.CharField(
+    # NULL, not "": a session scheduled on its own belongs to no recurring class (recurrence_key__isnull).
+    recurrence_key = models.CharField(  # noqa: DJ001
         _("recurrence key"), max_length=64, null=True, blank=True, db_index=True,
         help_text=_("Shared by the sessions created from one recurrence rule."),
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -12,14 +12,14 @@ from .choices import OPEN_WAITLIST_STATUSES, WaitlistStatus
 from .fields import active_flag
 
 
-class SessionWaitlistQuerySet(models.QuerySet):
-    def open(self) -> SessionWaitlistQuerySet:
+class SessionWaitlistQuerySet(models.QuerySet["SessionWaitlist"]):
+    def open(self) -> Self:
         return self.filter(status__in=OPEN_WAITLIST_STATUSES)
 
-    def waiting(self) -> SessionWaitlistQuerySet:
+    def waiting(self) -> Self:
         return self.filter(status=WaitlistStatus.WAITING)
 
-    def in_line_order(self) -> SessionWaitlistQuerySet:
+    def in_line_order(self) -> Self:
         return self.order_by("position", "pk")
 
 
@@ -40,7 +40,9 @@ class SessionWaitlist(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("student")
     )
     position = models.PositiveIntegerField(_("position"))
-    status = models.CharField(_("status"), max_length=16, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    status = models.CharField(
+        _("status"), max_length=16, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
     status_changed = MonitorField(_("status changed"), monitor="status")
     offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
     offer_expires_at = models.DateTimeField(_("offer expires at"), null=True, blank=True, db_index=True)

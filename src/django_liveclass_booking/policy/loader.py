@@ -18,7 +18,9 @@ def get_rules() -> list[Rule]:
         try:
             klass = import_string(entry["NAME"])
         except ImportError as exc:
-            raise ImproperlyConfigured(f"LIVECLASS_BOOKING['POLICY_RULES']: cannot import {entry['NAME']!r}: {exc}") from exc
+            raise ImproperlyConfigured(
+                f"LIVECLASS_BOOKING['POLICY_RULES']: cannot import {entry['NAME']!r}: {exc}"
+            ) from exc
         rules.append(klass(**entry.get("OPTIONS", {})))
     return rules
 

@@ -55,7 +55,10 @@ class MaxAdvanceRule(Rule):
         return []
 
 
-def local_day_and_week(start: dt.datetime, tz_name: str) -> tuple[tuple[dt.datetime, dt.datetime], tuple[dt.datetime, dt.datetime]]:
+_Span = tuple[dt.datetime, dt.datetime]
+
+
+def local_day_and_week(start: dt.datetime, tz_name: str) -> tuple[_Span, _Span]:
     """The UTC bounds of the local day and the local week (from Monday) that contain ``start``.
 
     Bounds are local midnights, so a day is 23 or 25 hours long on a DST change, as the teacher lives it.
@@ -70,7 +73,8 @@ def local_day_and_week(start: dt.datetime, tz_name: str) -> tuple[tuple[dt.datet
     def midnight(date: dt.date) -> dt.datetime:
         return dt.datetime.combine(date, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
 
-    return (midnight(day), midnight(day + dt.timedelta(days=1))), (midnight(monday), midnight(monday + dt.timedelta(days=7)))
+    day_span = (midnight(day), midnight(day + dt.timedelta(days=1)))
+    return day_span, (midnight(monday), midnight(monday + dt.timedelta(days=7)))
 
 
 def student_counts(request: BookingRequest) -> dict[str, int]:

@@ -52,7 +52,7 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
     seats = col(s, "seats_taken")
     sql = (
         f"WITH claim AS (UPDATE {qn(s.db_table)} SET {seats} = {seats} + 1 "
-        f"WHERE {qn(s.pk.column)} = %s AND {col(s, 'status')} = %s AND {col(s, 'start_at_utc')} > %s "
+        f"WHERE {col(s, s.pk.name)} = %s AND {col(s, 'status')} = %s AND {col(s, 'start_at_utc')} > %s "
         f"AND {seats} < {col(s, 'capacity')} "
         f"AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
         f"AND {col(w, 'status')} = %s) "
@@ -62,7 +62,7 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
         f"INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
         f"SELECT {', '.join(f'CAST(%s AS {_cast_type(f, connection)})' for f in fields)} FROM claim "
-        f"RETURNING {qn(b.pk.column)}"
+        f"RETURNING {col(b, b.pk.name)}"
     )
     session_pk = booking.session_id
     params = [session_pk, SessionStatus.SCHEDULED, now, session_pk, WaitlistStatus.WAITING,

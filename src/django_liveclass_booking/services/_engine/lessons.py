@@ -40,7 +40,8 @@ def request(student: Any, teacher: Any, start: dt.datetime, end: dt.datetime, le
         duration_minutes=length, timezone_snapshot=policy.timezone))
     transitions.begin(session, SessionStatus.SCHEDULED, now)
     session.save(force_insert=True, using=using)
-    booking = Booking(
+    # django-stubs types the swappable foreign key as the default session model, not the abstract one.
+    booking = Booking(  # type: ignore[misc]
         session=session, student=student, teacher=teacher, kind=SessionKind.ONE_ON_ONE,
         start_at_utc=start, end_at_utc=end, message=message, source=BookingSource.DIRECT,
         decided_at=None if pending else now,

@@ -8,6 +8,8 @@ from typing import Any
 from ... import signals
 from ...exceptions import PolicyViolation
 from ...models import (
+    AbstractLiveClassBooking,
+    AbstractLiveClassSession,
     ApprovalMode,
     BookingSeries,
     BookingSource,
@@ -76,20 +78,22 @@ def book(student: Any, teacher: Any, *, rrule: str, tz: str, occurrences: list[r
     )
     transitions.begin(record, SeriesStatus.PENDING if needs_approval else SeriesStatus.ACTIVE, now)
     record.save(force_insert=True, using=using)
-    sessions = []
+    sessions: list[AbstractLiveClassSession] = []
     for o in booked:
         session = seats.held_by_lesson(Session(teacher=teacher, kind=SessionKind.ONE_ON_ONE, start_at_utc=o.start,
                                                end_at_utc=o.end, duration_minutes=length, timezone_snapshot=tz))
         sessions.append(transitions.begin(session, SessionStatus.SCHEDULED, now))
     sessions = Session.objects.using(using).bulk_create(sessions)
     status = BookingStatus.PENDING if needs_approval else BookingStatus.CONFIRMED
-    bookings = []
+    bookings: list[AbstractLiveClassBooking] = []
     for o, session in zip(booked, sessions, strict=True):
-        booking = Booking(session=session, student=student, teacher=teacher, kind=SessionKind.ONE_ON_ONE,
-                          start_at_utc=o.start, end_at_utc=o.end, source=BookingSource.SERIES,
-                          decided_at=None if needs_approval else now,
-                          expires_at=expiry.request_expiry(policy.request_ttl_hours, now, o.start)
-                          if needs_approval else None)
+        # django-stubs types the swappable foreign key as the default session model, not the abstract one.
+        booking = Booking(  # type: ignore[misc]
+            session=session, student=student, teacher=teacher, kind=SessionKind.ONE_ON_ONE,
+            start_at_utc=o.start, end_at_utc=o.end, source=BookingSource.SERIES,
+            decided_at=None if needs_approval else now,
+            expires_at=expiry.request_expiry(policy.request_ttl_hours, now, o.start) if needs_approval else None,
+        )
         bookings.append(transitions.begin(booking, status, now))
     bookings = Booking.objects.using(using).bulk_create(bookings)
     series.write_items(record, occurrences, dict(zip([o.index for o in booked], bookings, strict=True)),

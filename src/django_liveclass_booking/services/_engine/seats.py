@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, When
 
 from ... import signals
 from ...models import (
+    AbstractLiveClassSession,
     SessionStatus,
     SessionWaitlist,
     TeacherBookingPolicy,
@@ -25,6 +26,8 @@ from ...models import (
 )
 from . import db, locks, transitions
 from .events import send_after_commit
+
+S = TypeVar("S", bound=AbstractLiveClassSession)
 
 
 def someone_waits(session_ref: Any = None) -> Exists:
@@ -114,13 +117,13 @@ def add_seats(increments: Mapping[Any, int], *, using: str) -> None:
         ))
 
 
-def held_by_lesson(session: Any) -> Any:
+def held_by_lesson(session: S) -> S:
     """A new 1:1 lesson's session: one seat, held by its student from the start."""
     session.capacity, session.seats_taken = 1, 1
     return session
 
 
-def set_taken(session: Any, taken: int) -> Any:
+def set_taken(session: S, taken: int) -> S:
     """A new session's counter when its bookings are written with it (an import)."""
     session.seats_taken = taken
     return session

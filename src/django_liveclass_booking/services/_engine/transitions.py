@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 
@@ -28,6 +28,7 @@ from ...models import (
 )
 
 Table = Mapping[str, frozenset[str]]
+M = TypeVar("M", bound=Model)
 
 BOOKING: Table = {
     BookingStatus.PENDING: frozenset(
@@ -140,7 +141,7 @@ def move(obj: Model, target: str, now: dt.datetime, *, queryset: QuerySet[Any] |
     return True
 
 
-def begin(obj: Model, status: str, now: dt.datetime, *, imported: bool = False) -> Model:
+def begin(obj: M, status: str, now: dt.datetime, *, imported: bool = False) -> M:
     """Give a new, unsaved instance its first status (any status for an import)."""
     if not imported and status not in FIRST[_kind(type(obj))]:
         raise ValueError(f"A new {type(obj).__name__} cannot start as {status!r}")

@@ -36,7 +36,10 @@ class DefaultBookingAdapter:
 
     def is_staff_manager(self, actor: AbstractBaseUser) -> bool:
         """Whether ``actor`` may manage every booking (staff tooling, support agents)."""
-        return bool(getattr(actor, "is_active", False) and actor.has_perm(MANAGE_BOOKINGS_PERMISSION))
+        # has_perm comes with PermissionsMixin, which a custom user model may leave out.
+        has_perm = getattr(actor, "has_perm", None)
+        return bool(getattr(actor, "is_active", False) and has_perm is not None
+                    and has_perm(MANAGE_BOOKINGS_PERMISSION))
 
     def is_teacher(self, user: AbstractBaseUser) -> bool:
         """Who may open the teacher pages of the optional views.

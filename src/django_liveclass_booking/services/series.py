@@ -292,7 +292,8 @@ def cancel_series(series: BookingSeries, *, actor: Actor, from_start: dt.datetim
                                                                                  start_at_utc__gte=since)),
             list(recurring.waiting_entries(series, since)),
         ))
-        on_time, late = [], []
+        on_time: list[Any] = []
+        late: list[Any] = []
         for booking in upcoming:
             is_late, refusal = lifecycle.student_cutoff(booking, current) if as_student else (False, None)
             if refusal is None:

@@ -134,7 +134,8 @@ def cancel_session(session: AbstractLiveClassSession, *, actor: Actor, reason: s
         transitions.move_rows(SessionWaitlist.objects.using(using).filter(session_id=locked.pk,
                                                                           status__in=OPEN_WAITLIST_STATUSES),
                               WaitlistStatus.LEFT, current)
-        transitions.move(session, SessionStatus.CANCELLED, current, cancellation_reason=reason, **seats.emptied())
+        fields: dict[str, Any] = {"cancellation_reason": reason, **seats.emptied()}
+        transitions.move(session, SessionStatus.CANCELLED, current, **fields)
         for booking in bookings:
             send_after_commit(signals.booking_cancelled, type(booking), booking=booking)
         send_after_commit(signals.session_cancelled, type(session), session=session)

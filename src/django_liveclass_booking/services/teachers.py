@@ -86,7 +86,8 @@ def add_time_off(teacher: User, *, start: dt.datetime, end: dt.datetime, reason:
     """
     require_user(teacher, "teacher")
     start_utc, end_utc = inputs.aware(start, "start"), inputs.aware(end, "end")
-    reason = inputs.text(reason, "reason", max_length=TeacherTimeOff._meta.get_field("reason").max_length)
+    longest = TeacherTimeOff._meta.get_field("reason").max_length or inputs.MAX_TEXT
+    reason = inputs.text(reason, "reason", max_length=longest)
     if end_utc <= start_utc:
         raise BookingError("Time off must end after it starts.", code="end_before_start",
                            params={"start": start_utc.isoformat(), "end": end_utc.isoformat()})

@@ -24,9 +24,16 @@ from ..adapter import get_adapter
 from ..exceptions import BookingError, PolicyViolation
 from ..models import TeacherBookingPolicy
 from ..services._engine.timezones import find_zone
+from ..services._engine.types import User
 
 #: Key in ``request.session`` under which the time zone picked by the viewer is kept.
 TIMEZONE_SESSION_KEY = "liveclass_booking_timezone"
+
+
+class AuthenticatedRequest(HttpRequest):
+    """A request that has passed ``login_required``: its user is signed in."""
+
+    user: User
 
 
 def viewer_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:

@@ -19,7 +19,7 @@ from .. import ics
 from ..adapter import get_adapter
 from ..models import CalendarFeedToken, get_booking_model
 from ..services import calendar as calendar_services
-from ._common import render_page
+from ._common import AuthenticatedRequest, render_page
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
@@ -35,7 +35,7 @@ def _calendar_response(body: bytes, *, filename: str, attachment: bool) -> HttpR
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def feed_settings(request: HttpRequest) -> HttpResponse:
+def feed_settings(request: AuthenticatedRequest) -> HttpResponse:
     """Show whether the user has a feed address; POST ``action=issue`` (re)generates it, ``revoke`` revokes it.
 
     A new address is shown once, on the response to the POST that made it: only its hash is stored,
@@ -92,7 +92,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_safe
-def booking_ics(request: HttpRequest, pk: int) -> HttpResponse:
+def booking_ics(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """One booking as a ``booking-<pk>.ics`` download, for its student, its teacher or a manager (else 404)."""
     ics.require_icalendar()
     booking = get_booking_model().objects.select_related("session", "teacher", "student").filter(pk=pk).first()

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -37,6 +37,7 @@ from ..models import (
     TeacherBookingPolicy,
 )
 from ._common import (
+    AuthenticatedRequest,
     add_booking_error,
     render_page,
     small_int,
@@ -69,22 +70,20 @@ def _policy_durations(teacher: Any) -> list[int]:
 def _teachers() -> QuerySet[Any]:
     """Teachers who take 1:1 requests: those with availability windows (or any policy when not required)."""
     User = get_user_model()
-    if booking_settings.REQUIRE_AVAILABILITY:
-        ids = TeacherAvailability.objects.values("teacher_id")
-    else:
-        ids = TeacherBookingPolicy.objects.values("teacher_id")
+    ids: QuerySet[Any, Any] = (TeacherAvailability.objects.values("teacher_id") if booking_settings.REQUIRE_AVAILABILITY
+                               else TeacherBookingPolicy.objects.values("teacher_id"))
     return User._default_manager.filter(pk__in=ids, is_active=True).order_by(User.USERNAME_FIELD)
 
 
 @login_required
-def teacher_list(request: HttpRequest) -> HttpResponse:
+def teacher_list(request: AuthenticatedRequest) -> HttpResponse:
     teachers = list(_teachers())
     policies = {p.teacher_id: p for p in TeacherBookingPolicy.objects.filter(teacher__in=teachers)}
     rows = [(t, policies.get(t.pk)) for t in teachers]
     return render_page(request, "liveclass_booking/student/teacher_list.html", {"rows": rows})
 
 
-def _lesson_page(request: HttpRequest, teacher: Any, form: LessonRequestForm | None = None) -> HttpResponse:
+def _lesson_page(request: AuthenticatedRequest, teacher: Any, form: LessonRequestForm | None = None) -> HttpResponse:
     tz = viewer_timezone(request)
     durations = _policy_durations(teacher)
     search = SlotSearchForm(request.GET or None, durations=durations)
@@ -96,7 +95,8 @@ def _lesson_page(request: HttpRequest, teacher: Any, form: LessonRequestForm | N
     week = week if week and week >= today else today
     start = dt.datetime.combine(week, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
-    slots_error, days = None, []
+    slots_error: BookingError | None = None
+    days: list[Any] = []
     try:
         slots = services.available_slots(teacher, start=start, end=end, duration=duration)
     except BookingError as exc:
@@ -109,14 +109,15 @@ def _lesson_page(request: HttpRequest, teacher: Any, form: LessonRequestForm | N
     form = form or LessonRequestForm(initial={"duration": duration})
     context = {
         "teacher": teacher, "search": search, "form": form, "days": days, "duration": duration,
-        "week": week, "previous_week": max(today, week - dt.timedelta(days=7)), "next_week": week + dt.timedelta(days=7),
+        "week": week, "previous_week": max(today, week - dt.timedelta(days=7)),
+        "next_week": week + dt.timedelta(days=7),
         "slots_error": slots_error, "selected": request.POST.get("start", ""),
     }
     return render_page(request, "liveclass_booking/student/request_lesson.html", context)
 
 
 @login_required
-def request_lesson(request: HttpRequest, pk: int) -> HttpResponse:
+def request_lesson(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """List the teacher's free slots for a week; POST asks for one of them."""
     teacher = get_object_or_404(_teachers(), pk=pk)
     if request.method != "POST":
@@ -139,7 +140,7 @@ def request_lesson(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def create_series(request: HttpRequest, pk: int) -> HttpResponse:
+def create_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Book the same 1:1 lesson every week for a number of weeks (at the student's local time)."""
     teacher = get_object_or_404(_teachers(), pk=pk)
     tz = viewer_timezone(request)
@@ -177,7 +178,8 @@ def _visible_series(user: Any) -> QuerySet[BookingSeries]:
     return get_adapter().series_visible_to(user, BookingSeries.objects.select_related("student", "teacher"))
 
 
-def _series_page(request: HttpRequest, series: BookingSeries, form: SeriesCancelForm | None = None) -> HttpResponse:
+def _series_page(request: AuthenticatedRequest, series: BookingSeries,
+                 form: SeriesCancelForm | None = None) -> HttpResponse:
     items = series.items.select_related("booking").order_by("index")
     current = _now()
     context = {"series": series, "items": items, "form": form or SeriesCancelForm(), "now": current,
@@ -188,13 +190,13 @@ def _series_page(request: HttpRequest, series: BookingSeries, form: SeriesCancel
 
 
 @login_required
-def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def series_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _series_page(request, get_object_or_404(_visible_series(request.user), pk=pk))
 
 
 @login_required
 @require_POST
-def cancel_series(request: HttpRequest, pk: int) -> HttpResponse:
+def cancel_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     series = get_object_or_404(_visible_series(request.user), pk=pk)
     form = SeriesCancelForm(request.POST)
     if not form.is_valid():

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -38,6 +38,7 @@ from ..models import (
 )
 from ._common import (
     TIMEZONE_SESSION_KEY,
+    AuthenticatedRequest,
     add_booking_error,
     render_page,
     safe_next,
@@ -67,7 +68,7 @@ def _shows_meeting(user: Any, session: Any, booking: Any | None) -> bool:
 # --- Group classes -------------------------------------------------------------------------------
 
 @login_required
-def session_list(request: HttpRequest) -> HttpResponse:
+def session_list(request: AuthenticatedRequest) -> HttpResponse:
     """Upcoming group classes, with the viewer's own booking or waitlist place on each."""
     sessions = (get_session_model().objects.upcoming(_now()).filter(kind=SessionKind.GROUP)
                 .select_related("teacher").order_by("start_at_utc", "pk"))
@@ -86,7 +87,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "liveclass_booking/student/session_list.html", {"page": page, "rows": rows})
 
 
-def _session_page(request: HttpRequest, session: Any, *, error: BookingError | None = None) -> HttpResponse:
+def _session_page(request: AuthenticatedRequest, session: Any, *, error: BookingError | None = None) -> HttpResponse:
     user = request.user
     booking = (get_booking_model().objects.filter(session=session, student=user, status__in=ACTIVE_BOOKING_STATUSES)
                .first())
@@ -108,14 +109,14 @@ def _session_page(request: HttpRequest, session: Any, *, error: BookingError | N
 
 
 @login_required
-def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def session_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_object_or_404(_visible_sessions(request.user), pk=pk)
     return _session_page(request, session)
 
 
 @login_required
 @require_POST
-def book(request: HttpRequest, pk: int) -> HttpResponse:
+def book(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Take a seat (confirmed, or pending when the teacher approves bookings)."""
     session = get_object_or_404(_visible_sessions(request.user), pk=pk, kind=SessionKind.GROUP)
     try:
@@ -131,7 +132,7 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def join_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
+def join_waitlist(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_object_or_404(_visible_sessions(request.user), pk=pk, kind=SessionKind.GROUP)
     try:
         entry = services.join_waitlist(request.user, session)
@@ -146,7 +147,7 @@ def join_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def subscribe(request: HttpRequest, pk: int) -> HttpResponse:
+def subscribe(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A seat in every future session of a recurring class (full ones put the student on the waitlist)."""
     session = get_object_or_404(_visible_sessions(request.user), pk=pk, kind=SessionKind.GROUP,
                                 recurrence_key__isnull=False)
@@ -161,7 +162,7 @@ def subscribe(request: HttpRequest, pk: int) -> HttpResponse:
 # --- The student's bookings ----------------------------------------------------------------------
 
 @login_required
-def my_bookings(request: HttpRequest) -> HttpResponse:
+def my_bookings(request: AuthenticatedRequest) -> HttpResponse:
     """The viewer's upcoming bookings, seat offers, waitlist places, series and recent history."""
     current = _now()
     mine = get_booking_model().objects.filter(student=request.user).select_related("session", "teacher")
@@ -176,7 +177,7 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
     return render_page(request, "liveclass_booking/student/my_bookings.html", context)
 
 
-def _booking_page(request: HttpRequest, booking: Any, form: CancelForm | None = None) -> HttpResponse:
+def _booking_page(request: AuthenticatedRequest, booking: Any, form: CancelForm | None = None) -> HttpResponse:
     context = {
         "booking": booking,
         "session": booking.session,
@@ -188,13 +189,13 @@ def _booking_page(request: HttpRequest, booking: Any, form: CancelForm | None = 
 
 
 @login_required
-def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def booking_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _booking_page(request, get_object_or_404(_visible_bookings(request.user), pk=pk))
 
 
 @login_required
 @require_POST
-def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     booking = get_object_or_404(_visible_bookings(request.user), pk=pk)
     form = CancelForm(request.POST)
     if not form.is_valid():
@@ -211,7 +212,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("liveclass_booking:booking_detail", pk=booking.pk)
 
 
-def _entry_for(request: HttpRequest, pk: int, action: str) -> SessionWaitlist:
+def _entry_for(request: AuthenticatedRequest, pk: int, action: str) -> SessionWaitlist:
     """The waitlist entry, if the adapter lets the viewer act on it; a 404 otherwise (its existence stays hidden)."""
     entry = get_object_or_404(SessionWaitlist.objects.select_related("session"), pk=pk)
     if not get_adapter().can_act_on_waitlist_entry(request.user, entry, action):
@@ -219,7 +220,7 @@ def _entry_for(request: HttpRequest, pk: int, action: str) -> SessionWaitlist:
     return entry
 
 
-def _entry_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def _entry_action(request: AuthenticatedRequest, pk: int, action: str) -> HttpResponse:
     entry = _entry_for(request, pk, action)
     try:
         if action == "accept":
@@ -239,31 +240,31 @@ def _entry_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def accept_offer(request: HttpRequest, pk: int) -> HttpResponse:
+def accept_offer(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _entry_action(request, pk, "accept")
 
 
 @login_required
 @require_POST
-def decline_offer(request: HttpRequest, pk: int) -> HttpResponse:
+def decline_offer(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _entry_action(request, pk, "decline")
 
 
 @login_required
 @require_POST
-def leave_waitlist(request: HttpRequest, pk: int) -> HttpResponse:
+def leave_waitlist(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _entry_action(request, pk, "leave")
 
 
 @login_required
 @require_POST
-def set_timezone(request: HttpRequest) -> HttpResponse:
+def set_timezone(request: AuthenticatedRequest) -> HttpResponse:
     """Remember the zone the viewer wants times shown in (for this login session)."""
     form = TimezoneForm(request.POST)
     if form.is_valid():
         request.session[TIMEZONE_SESSION_KEY] = form.cleaned_data["timezone"]
     else:
-        messages.error(request, " ".join(form.errors["timezone"]))
+        messages.error(request, " ".join(str(e) for e in form.errors["timezone"]))
     return safe_next(request, "liveclass_booking:session_list")
 
 

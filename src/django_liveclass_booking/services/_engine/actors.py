@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...exceptions import BookingError, NotAllowed
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 
 class _System:
@@ -27,7 +30,7 @@ class _System:
 SYSTEM = _System()
 
 
-def is_system(actor: Any) -> bool:
+def is_system(actor: object) -> TypeIs[_System]:
     return actor is SYSTEM
 
 

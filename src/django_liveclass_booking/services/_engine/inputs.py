@@ -112,7 +112,7 @@ def end_after(start: dt.datetime, length: int) -> dt.datetime:
 
 
 def _saved(value: Any, model: type, name: str, code: str, what: str) -> None:
-    if not isinstance(value, model) or value.pk is None:
+    if not isinstance(value, model) or getattr(value, "pk", None) is None:
         raise BookingError(f"{name} must be a saved {what}.", code=code, params={"field": name})
 
 

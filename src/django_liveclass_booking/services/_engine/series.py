@@ -99,8 +99,9 @@ def write_items(series: BookingSeries, occurrences: Sequence[recurrence.Occurren
 
 
 def series_bookings(series: BookingSeries, statuses: Any) -> Any:
-    return get_booking_model().objects.using(db.alias()).filter(series_item__series=series,
-                                                                status__in=list(statuses))
+    # The reverse relation from BookingSeriesItem.booking is not on the abstract model that types it.
+    return get_booking_model().objects.using(db.alias()).filter(
+        series_item__series=series, status__in=list(statuses))  # type: ignore[misc]
 
 
 def read_under_locks(read: Callable[[], tuple[list[Any], ...]]) -> tuple[list[Any], ...]:

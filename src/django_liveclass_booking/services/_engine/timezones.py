@@ -31,7 +31,7 @@ def zone_name(value: Any) -> str:
     """Normalise an IANA name, a ZoneInfo or a pytz timezone to a validated IANA name."""
     name = getattr(value, "key", None) or getattr(value, "zone", None) or value
     if find_zone(name) is not None:
-        return name  # type: ignore[no-any-return]
+        return str(name)
     raise BookingError(f"{str(value)[:80]!r} is not a known IANA timezone (e.g. 'Europe/London').",
                        code="invalid_timezone", params={"value": str(value)[:80]})
 

@@ -29,7 +29,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_liveclass_booking import services, signals
-from django_liveclass_booking.exceptions import SessionFull
+from django_liveclass_booking.exceptions import PolicyViolation, SessionFull, SlotUnavailable
 from django_liveclass_booking.models import (
     BookingSeriesItem,
     CalendarFeedToken,
@@ -60,21 +60,30 @@ class Routed:
         self.booking_sql: list[str] = []
 
     def __call__(self, service: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """The service's result; a refusal is raised again once its queries and hooks are checked too."""
         sent_before = len(self.signal_log.sent)
+        refusal: Exception | None = None
         with ExitStack() as stack:
             on_default = stack.enter_context(CaptureQueriesContext(connections[DEFAULT]))
             on_booking = stack.enter_context(CaptureQueriesContext(connections[BOOKING]))
             hooks_on_default = stack.enter_context(self.capture_on_commit(using=DEFAULT))
             hooks = stack.enter_context(self.capture_on_commit(using=BOOKING))
-            result = service(*args, **kwargs)
+            try:
+                result = service(*args, **kwargs)
+            except Exception as exc:
+                refusal = exc
         assert [q["sql"] for q in on_default.captured_queries] == [], f"{service.__name__} used the default database"
         assert on_booking.captured_queries, f"{service.__name__} sent nothing to the booking database"
         assert list(hooks_on_default) == [], f"{service.__name__} waits for a commit of the default database"
         # Signals wait for the booking database's commit: none is sent inside the call.
         assert len(self.signal_log.sent) == sent_before, self.signal_log.names[sent_before:]
+        self.booking_sql = [q["sql"] for q in on_booking.captured_queries]
+        if refusal is not None:
+            # Rolled back on the booking database, which drops its hooks: a refusal signals nothing.
+            assert list(hooks) == [], f"{service.__name__} keeps hooks of a rolled-back change"
+            raise refusal
         for hook in hooks:
             hook()
-        self.booking_sql = [q["sql"] for q in on_booking.captured_queries]
         return result
 
     def signals(self, service: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
@@ -169,12 +178,21 @@ def test_pending_seats_are_confirmed_and_declined_on_the_booking_database(sessio
     assert (stored(first).status, stored(second).status, stored(session).seats_taken) == ("confirmed", "declined", 1)
 
 
-def test_a_refused_seat_writes_nothing_anywhere(make_session, student, other_student, routed, now):
-    session = make_session(capacity=1)
+def test_refusals_write_nothing_and_signal_nothing_anywhere(make_session, teacher, student, other_student, routed,
+                                                            now):
+    routed(services.set_policy, teacher, max_bookings_per_day=1)
+    session, same_day = make_session(capacity=1), make_session(capacity=5)
     routed(services.book_seat, student, session, now=now)
     with pytest.raises(SessionFull):
         routed(services.book_seat, other_student, session, now=now)
-    assert on_booking(get_booking_model(), session_id=session.pk).count() == 1
+    with pytest.raises(PolicyViolation) as refused:
+        routed(services.book_seat, student, same_day, now=now)
+    assert refused.value.codes == ["daily_limit"]
+    with pytest.raises(SlotUnavailable):
+        routed(services.schedule_session, teacher, start=session.start_at_utc, duration=30, capacity=2, now=now)
+    assert on_booking(get_booking_model(), teacher=teacher).count() == 1
+    assert on_booking(get_session_model(), teacher=teacher).count() == 2
+    assert stored(same_day).seats_taken == 0
 
 
 def test_cancelling_a_session_cancels_its_bookings_on_the_booking_database(session, student, teacher, routed, now):

@@ -13,19 +13,26 @@ from django_liveclass_booking import services, signals
 from django_liveclass_booking.models import TeacherBookingPolicy
 
 SWAPPED = getattr(settings, "LIVECLASS_BOOKING_SESSION_MODEL", "").startswith("testapp.")
+#: tests.settings_router: a router puts the booking models on the "booking" alias.
+ROUTED = "booking" in settings.DATABASES
 
 #: A fixed "now" for every test: bookings are judged against it, never the wall clock.
 NOW = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    # Tests marked "swapped" need the swapped-model settings (tests.settings_swapped); the
-    # default run deselects them and CI runs them in a run of their own.
-    if SWAPPED:
-        return
+    # Tests marked "swapped" need the swapped-model settings (tests.settings_swapped), tests marked
+    # "router" the router settings (tests.settings_router); other runs deselect them and CI runs
+    # each in a run of its own. A router run is only the "router" tests: the others ask for the
+    # default database alone, where the router keeps no booking table.
+    def wanted(item: Any) -> bool:
+        if ROUTED:
+            return item.get_closest_marker("router") is not None
+        return not item.get_closest_marker("router") and (SWAPPED or not item.get_closest_marker("swapped"))
+
     keep, dropped = [], []
     for item in items:
-        (dropped if item.get_closest_marker("swapped") else keep).append(item)
+        (keep if wanted(item) else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +28,8 @@ from django_liveclass_booking.models.validators import (
 pytestmark = pytest.mark.django_db
 
 BOUNDED = import_module("django_liveclass_booking.migrations.0006_text_without_nul_and_lesson_length_bounds")
+#: As RunPython passes it: the migration only asks the schema editor which database it migrates.
+EDITOR = SimpleNamespace(connection=connection)
 
 
 # --- clean_text: the one check for text the services store ---------------------------------------
@@ -144,7 +148,7 @@ def test_the_migration_bounds_stored_lesson_durations(teacher: Any, stored: Any,
     services.set_policy(teacher, approval_mode="manual")
     # As written before the bounds existed: past every validator.
     TeacherBookingPolicy.objects.filter(teacher=teacher).update(lesson_durations=stored)
-    BOUNDED.bound_stored_lesson_durations(apps, None)
+    BOUNDED.bound_stored_lesson_durations(apps, EDITOR)
     policy = TeacherBookingPolicy.objects.get(teacher=teacher)
     assert (policy.lesson_durations, policy.approval_mode) == (bounded, "manual")
     validate_lesson_durations(policy.lesson_durations)
@@ -156,6 +160,6 @@ def test_a_teachers_lesson_page_works_again_once_stored_lengths_are_bounded(clie
     for weekday in range(7):
         services.add_availability(teacher, weekday=weekday, start_time=dt.time(8), end_time=dt.time(18))
     TeacherBookingPolicy.objects.filter(teacher=teacher).update(lesson_durations=[99999999999])
-    BOUNDED.bound_stored_lesson_durations(apps, None)
+    BOUNDED.bound_stored_lesson_durations(apps, EDITOR)
     client.force_login(student)
     assert client.get(reverse("liveclass_booking:request_lesson", args=[teacher.pk])).status_code == 200

@@ -26,13 +26,18 @@ class AddTeacherOverlapExclusion(Operation):
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass
 
+    def _applies(self, schema_editor: Any, state: Any) -> bool:
+        # A router may keep the session table off this database: migrating it then adds nothing here.
+        return schema_editor.connection.vendor == "postgresql" and self.allow_migrate_model(
+            schema_editor.connection.alias, state.apps.get_model(settings.LIVECLASS_BOOKING_SESSION_MODEL))
+
     def _table_and_columns(self, state: Any) -> tuple[str, str, str, str, str]:
         model = state.apps.get_model(settings.LIVECLASS_BOOKING_SESSION_MODEL)
         column = lambda name: model._meta.get_field(name).column  # noqa: E731
         return model._meta.db_table, column("teacher"), column("start_at_utc"), column("end_at_utc"), column("status")
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor != "postgresql":
+        if not self._applies(schema_editor, to_state):
             return
         table, teacher, start, end, status = (schema_editor.quote_name(n) for n in self._table_and_columns(to_state))
         schema_editor.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
@@ -43,7 +48,7 @@ class AddTeacherOverlapExclusion(Operation):
         )
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor != "postgresql":
+        if not self._applies(schema_editor, from_state):
             return
         table = schema_editor.quote_name(self._table_and_columns(from_state)[0])
         constraint = schema_editor.quote_name(OVERLAP_CONSTRAINT)

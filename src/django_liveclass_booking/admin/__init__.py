@@ -17,7 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.db import models, transaction
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -40,6 +40,7 @@ from ..models import (
 )
 from ..models.calendar import CalendarFeedTokenQuerySet
 from ..models.validators import validate_timezone_name
+from ..services._engine import db
 from ..services._engine.timezones import find_zone
 from ._common import (
     ReadOnlyInline,
@@ -160,7 +161,8 @@ class SessionAddForm(forms.ModelForm):
         concrete = {f.name: f for f in self.instance._meta.concrete_fields}
         extra = [concrete[name] for name in self.fields if name in concrete and name not in self.SERVICE_FIELDS]
         try:
-            with transaction.atomic():
+            # On the services' own database: a failing save of the extra fields undoes the session too.
+            with db.atomic():
                 session = services.schedule_session(
                     data["teacher"], start=data["start"], duration=data["duration_minutes"],
                     capacity=data["capacity"], title=data.get("title", ""), timezone=data["timezone"],

@@ -17,7 +17,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import services
 from ..adapter import get_adapter
 from ..exceptions import BookingError
+from ..services._engine import db
 from ._common import acting_user, user_search_fields
 
 
@@ -146,7 +146,8 @@ class ServiceAdmin(SavedByFormAdmin):
         self._remove(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        with transaction.atomic():
+        # On the services' own database, so that one refused removal undoes the others.
+        with db.atomic():
             for obj in queryset.order_by("pk"):
                 self._remove(request, obj)
 

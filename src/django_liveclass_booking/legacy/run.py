@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import transaction
 
+from ..services._engine import db
 from ..services._engine.inputs import resolve_now
 from .apply import apply_plan
 from .context import load_context
@@ -22,12 +23,13 @@ def import_rows(rows: Mapping[str, Iterable[Any]], *, apply: bool = False, now: 
                 using: str | None = None) -> ImportReport:
     """Import legacy rows (dicts per table, as in the export); a dry run unless ``apply``.
 
-    With ``apply`` everything is written in one transaction on ``using``, or nothing is. ``now``
-    (aware) decides what is in the past; default: the adapter's clock. Rows that cannot be imported
-    are reported, never raised; only database errors raise (and roll the whole import back).
+    With ``apply`` everything is written in one transaction on ``using`` (default: the booking
+    models' database, as the router gives it), or nothing is. ``now`` (aware) decides what is in
+    the past; default: the adapter's clock. Rows that cannot be imported are reported, never
+    raised; only database errors raise (and roll the whole import back).
     """
     current = resolve_now(now)
-    alias = using or DEFAULT_DB_ALIAS
+    alias = using or db.alias()
     parsed = parse_rows(rows)
     if not apply:
         plan = plan_import(parsed, load_context(parsed, current, using=alias, lock=False))

@@ -21,7 +21,9 @@ def _lesson_length(value):
 def bound_stored_lesson_durations(apps, schema_editor):
     """Bring rows written before the bounds within them, so listing a teacher's slots cannot overflow."""
     Policy = apps.get_model("liveclass_booking", "TeacherBookingPolicy")
-    for policy in Policy.objects.only("pk", "lesson_durations").order_by("pk").iterator():
+    # The database being migrated, not the one a router would pick for reads or writes.
+    rows = Policy.objects.using(schema_editor.connection.alias)
+    for policy in rows.only("pk", "lesson_durations").order_by("pk").iterator():
         stored = policy.lesson_durations
         lengths = []
         for value in stored if isinstance(stored, list) else []:
@@ -30,7 +32,7 @@ def bound_stored_lesson_durations(apps, schema_editor):
                 lengths.append(length)
         lengths = lengths[:MAX_LESSON_DURATIONS]
         if lengths != stored:
-            Policy.objects.filter(pk=policy.pk).update(lesson_durations=lengths)
+            rows.filter(pk=policy.pk).update(lesson_durations=lengths)
 
 
 class Migration(migrations.Migration):

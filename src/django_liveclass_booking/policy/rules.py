@@ -16,6 +16,7 @@ class ApprovalModeRule(Rule):
 
     def requires_approval(self, request: BookingRequest) -> bool:
         from ..models import ApprovalMode, BookingStatus, get_booking_model
+        from ..services._engine import db
 
         mode = request.policy.approval_mode
         if mode == ApprovalMode.MANUAL:
@@ -23,8 +24,10 @@ class ApprovalModeRule(Rule):
         if mode == ApprovalMode.MANUAL_FOR_NEW_STUDENTS:
             known = request.cached(
                 "student_known",
+                # On the booking database, inside the booking's transaction: never a replica's stale copy.
                 lambda: get_booking_model()
-                .objects.filter(student=request.student, teacher_id=request.teacher_id, status=BookingStatus.CONFIRMED)
+                .objects.using(db.alias())
+                .filter(student=request.student, teacher_id=request.teacher_id, status=BookingStatus.CONFIRMED)
                 .exists(),
             )
             return not known
@@ -85,11 +88,15 @@ def student_counts(request: BookingRequest) -> dict[str, int]:
 
         from ..models import BookingStatus, get_booking_model
         from ..models.bookings import live_at
+        from ..services._engine import db
 
         (day_start, day_end), (week_start, week_end) = local_day_and_week(request.start, request.policy.timezone)
+        # Counted on the booking database, inside the booking's transaction under the teacher lock:
+        # a read replica's count could lag behind a booking just made and let the limit be passed.
         counts = (
             get_booking_model()
-            .objects.filter(live_at(request.now), student=request.student, teacher_id=request.teacher_id)
+            .objects.using(db.alias())
+            .filter(live_at(request.now), student=request.student, teacher_id=request.teacher_id)
             .aggregate(
                 day=Count("pk", filter=Q(start_at_utc__gte=day_start, start_at_utc__lt=day_end)),
                 week=Count("pk", filter=Q(start_at_utc__gte=week_start, start_at_utc__lt=week_end)),

@@ -33,7 +33,8 @@ class Command(BaseCommand):
                          "without it nothing is written.")
         imp.add_argument("--json", action="store_true", help="Print the report as JSON.")
         imp.add_argument("--now", help="Treat this ISO 8601 time (with offset) as now; for replays and tests.")
-        imp.add_argument("--database", default="default", help="The database alias to import into.")
+        imp.add_argument("--database", help="The database alias to import into (default: the booking models' "
+                         "database, as the router gives it).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["job"] == "process":

@@ -73,7 +73,7 @@ def join(student: Any, session: Any, now: dt.datetime) -> SessionWaitlist:
     line = SessionWaitlist.objects.using(using).filter(session_id=session.pk)
     if line.open().filter(student=student).exists():
         raise BookingError("You are already on this session's waitlist.", code="already_waitlisted")
-    locked.refresh_from_db(fields=["seats_taken"])
+    locked.refresh_from_db(using=using, fields=["seats_taken"])
     if locked.seats_taken < locked.capacity and not line.waiting().exists():
         raise BookingError("A seat is free: book it instead of joining the waitlist.", code="seats_available",
                            params={"session": session.pk})

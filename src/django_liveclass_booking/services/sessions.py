@@ -77,7 +77,7 @@ def schedule_session(
     tz_name = zone_name(timezone) if timezone is not None else None
     current = inputs.resolve_now(now)
     if start_utc <= current:
-        raise BookingError("A session cannot start in the past.", code="start_in_past",
+        raise BookingError(code="start_in_past",
                            params={"start": start_utc.isoformat()})
     end_utc = inputs.end_after(start_utc, length)
     Session = get_session_model()
@@ -124,7 +124,7 @@ def cancel_session(session: AbstractLiveClassSession, *, actor: Actor, reason: s
     with db.atomic():
         locked = locks.lock_session(session.pk)
         if locked is None or locked.status != SessionStatus.SCHEDULED:
-            raise InvalidTransition("This session is already cancelled.", code="invalid_transition",
+            raise InvalidTransition(code="invalid_transition",
                                     params={"from": getattr(locked, "status", None), "to": SessionStatus.CANCELLED})
         # The session row lock serialises every change to this session's seats and bookings, so
         # the set read here is exactly the set the UPDATE below cancels.

@@ -54,7 +54,7 @@ def accept_offer(entry: SessionWaitlist, *, actor: Actor, now: dt.datetime | Non
         session = locks.lock_session(entry.session_id)
         row = line.live_offer(entry, current, WaitlistStatus.ACCEPTED)
         if line.closed(session, current):
-            raise BookingError("This session has already started.", code="session_closed")
+            raise BookingError(code="session_closed")
         return line.take_offered_seat(entry, row, session, current)
 
 
@@ -103,7 +103,7 @@ def offer_seat(entry: SessionWaitlist, *, now: dt.datetime | None = None) -> Ses
         if row.status != WaitlistStatus.WAITING:
             raise line.refuse(row, WaitlistStatus.OFFERED)
         if line.first_in_line(entry.session_id) != entry.pk:
-            raise BookingError("Someone who joined earlier is still waiting.", code="not_first_in_line")
+            raise BookingError(code="not_first_in_line")
         if not seats.claim_seat(entry.session_id, current, for_waitlist=True):
             raise SessionFull(params={"session": entry.session_id})
         offered = seats.free_seats({entry.session_id: 1}, current)
@@ -123,7 +123,7 @@ def expire_offer(entry: SessionWaitlist, *, now: dt.datetime | None = None) -> S
         if row.status != WaitlistStatus.OFFERED:
             raise line.refuse(row, WaitlistStatus.EXPIRED)
         if row.offer_expires_at is None or row.offer_expires_at > current:
-            raise BookingError("This offer has not expired yet.", code="offer_not_due")
+            raise BookingError(code="offer_not_due")
         expiry.expire_offers([row], current)
         entry.refresh_from_db(using=db.alias())
     return entry

@@ -63,15 +63,15 @@ def calendar_refusal(teacher: Any, policy: Any, start: dt.datetime, end: dt.date
     past its expiry does not count).
     """
     if not availability.is_within_availability(start, end, windows(teacher)):
-        return SlotUnavailable("That time is outside the teacher's availability.", code="outside_availability",
+        return SlotUnavailable(code="outside_availability",
                                params={"start": start.isoformat(), "end": end.isoformat()})
     if time_off(teacher, start, end):
-        return SlotUnavailable("The teacher is away at that time.", code="outside_availability",
+        return SlotUnavailable(code="outside_availability",
                                params={"start": start.isoformat(), "end": end.isoformat()})
     buffer = dt.timedelta(minutes=policy.buffer_minutes)
     clash = busy_sessions(teacher, start - buffer, end + buffer, now).values_list("pk", flat=True).first()
     if clash is not None:
-        return SlotUnavailable("The teacher already has a session at that time.", code="teacher_unavailable",
+        return SlotUnavailable(code="teacher_unavailable",
                                params={"conflicting_session": clash, "buffer_minutes": policy.buffer_minutes})
     return None
 
@@ -86,7 +86,6 @@ def ensure_teacher_free(teacher: Any, start: dt.datetime, end: dt.datetime) -> N
     )
     if clash is not None:
         raise SlotUnavailable(
-            "The teacher already has a session at that time.",
             code="teacher_unavailable", params={"conflicting_session": clash},
         )
 

@@ -38,9 +38,9 @@ def translate(exc: Exception, *, session: object = None) -> BookingError | None:
     from ...exceptions import AlreadyBooked
 
     if is_overlap(exc):
-        return SlotUnavailable("The teacher already has a session at that time.", code="teacher_unavailable")
+        return SlotUnavailable(code="teacher_unavailable")
     if is_active_booking_conflict(exc):
         return AlreadyBooked(params={"session": session} if session is not None else None)
     if is_open_entry_conflict(exc):
-        return BookingError("You are already on this session's waitlist.", code="already_waitlisted")
+        return BookingError(code="already_waitlisted")
     return None

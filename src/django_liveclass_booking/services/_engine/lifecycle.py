@@ -69,7 +69,7 @@ def leave_active(signal: Any, booking: Any, now: dt.datetime, locked_session: An
 def student_cutoff(booking: Any, now: dt.datetime) -> tuple[bool, BookingError | None]:
     """Whether a student's cancellation is late, and the refusal when the policy does not allow it."""
     if now >= booking.start_at_utc:
-        return False, BookingError("This session has already started.", code="session_closed",
+        return False, BookingError(code="session_closed",
                                    params={"session": booking.session_id})
     policy = TeacherBookingPolicy.for_teacher(booking.teacher_id)
     cutoff = booking.start_at_utc - dt.timedelta(hours=policy.cancellation_cutoff_hours)

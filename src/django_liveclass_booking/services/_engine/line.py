@@ -41,7 +41,7 @@ def locked_open_session(session_pk: Any, now: dt.datetime) -> Any:
     """Lock the session, refuse it if closed, and apply what is due there."""
     locked = locks.lock_session(session_pk)
     if closed(locked, now):
-        raise BookingError("This session is cancelled or has already started.", code="session_closed",
+        raise BookingError(code="session_closed",
                            params={"session": session_pk})
     expiry.refresh_sessions([session_pk], now)
     return locked
@@ -54,7 +54,7 @@ def join_checked(student: Any, session: Any, now: dt.datetime) -> SessionWaitlis
         raise refusal
     policy = TeacherBookingPolicy.for_teacher(session.teacher_id)
     if not policy.waitlist_enabled:
-        raise BookingError("This teacher does not keep waitlists.", code="waitlist_disabled")
+        raise BookingError(code="waitlist_disabled")
     # The line leads to a booking: whoever the policy would refuse a seat may not queue for one.
     request = BookingRequest(student=student, teacher_id=session.teacher_id, kind=session.kind,
                              start=session.start_at_utc, end=session.end_at_utc, now=now, policy=policy,
@@ -72,10 +72,10 @@ def join(student: Any, session: Any, now: dt.datetime) -> SessionWaitlist:
         raise AlreadyBooked(params={"session": session.pk})
     line = SessionWaitlist.objects.using(using).filter(session_id=session.pk)
     if line.open().filter(student=student).exists():
-        raise BookingError("You are already on this session's waitlist.", code="already_waitlisted")
+        raise BookingError(code="already_waitlisted")
     locked.refresh_from_db(using=using, fields=["seats_taken"])
     if locked.seats_taken < locked.capacity and not line.waiting().exists():
-        raise BookingError("A seat is free: book it instead of joining the waitlist.", code="seats_available",
+        raise BookingError(code="seats_available",
                            params={"session": session.pk})
     last = line.aggregate(last=Max("position"))["last"] or 0
     entry = SessionWaitlist(session_id=session.pk, student=student, position=last + 1)
@@ -85,7 +85,7 @@ def join(student: Any, session: Any, now: dt.datetime) -> SessionWaitlist:
             entry.save(force_insert=True, using=using)
     except IntegrityError as exc:
         if dberrors.is_open_entry_conflict(exc):
-            raise BookingError("You are already on this session's waitlist.", code="already_waitlisted") from exc
+            raise BookingError(code="already_waitlisted") from exc
         raise
     send_after_commit(signals.waitlist_joined, SessionWaitlist, entry=entry)
     return entry
@@ -94,7 +94,7 @@ def join(student: Any, session: Any, now: dt.datetime) -> SessionWaitlist:
 def stored(entry: SessionWaitlist) -> SessionWaitlist:
     row = SessionWaitlist.objects.using(db.alias()).filter(pk=entry.pk).first()
     if row is None:
-        raise BookingError("This waitlist entry no longer exists.", code="not_found")
+        raise BookingError(code="not_found")
     return row
 
 
@@ -113,7 +113,7 @@ def live_offer(entry: SessionWaitlist, now: dt.datetime, target: str) -> Session
     if row.status != WaitlistStatus.OFFERED:
         raise refuse(row, target)
     if row.offer_expires_at is not None and row.offer_expires_at <= now:
-        raise BookingError(f"This offer expired at {row.offer_expires_at:%Y-%m-%d %H:%M} UTC.", code="offer_expired",
+        raise BookingError(code="offer_expired",
                            params={"expired_at": row.offer_expires_at.isoformat()})
     return row
 

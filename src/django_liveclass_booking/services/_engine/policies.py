@@ -49,7 +49,7 @@ def check_fields(fields: Mapping[str, Any]) -> None:
     """Refuse unknown fields and values of the wrong type (``invalid_policy``, naming the fields)."""
     unknown = sorted(set(fields) - POLICY_FIELDS)
     if unknown:
-        raise BookingError(f"Unknown policy fields: {', '.join(unknown)}.", code="invalid_policy",
+        raise BookingError(code="invalid_policy",
                            params={"fields": unknown})
     wrong = sorted(name for name, value in fields.items() if not _type_ok(name, value))
     if wrong:

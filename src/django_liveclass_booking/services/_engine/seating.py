@@ -26,7 +26,7 @@ from .events import send_after_commit
 
 
 def session_closed(session: Any) -> BookingError:
-    return BookingError("This session is cancelled or has already started.", code="session_closed",
+    return BookingError(code="session_closed",
                         params={"session": getattr(session, "pk", None)})
 
 
@@ -47,10 +47,9 @@ def precheck(student: Any, session: Any, now: dt.datetime) -> BookingError | Non
     if session.status != SessionStatus.SCHEDULED or session.start_at_utc <= now:
         return session_closed(session)
     if session.kind != SessionKind.GROUP:
-        return BookingError("A 1:1 lesson has no seats to book; its student is set when it is requested.",
-                            code="not_a_group_session", params={"session": session.pk})
+        return BookingError(code="not_a_group_session", params={"session": session.pk})
     if session.teacher_id == student.pk:
-        return BookingError("A teacher cannot book a seat in their own session.", code="own_session",
+        return BookingError(code="own_session",
                             params={"session": session.pk})
     return None
 
@@ -148,11 +147,9 @@ def why_no_seat(student: Any, session_pk: Any, now: dt.datetime) -> BookingError
         return AlreadyBooked(params={"session": session_pk})
     if SessionWaitlist.objects.using(using).filter(session_id=session_pk, student=student,
                                                    status=WaitlistStatus.OFFERED, offer_expires_at__gt=now).exists():
-        return BookingError("A seat in this session is offered to you: accept the offer instead.",
-                            code="offer_pending", params={"session": session_pk})
+        return BookingError(code="offer_pending", params={"session": session_pk})
     if session.seats_taken < session.capacity:
-        return SessionFull("Students on the waitlist get free seats first: join the waitlist.",
-                           params={"session": session_pk, "capacity": session.capacity, "waitlist": True})
+        return SessionFull(params={"session": session_pk, "capacity": session.capacity, "waitlist": True})
     return SessionFull(params={"session": session_pk, "capacity": session.capacity})
 
 

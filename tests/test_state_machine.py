@@ -14,7 +14,9 @@ database is checked:
 4. a teacher's scheduled sessions never overlap;
 5. bookings, waitlist entries and sessions only move forward through their status machines.
 
-And a refused call has written nothing.
+And a refused call has written nothing and changed no field of the objects passed in (they equal
+their stored rows), while a successful one leaves the objects it was given or returned showing what
+it wrote (``status``, ``status_changed``, ``seats_taken``) as stored.
 
 Each example runs inside one transaction that is rolled back afterwards, so examples never see
 each other's rows and no table needs flushing. ``LIVECLASS_FUZZ_EXAMPLES`` raises the number of
@@ -31,7 +33,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Model, Q
 from django.test import override_settings
 
 from django_liveclass_booking import services
@@ -85,6 +87,57 @@ SESSION_MOVES: dict[str, set[str]] = {SessionStatus.SCHEDULED: {SessionStatus.CA
 ACTORS = ["student", "teacher", "other_student", "other_teacher", "system"]
 
 _usernames = itertools.count(1)
+
+#: The fields the services write on the rows they change, and so on the instances they were given.
+STATE_FIELDS = ("status", "status_changed", "seats_taken")
+
+
+def _instances(values: list[Any]) -> dict[int, tuple[Model, str]]:
+    """The model instances among ``values`` (in lists, tuples and dicts too) and their cached relations.
+
+    By ``id``, with how each was reached: the guard restores a cached relation (``entry.session``)
+    along with the instance holding it, so it counts as passed in.
+    """
+    found: dict[int, tuple[Model, str]] = {}
+
+    def add(value: Any, via: str) -> None:
+        if isinstance(value, Model):
+            if id(value) in found:
+                return
+            what = via or f"{type(value).__name__} {value.pk}"
+            found[id(value)] = (value, what)
+            if not via:
+                for name, related in value._state.fields_cache.items():
+                    if isinstance(related, Model):
+                        add(related, f"{what}'s cached {name} ({type(related).__name__} {related.pk})")
+        elif isinstance(value, list | tuple | set):
+            for item in value:
+                add(item, via)
+        elif isinstance(value, dict):
+            for item in value.values():
+                add(item, via)
+
+    for value in values:
+        add(value, "")
+    return found
+
+
+def _fields(obj: Model, *, names: Any = None, only: Any = None) -> dict[str, Any]:
+    """Concrete field values held by ``obj`` (deferred ones are not loaded: they hold nothing to compare)."""
+    values = {f.attname: obj.__dict__[f.attname] for f in obj._meta.concrete_fields
+              if f.attname in obj.__dict__ and (names is None or f.name in names)}
+    return values if only is None else {k: v for k, v in values.items() if k in only}
+
+
+def _stored(obj: Model) -> Model | None:
+    if obj.pk is None:
+        return None
+    return type(obj)._default_manager.filter(pk=obj.pk).first()
+
+
+def _differences(mine: dict[str, Any], stored: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {k: (mine.get(k), stored.get(k)) for k in mine.keys() | stored.keys() if mine.get(k) != stored.get(k)}
+
 
 picks = st.integers(min_value=0, max_value=1_000)
 actors = st.sampled_from(ACTORS)
@@ -153,15 +206,34 @@ class BookingMachine(RuleBasedStateMachine):
         )
 
     def _call(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Run one service call. A refusal is fine if it carries a code and wrote nothing."""
+        """Run one service call. A refusal is fine if it carries a code, wrote nothing and changed no object."""
         before = self._snapshot()
+        passed = _instances([*args, *kwargs.values()])
+        fields_before = {key: _fields(obj) for key, (obj, _) in passed.items()}
         try:
             result = fn(*args, **kwargs)
         except BookingError as exc:
             assert isinstance(exc.code, str) and exc.code, f"{name} raised {exc!r} without a code"
             assert self._snapshot() == before, f"{name} was refused ({exc.code}) but changed the database"
+            for key, (obj, what) in passed.items():
+                stored = _stored(obj)
+                # A row that does not exist leaves nothing to compare with but the object itself.
+                for expected, against in ((fields_before[key], "before the call"),
+                                          (None if stored is None else _fields(stored), "its stored row")):
+                    if expected is not None:
+                        assert _fields(obj) == expected, (
+                            f"{name} was refused ({exc.code}) but the {what} passed in differs from {against}: "
+                            f"{_differences(_fields(obj), expected)}")
             event(f"{name} refused: {exc.code}")
             return None
+        # What the service wrote shows on the objects it was given and returned, as stored.
+        for obj, what in _instances([*(obj for obj, _ in passed.values()), result]).values():
+            stored = _stored(obj)
+            if stored is None:
+                continue
+            written = [field for field in STATE_FIELDS if hasattr(stored, field)]
+            mine, theirs = _fields(obj, names=written), _fields(stored, names=written)
+            assert mine == theirs, f"{name} succeeded but the {what} is not as stored: {_differences(mine, theirs)}"
         event(f"{name}: done")
         return result
 
@@ -171,12 +243,18 @@ class BookingMachine(RuleBasedStateMachine):
         manual=st.lists(st.booleans(), min_size=2, max_size=2),
         ttl_hours=st.lists(st.integers(1, 3), min_size=2, max_size=2),
         offer_minutes=st.lists(st.integers(15, 90), min_size=2, max_size=2),
+        cutoff_hours=st.lists(st.integers(0, 8), min_size=2, max_size=2),
+        allow_late=st.lists(st.booleans(), min_size=2, max_size=2),
     )
-    def start_with_policies(self, manual: list[bool], ttl_hours: list[int], offer_minutes: list[int]) -> None:
-        # Short lifetimes, so that requests and offers expire within a run of the machine.
-        for teacher, is_manual, hours, mins in zip(self.teachers, manual, ttl_hours, offer_minutes, strict=True):
+    def start_with_policies(self, manual: list[bool], ttl_hours: list[int], offer_minutes: list[int],
+                            cutoff_hours: list[int], allow_late: list[bool]) -> None:
+        # Short lifetimes, so that requests and offers expire within a run of the machine; a
+        # cancellation cutoff within the calendar's reach, so that students' cancellations are late.
+        for teacher, is_manual, hours, mins, cutoff, late in zip(self.teachers, manual, ttl_hours, offer_minutes,
+                                                                 cutoff_hours, allow_late, strict=True):
             services.set_policy(teacher, approval_mode="manual" if is_manual else "auto", request_ttl_hours=hours,
-                                waitlist_offer_ttl_minutes=mins)
+                                waitlist_offer_ttl_minutes=mins, cancellation_cutoff_hours=cutoff,
+                                allow_late_cancellation=late)
 
     @initialize(classes=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 16), st.sampled_from(DURATIONS),
                                            st.integers(1, 3)), min_size=1, max_size=4))
@@ -265,6 +343,14 @@ class BookingMachine(RuleBasedStateMachine):
         service = {"confirm": services.confirm_booking, "decline": services.decline_booking,
                    "cancel": services.cancel_booking}[decision]
         self._call(f"{decision}_booking", service, booking, actor=actor, now=self.now)
+
+    @precondition(lambda self: self.active_booking_pks)
+    @rule(pick=picks)
+    def student_cancels(self, pick: int) -> None:
+        """The student cancels their own booking: the one cancellation the cutoff binds, late or refused."""
+        booking = get_booking_model().objects.get(pk=self.active_booking_pks[pick % len(self.active_booking_pks)])
+        self._call("cancel_booking", services.cancel_booking, booking, actor=self._user(booking.student_id),
+                   now=self.now)
 
     @precondition(lambda self: self.contested_booking_pks)
     @rule(pick=picks, decision=st.sampled_from(["decline", "cancel"]),

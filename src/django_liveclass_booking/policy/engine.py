@@ -72,8 +72,10 @@ class BookingRequest:
     planned: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
     #: Set by the engine before any rule's check(): whether the booking would be pending.
     requires_approval: bool = False
-    _teacher: Any = field(default=None, repr=False)
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The teacher's user when the caller has it already (else ``teacher`` loads it on first use).
+    loaded_teacher: Any = field(default=None, repr=False)
+    #: Values shared by several rules, computed once (see ``cached``); a caller may fill it in advance.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def duration_minutes(self) -> int:
@@ -81,17 +83,17 @@ class BookingRequest:
 
     @property
     def teacher(self) -> Any:
-        if self._teacher is None:
+        if self.loaded_teacher is None:
             from django.contrib.auth import get_user_model
 
-            self._teacher = get_user_model()._default_manager.get(pk=self.teacher_id)
-        return self._teacher
+            self.loaded_teacher = get_user_model()._default_manager.get(pk=self.teacher_id)
+        return self.loaded_teacher
 
     def cached(self, key: str, compute: Any) -> Any:
         """Memoise a query shared by several rules (e.g. the student's booking counts)."""
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
 
 @dataclass

@@ -86,7 +86,7 @@ def check_booking(
     policy = TeacherBookingPolicy.for_teacher(teacher)
     request = BookingRequest(
         student=student, teacher_id=teacher.pk, kind=SessionKind.ONE_ON_ONE, start=start_utc, end=end_utc,
-        now=current, policy=policy, _teacher=teacher,
+        now=current, policy=policy, loaded_teacher=teacher,
     )
     decision = evaluate(request)
     refusal = calendar.calendar_refusal(teacher, policy, start_utc, end_utc, current)

@@ -65,10 +65,10 @@ def decline_offer(entry: SessionWaitlist, *, actor: Actor, now: dt.datetime | No
     line.require_permission(actor, entry, "decline", "Only the student it was offered to may decline this seat.")
     current = inputs.resolve_now(now)
     with db.atomic():
-        locks.lock_session(entry.session_id)
+        session = locks.lock_session(entry.session_id)
         row = line.live_offer(entry, current, WaitlistStatus.DECLINED)
         line.move(entry, row, WaitlistStatus.DECLINED, current)
-        seats.free_seats({entry.session_id: 1}, current)
+        seats.free_one(session, current, seats.cached_session(entry))
     return entry
 
 
@@ -85,6 +85,10 @@ def leave_waitlist(entry: SessionWaitlist, *, actor: Actor, now: dt.datetime | N
         line.move(entry, row, WaitlistStatus.LEFT, current)
         if row.status == WaitlistStatus.OFFERED:
             seats.free_seats({entry.session_id: 1}, current)
+        # What fell due above, and the seat passed on, may have moved the count the caller sees.
+        shown = seats.cached_session(entry)
+        if shown is not None:
+            seats.show_taken(shown)
     return entry
 
 

@@ -10,12 +10,12 @@ if TYPE_CHECKING:
     from typing_extensions import TypeIs
 
 
-class _System:
+class SystemActor:
     """The actor for trusted jobs (sweeps, imports): passes every permission check."""
 
-    _instance: _System | None = None
+    _instance: SystemActor | None = None
 
-    def __new__(cls) -> _System:
+    def __new__(cls) -> SystemActor:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -27,10 +27,10 @@ class _System:
     is_authenticated = True
 
 
-SYSTEM = _System()
+SYSTEM = SystemActor()
 
 
-def is_system(actor: object) -> TypeIs[_System]:
+def is_system(actor: object) -> TypeIs[SystemActor]:
     return actor is SYSTEM
 
 

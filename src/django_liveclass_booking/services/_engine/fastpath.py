@@ -40,8 +40,11 @@ def _cast_type(field: Any, connection: Any) -> str:
     return "text" if db_type.startswith("varchar") else db_type
 
 
-def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
-    """Insert ``booking`` only if its session's seat claim succeeds; False (nothing written) if not."""
+def claim_and_insert(booking: Any, now: dt.datetime) -> int | None:
+    """Insert ``booking`` only if its session's seat claim succeeds: the session's new ``seats_taken``.
+
+    None when there was no seat (nothing written).
+    """
     Session, Booking = get_session_model(), type(booking)
     connection = db.connection()
     qn = connection.ops.quote_name
@@ -58,11 +61,11 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
         f"AND {col(w, 'status')} = %s) "
         # A student holding an offered seat here accepts it; a direct booking would hold two.
         f"AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
-        f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) RETURNING 1) "
+        f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) RETURNING {seats} AS taken) "
         f"INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
         f"SELECT {', '.join(f'CAST(%s AS {_cast_type(f, connection)})' for f in fields)} FROM claim "
-        f"RETURNING {col(b, b.pk.name)}"
+        f"RETURNING {col(b, b.pk.name)}, (SELECT taken FROM claim)"
     )
     session_pk = booking.session_id
     params = [session_pk, SessionStatus.SCHEDULED, now, session_pk, WaitlistStatus.WAITING,
@@ -71,7 +74,7 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> bool:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
-        return False
+        return None
     booking.pk = row[0]
     booking._state.adding, booking._state.db = False, connection.alias
-    return True
+    return int(row[1])

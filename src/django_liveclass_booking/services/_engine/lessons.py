@@ -25,7 +25,7 @@ def request(student: Any, teacher: Any, start: dt.datetime, end: dt.datetime, le
     Session, Booking = get_session_model(), get_booking_model()
     policy = locks.lock_teacher(teacher)
     ask = BookingRequest(student=student, teacher_id=teacher.pk, kind=SessionKind.ONE_ON_ONE,
-                             start=start, end=end, now=now, policy=policy, _teacher=teacher)
+                             start=start, end=end, now=now, policy=policy, loaded_teacher=teacher)
     decision = evaluate(ask)
     decision.raise_if_refused()
     refusal = calendar.calendar_refusal(teacher, policy, start, end, now)

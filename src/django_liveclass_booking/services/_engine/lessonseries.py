@@ -54,11 +54,11 @@ def book(student: Any, teacher: Any, *, rrule: str, tz: str, occurrences: list[r
     needs_approval = False
     for o in occurrences:
         request = BookingRequest(student=student, teacher_id=teacher.pk, kind=SessionKind.ONE_ON_ONE,
-                                 start=o.start, end=o.end, now=now, policy=policy, _teacher=teacher,
+                                 start=o.start, end=o.end, now=now, policy=policy, loaded_teacher=teacher,
                                  planned=[(b.start, b.end) for b in booked])
-        request._cache["student_counts"] = counts(o.start, [b.start for b in booked])
+        request.memo["student_counts"] = counts(o.start, [b.start for b in booked])
         if known is not None:
-            request._cache["student_known"] = known
+            request.memo["student_known"] = known
         decision = evaluate(request)
         problems = list(decision.violations) or series.calendar_problems(o, windows, time_off, busy, buffer)
         if problems:

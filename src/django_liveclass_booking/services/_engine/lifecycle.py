@@ -47,7 +47,8 @@ def free_place(booking: Any, now: dt.datetime, locked_session: Any) -> Any:
     Returns the 1:1 session it cancelled, if any, so the caller signals it after the booking.
     """
     if booking.kind == SessionKind.GROUP:
-        seats.free_seats({booking.session_id: 1}, now)
+        shown = seats.cached_session(booking)
+        seats.free_one(locked_session, now, shown if shown is not locked_session else None)
         return None
     Session = get_session_model()
     cancelled = transitions.move_rows(Session.objects.using(db.alias()).filter(pk=booking.session_id),

@@ -34,7 +34,7 @@ def request_for_session(student: Any, session: Any, now: dt.datetime) -> Booking
     cached_teacher = session.teacher if type(session).teacher.is_cached(session) else None
     return BookingRequest(
         student=student, teacher_id=session.teacher_id, kind=session.kind, start=session.start_at_utc,
-        end=session.end_at_utc, now=now, session=session, _teacher=cached_teacher,
+        end=session.end_at_utc, now=now, session=session, loaded_teacher=cached_teacher,
         policy=TeacherBookingPolicy.for_teacher(session.teacher_id),
     )
 
@@ -100,11 +100,12 @@ def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: st
             if pending else None,
         )
         transitions.begin(booking, BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, current)
-        if not seats.claim_and_insert(booking, current):
+        if not seats.claim_and_insert(booking, session, current):
             if (not seats.claim_seat(session.pk, current, student_id=student.pk)
                     and not _claim_after_expiring(session.pk, current, student.pk)):
                 raise why_no_seat(student, session.pk, current)
             booking.save(force_insert=True, using=db.alias())
+            seats.show_taken(session)
         send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
                           booking=booking)
     return booking

@@ -57,16 +57,26 @@ def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False,
     return bool(qs.update(seats_taken=F("seats_taken") + 1))
 
 
-def claim_and_insert(booking: Any, now: dt.datetime) -> bool | None:
+def claim_and_insert(booking: Any, session: Any, now: dt.datetime) -> bool | None:
     """PostgreSQL with a plain booking model: claim and insert in one statement.
 
-    True: booked; False: no seat (nothing written); None: this path does not apply, use ``claim_seat``.
+    True: booked (``session`` shows the new count); False: no seat (nothing written); None: this path
+    does not apply, use ``claim_seat``.
     """
     from . import fastpath
 
     if not fastpath.available(type(booking)):
         return None
-    return fastpath.claim_and_insert(booking, now)
+    taken = fastpath.claim_and_insert(booking, now)
+    if taken is None:
+        return False
+    session.seats_taken = taken
+    return True
+
+
+def show_taken(session: Any) -> None:
+    """After a claim or a release by statement: ``session`` shows its stored count again."""
+    session.refresh_from_db(using=db.alias(), fields=["seats_taken"])
 
 
 def offer_expiry(ttl_minutes: int, now: dt.datetime, start: dt.datetime) -> dt.datetime:
@@ -102,6 +112,26 @@ def free_seats(freed: Mapping[Any, int], now: dt.datetime) -> list[SessionWaitli
             *(When(pk=pk, then=Value(n)) for pk, n in back.items()), default=Value(0), output_field=IntegerField(),
         ))
     return chosen
+
+
+def free_one(locked_session: Any, now: dt.datetime, *shown: Any) -> list[SessionWaitlist]:
+    """Free one seat of a session whose row the caller locked (and read): offered on, or given back.
+
+    ``locked_session`` and every instance in ``shown`` (the same session cached on the caller's objects)
+    then show the stored count, without another query: under the lock it is the count read, less the
+    seat if it went back to the pool.
+    """
+    offered = free_seats({locked_session.pk: 1}, now)
+    taken = locked_session.seats_taken - (0 if offered else 1)
+    for instance in (locked_session, *shown):
+        if instance is not None:
+            instance.seats_taken = taken
+    return offered
+
+
+def cached_session(obj: Any) -> Any:
+    """The session cached on a booking or waitlist entry, if it was loaded; None otherwise."""
+    return obj.session if type(obj).session.is_cached(obj) else None
 
 
 def add_seats(increments: Mapping[Any, int], *, using: str) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
+from model_utils.fields import MonitorField
 
 from ...exceptions import InvalidTransition
 from ...models import (
@@ -130,6 +131,14 @@ def apply(obj: Model, target: str, now: dt.datetime, **fields: Any) -> None:
     """Show on an instance a move already written to its row."""
     for name, value in _values(type(obj), target, now, fields).items():
         setattr(obj, name, value)
+    for field in obj._meta.concrete_fields:
+        if isinstance(field, MonitorField):
+            # The field's own record of the last status it saw: otherwise a later save() would take the
+            # move for a new one and stamp the wall clock over the time the move was made.
+            setattr(obj, field.monitor_attname, getattr(obj, field.monitor))
+        elif field.generated:
+            # Computed by the database from the new status: deferred, so the next read fetches it.
+            obj.__dict__.pop(field.attname, None)
 
 
 def move(obj: Model, target: str, now: dt.datetime, *, queryset: QuerySet[Any] | None = None, **fields: Any) -> bool:

@@ -9,9 +9,9 @@ if TYPE_CHECKING:
     # django-stubs mypy plugin the AUTH_USER_MODEL class, the type of every foreign key to it.
     from django.contrib.auth.models import _User
 
-    from .actors import _System
+    from .actors import SystemActor
 
 #: A user of the host project (``AUTH_USER_MODEL``).
 User: TypeAlias = "_User"
 #: Who performs an action: a user, or ``services.SYSTEM`` for trusted jobs.
-Actor: TypeAlias = Union["_User", "_System"]
+Actor: TypeAlias = Union["_User", "SystemActor"]

@@ -84,9 +84,6 @@ class StrictAdapter(DefaultBookingAdapter):
     def sessions_visible_to(self, user: Any, sessions: Any) -> Any:
         return sessions.filter(title__startswith="Open")
 
-    def can_view_booking(self, user: Any, booking: Any) -> bool:
-        return False
-
 
 @pytest.fixture
 def assistant_adapter(settings: Any, make_user: Any) -> Any:
@@ -251,7 +248,44 @@ def test_narrowed_visibility_hides_sessions_meeting_links_and_calendar_files(str
     booking = services.book_seat(student, group, actor=office)
     client.force_login(student)
     assert client.get(url("session_detail", hidden.pk)).status_code == 404
+    assert b"Closed" not in client.get(url("session_list")).content
     page = client.get(url("session_detail", group.pk))
     assert page.status_code == 200
     assert b"meet.example.org" not in page.content
+    assert client.get(url("booking_ics", booking.pk)).status_code == 200
+
+
+def test_narrowed_booking_visibility_hides_the_booking_page_and_its_calendar_file(settings: Any, group: Any,
+                                                                                   student: Any, client: Any):
+    booking = services.book_seat(student, group)
+    settings.LIVECLASS_BOOKING = {"ADAPTER": f"{__name__}.HiddenBookingsAdapter"}
+    client.force_login(student)
+    assert client.get(url("booking_detail", booking.pk)).status_code == 404
     assert client.get(url("booking_ics", booking.pk)).status_code == 404
+
+
+class HiddenBookingsAdapter(DefaultBookingAdapter):
+    def bookings_visible_to(self, user: Any, bookings: Any) -> Any:
+        return bookings.none()
+
+
+def test_a_narrowed_meeting_hook_keeps_the_link_out_of_calendar_files(settings: Any, teacher: Any, student: Any,
+                                                                       client: Any) -> None:
+    settings.LIVECLASS_BOOKING = {"ADAPTER": f"{__name__}.NoLinksAdapter"}
+    group = services.schedule_session(teacher, start=soon(), duration=60, capacity=3, title="Open algebra",
+                                      timezone="UTC", meeting_url="https://meet.example.org/alg",
+                                      meeting_passcode="s3cret")
+    booking = services.book_seat(student, group)
+    client.force_login(student)
+    download = client.get(url("booking_ics", booking.pk))
+    assert download.status_code == 200
+    assert b"meet.example.org" not in download.content and b"s3cret" not in download.content
+    token = services.issue_feed_token(student)
+    feed = client.get(url("calendar_feed_ics", token))
+    assert feed.status_code == 200 and b"BEGIN:VEVENT" in feed.content
+    assert b"meet.example.org" not in feed.content and b"s3cret" not in feed.content
+
+
+class NoLinksAdapter(DefaultBookingAdapter):
+    def can_see_meeting_details(self, user: Any, session: Any, booking: Any) -> bool:
+        return False

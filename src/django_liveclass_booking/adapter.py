@@ -122,10 +122,6 @@ class DefaultBookingAdapter:
         """Series ``user`` may open: their own, their students', or all for a manager."""
         return self.bookings_visible_to(user, series)
 
-    def can_view_booking(self, user: AbstractBaseUser, booking: AbstractLiveClassBooking) -> bool:
-        """Whether ``user`` may open one booking (its page, its calendar file); as ``bookings_visible_to``."""
-        return user.pk in (booking.student_id, booking.teacher_id) or self.is_staff_manager(user)
-
     def teacher_rows_managed_by(self, user: AbstractBaseUser, rows: QuerySet[Any]) -> QuerySet[Any]:
         """Rows with a ``teacher`` (sessions, bookings, series, windows, time off) on ``user``'s teacher pages."""
         return rows if self.is_staff_manager(user) else rows.filter(teacher_id=user.pk)
@@ -135,9 +131,12 @@ class DefaultBookingAdapter:
         """Meeting link and passcode: the teacher, a manager, or the student of a confirmed ``booking``."""
         from .models import BookingStatus
 
-        if user.pk == session.teacher_id or self.is_staff_manager(user):
+        # The cheap answers first: a feed asks once per event, and the permission check costs queries.
+        if user.pk == session.teacher_id:
             return True
-        return booking is not None and booking.student_id == user.pk and booking.status == BookingStatus.CONFIRMED
+        if booking is not None and booking.student_id == user.pk and booking.status == BookingStatus.CONFIRMED:
+            return True
+        return self.is_staff_manager(user)
 
     # --- messages -----------------------------------------------------------------------------------
 

@@ -182,15 +182,24 @@ def _booking_summary(booking: Any, *, for_teacher: bool = False) -> str:
     return _("Group class with %(teacher)s") % {"teacher": display_name(booking.teacher)}
 
 
-def booking_event(booking: Any, *, stamp: dt.datetime, for_teacher: bool = False) -> Any:
+def _shows_meeting(viewer: Any, session: Any, booking: Any) -> bool:
+    """The adapter decides who sees meeting details, in a calendar file as on a page."""
+    from .adapter import get_adapter
+
+    return viewer is None or get_adapter().can_see_meeting_details(viewer, session, booking)
+
+
+def booking_event(booking: Any, *, stamp: dt.datetime, for_teacher: bool = False, viewer: Any = None) -> Any:
     """The ``VEVENT`` of one booking, as its student sees it (or its teacher, with ``for_teacher``).
 
     ``booking`` should come with ``session`` and ``teacher`` loaded (``select_related``). Meeting
-    details are included only while the booking is confirmed and its session scheduled; a pending
+    details are included only while the booking is confirmed and its session scheduled, and, with a
+    ``viewer``, only when the adapter's ``can_see_meeting_details`` lets them see them; a pending
     booking is ``TENTATIVE``, any other state ``CANCELLED``.
     """
     session = booking.session
     live = booking.status == BookingStatus.CONFIRMED and session.status == SessionStatus.SCHEDULED
+    meeting = live and _shows_meeting(viewer, session, booking)
     if live:
         status = "CONFIRMED"
     elif booking.status == BookingStatus.PENDING and session.status == SessionStatus.SCHEDULED:
@@ -200,16 +209,16 @@ def booking_event(booking: Any, *, stamp: dt.datetime, for_teacher: bool = False
     description = [
         _("Teacher: %(teacher)s") % {"teacher": display_name(booking.teacher)},
         _("Booking status: %(status)s") % {"status": booking.get_status_display()},
-        *(_meeting_lines(session) if live else []),
+        *(_meeting_lines(session) if meeting else []),
     ]
     return _event(
         uid=booking_uid(booking), start=booking.start_at_utc, end=booking.end_at_utc, stamp=stamp,
         summary=_booking_summary(booking, for_teacher=for_teacher), description=description, status=status,
-        url=session.meeting_url if live else "", modified=booking.modified,
+        url=session.meeting_url if meeting else "", modified=booking.modified,
     )
 
 
-def _session_event(session: Any, *, stamp: dt.datetime) -> Any | None:
+def _session_event(session: Any, *, stamp: dt.datetime, viewer: Any = None) -> Any | None:
     """A teacher's session, or ``None`` for a 1:1 session that no longer holds a live request."""
     description: list[str] = []
     status = "CONFIRMED"
@@ -232,10 +241,13 @@ def _session_event(session: Any, *, stamp: dt.datetime) -> Any | None:
         description.append(
             _("Seats taken: %(taken)s of %(capacity)s") % {"taken": session.seats_taken, "capacity": session.capacity}
         )
-    description.extend(_meeting_lines(session))
+    meeting = _shows_meeting(viewer, session, None)
+    if meeting:
+        description.extend(_meeting_lines(session))
     return _event(
         uid=session_uid(session), start=session.start_at_utc, end=session.end_at_utc, stamp=stamp, summary=summary,
-        description=description, status=status, url=session.meeting_url, modified=session.modified,
+        description=description, status=status, url=session.meeting_url if meeting else "",
+        modified=session.modified,
     )
 
 
@@ -269,9 +281,9 @@ def feed_events(user: Any, now: dt.datetime) -> list[tuple[dt.datetime, str, Any
         )
         .order_by("start_at_utc", "pk")[:FEED_MAX_EVENTS]
     )
-    events = [(b.start_at_utc, booking_uid(b), booking_event(b, stamp=now)) for b in bookings]
+    events = [(b.start_at_utc, booking_uid(b), booking_event(b, stamp=now, viewer=user)) for b in bookings]
     for session in sessions:
-        event = _session_event(session, stamp=now)
+        event = _session_event(session, stamp=now, viewer=user)
         if event is not None:
             events.append((session.start_at_utc, session_uid(session), event))
     events.sort(key=lambda item: (item[0], item[1]))
@@ -290,7 +302,8 @@ def feed_calendar(user: Any, now: dt.datetime) -> bytes:
     return calendar.to_ical()
 
 
-def booking_calendar(booking: Any, *, now: dt.datetime | None = None, for_teacher: bool = False) -> bytes:
+def booking_calendar(booking: Any, *, now: dt.datetime | None = None, for_teacher: bool = False,
+                     viewer: Any = None) -> bytes:
     """One booking as a calendar file (``booking-<pk>.ics``), in whatever state the booking is in.
 
     ``now`` (default: the adapter's clock) becomes the event's ``DTSTAMP``; ``for_teacher`` names
@@ -301,5 +314,5 @@ def booking_calendar(booking: Any, *, now: dt.datetime | None = None, for_teache
 
         now = get_adapter().now()
     calendar = _new_calendar(_booking_summary(booking, for_teacher=for_teacher))
-    calendar.add_component(booking_event(booking, stamp=_utc(now), for_teacher=for_teacher))
+    calendar.add_component(booking_event(booking, stamp=_utc(now), for_teacher=for_teacher, viewer=viewer))
     return calendar.to_ical()

@@ -95,10 +95,11 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
 def booking_ics(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """One booking as a ``booking-<pk>.ics`` download, for its student, its teacher or a manager (else 404)."""
     ics.require_icalendar()
-    booking = get_booking_model().objects.select_related("session", "teacher", "student").filter(pk=pk).first()
     user = request.user
     # 404, not 403, for someone else's booking: do not confirm that the booking exists.
-    if booking is None or not get_adapter().can_view_booking(user, booking):
+    bookings = get_booking_model().objects.select_related("session", "teacher", "student")
+    booking = get_adapter().bookings_visible_to(user, bookings).filter(pk=pk).first()
+    if booking is None:
         raise Http404("No such booking.")
-    calendar = ics.booking_calendar(booking, for_teacher=user.pk == booking.teacher_id)
+    calendar = ics.booking_calendar(booking, for_teacher=user.pk == booking.teacher_id, viewer=user)
     return _calendar_response(calendar, filename=f"booking-{booking.pk}.ics", attachment=True)

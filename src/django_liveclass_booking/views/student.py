@@ -70,8 +70,8 @@ def _shows_meeting(user: Any, session: Any, booking: Any | None) -> bool:
 @login_required
 def session_list(request: AuthenticatedRequest) -> HttpResponse:
     """Upcoming group classes, with the viewer's own booking or waitlist place on each."""
-    sessions = (get_session_model().objects.upcoming(_now()).filter(kind=SessionKind.GROUP)
-                .select_related("teacher").order_by("start_at_utc", "pk"))
+    upcoming = get_session_model().objects.upcoming(_now()).filter(kind=SessionKind.GROUP).select_related("teacher")
+    sessions = get_adapter().sessions_visible_to(request.user, upcoming).order_by("start_at_utc", "pk")
     teacher_id = small_int(request.GET.get("teacher"))
     if teacher_id is not None:
         sessions = sessions.filter(teacher_id=teacher_id)

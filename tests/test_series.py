@@ -331,3 +331,32 @@ def test_cancelling_a_series_frees_each_seat_once_when_one_was_cancelled_meanwhi
     monkeypatch.setattr(locks, "lock_sessions", cancel_in_between)
     assert services.cancel_series(series, actor=student, now=NOW) == 1
     assert_all()
+
+
+def test_cancelling_a_series_cancels_each_lessons_session_and_says_so(mondays, student, signal_log,
+                                                                     django_capture_on_commit_callbacks):
+    series = weekly(student, mondays, count=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.cancel_series(series, actor=mondays, now=NOW) == 3
+    assert signal_log.names.count("booking_cancelled") == 3
+    assert signal_log.names.count("session_cancelled") == 3
+    assert set(get_session_model().objects.values_list("status", flat=True)) == {"cancelled"}
+    assert_all()
+
+
+def test_a_subscription_with_nothing_to_book_gives_the_first_sessions_own_refusal(teacher, student):
+    sessions = services.schedule_recurring_sessions(
+        teacher, first_start=dt.datetime(2026, 3, 16, 17, 0, tzinfo=LONDON), duration=60, capacity=2,
+        rrule="FREQ=WEEKLY;COUNT=2", timezone="Europe/London", now=NOW)
+    services.set_policy(teacher, min_notice_minutes=60 * 24 * 365)
+    with pytest.raises(PolicyViolation) as caught:
+        services.subscribe_to_recurring_sessions(student, sessions[0].recurrence_key, now=NOW)
+    assert caught.value.code == "min_notice"
+    assert "min_notice_minutes" in caught.value.params
+    assert not BookingSeries.objects.exists()
+
+
+def test_a_new_booking_records_the_services_now_as_its_status_time(make_session, student, now):
+    booking = services.book_seat(student, make_session(capacity=2), now=now)
+    booking.refresh_from_db()
+    assert booking.status_changed == now

@@ -180,6 +180,7 @@ def subscribe_to_recurring_sessions(student: User, recurrence_key: str, *, on_co
         bookings: dict[int, Any] = {}
         skipped: dict[int, str] = {}
         waitlisted: dict[int, str] = {}
+        refusals: list[BookingError] = []
         for o, session in zip(occurrences, sessions, strict=True):
             try:
                 with db.atomic():
@@ -193,13 +194,15 @@ def subscribe_to_recurring_sessions(student: User, recurrence_key: str, *, on_co
                     waitlisted[o.index] = "session_full"
                 except BookingError as exc:
                     skipped[o.index] = exc.code
+                    refusals.append(exc)
             except BookingError as exc:
                 if mode == OnConflict.FAIL:
                     raise
                 skipped[o.index] = exc.code
+                refusals.append(exc)
         if not bookings and not waitlisted:
-            raise BookingError("No session of this class could be booked or waited for.", code=skipped[0],
-                               params={"codes": sorted(set(skipped.values()))})
+            # Nothing to subscribe to: the first session's own refusal says why, with its params.
+            raise refusals[0]
         record = BookingSeries(
             student=student, teacher_id=first.teacher_id, kind=SessionKind.GROUP, rrule="",
             first_start_date=first_local.date(), first_start_time=first_local.time().replace(tzinfo=None),
@@ -223,12 +226,12 @@ def confirm_series(series: BookingSeries, *, actor: Actor, now: dt.datetime | No
     inputs.series(series)
     require_actor(actor)
     current = inputs.resolve_now(now)
-    pending_now = list(recurring.series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current)))
-    require(is_system(actor) or get_adapter().can_decide_series(actor, series, pending_now),
-            "Only the teacher or a manager may confirm this series.")
     with db.atomic():
         (pending,) = recurring.read_under_locks(
             lambda: (list(recurring.series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current))),))
+        # Judged on the bookings as locked: the set the decision then applies to.
+        require(is_system(actor) or get_adapter().can_decide_series(actor, series, pending),
+                "Only the teacher or a manager may confirm this series.")
         if not pending:
             raise InvalidTransition("This series has no pending occurrences to confirm.",
                                     params={"from": series.status, "to": SeriesStatus.ACTIVE})
@@ -250,12 +253,11 @@ def decline_series(series: BookingSeries, *, actor: Actor, reason: str = "",
     reason = inputs.text(reason, "reason")
     require_actor(actor)
     current = inputs.resolve_now(now)
-    pending_now = list(recurring.series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current)))
-    require(is_system(actor) or get_adapter().can_decide_series(actor, series, pending_now),
-            "Only the teacher or a manager may decline this series.")
     with db.atomic():
         (pending,) = recurring.read_under_locks(
             lambda: (list(recurring.series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current))),))
+        require(is_system(actor) or get_adapter().can_decide_series(actor, series, pending),
+                "Only the teacher or a manager may decline this series.")
         if not pending:
             raise InvalidTransition("This series has no pending occurrences to decline.",
                                     params={"from": series.status, "to": SeriesStatus.DECLINED})
@@ -281,10 +283,6 @@ def cancel_series(series: BookingSeries, *, actor: Actor, from_start: dt.datetim
     require_actor(actor)
     current = inputs.resolve_now(now)
     since = current if from_start is None else max(current, inputs.aware(from_start, "from_start"))
-    upcoming_now = list(recurring.series_bookings(series, ACTIVE_BOOKING_STATUSES).filter(live_at(current),
-                                                                                         start_at_utc__gte=since))
-    require(is_system(actor) or get_adapter().can_cancel_series(actor, series, upcoming_now),
-            "Only the student, the teacher or a manager may cancel this series.")
     as_student = not is_system(actor) and actor.pk == series.student_id != series.teacher_id
     with db.atomic():
         upcoming, entries = recurring.read_under_locks(lambda: (
@@ -292,6 +290,8 @@ def cancel_series(series: BookingSeries, *, actor: Actor, from_start: dt.datetim
                                                                                  start_at_utc__gte=since)),
             list(recurring.waiting_entries(series, since)),
         ))
+        require(is_system(actor) or get_adapter().can_cancel_series(actor, series, upcoming),
+                "Only the student, the teacher or a manager may cancel this series.")
         on_time: list[Any] = []
         late: list[Any] = []
         for booking in upcoming:

@@ -5,7 +5,7 @@ PostgreSQL and MariaDB name the violated constraint in the message; SQLite names
 
 from __future__ import annotations
 
-from ...exceptions import BookingError, SlotUnavailable
+from ...exceptions import SlotUnavailable
 from ...operations import OVERLAP_CONSTRAINT
 
 
@@ -31,16 +31,3 @@ def raise_if_overlap(exc: Exception, message: str = "The teacher already has a s
     """
     if is_overlap(exc):
         raise SlotUnavailable(message, code="teacher_unavailable") from exc
-
-
-def translate(exc: Exception, *, session: object = None) -> BookingError | None:
-    """The domain error for a known constraint, or None for an error that is a bug."""
-    from ...exceptions import AlreadyBooked
-
-    if is_overlap(exc):
-        return SlotUnavailable(code="teacher_unavailable")
-    if is_active_booking_conflict(exc):
-        return AlreadyBooked(params={"session": session} if session is not None else None)
-    if is_open_entry_conflict(exc):
-        return BookingError(code="already_waitlisted")
-    return None

@@ -100,6 +100,11 @@ def end_bookings(bookings: list[Any], status: str, signal: Any, now: dt.datetime
     for booking in bookings:
         transitions.apply(booking, status, now, **fields)
         send_after_commit(signal, Booking, booking=booking)
+        if booking.kind == SessionKind.ONE_ON_ONE:
+            # As for one booking: a 1:1 lesson's session goes with it, and says so after it.
+            session = booking.session
+            transitions.apply(session, SessionStatus.CANCELLED, now, **seats.emptied())
+            send_after_commit(signals.session_cancelled, type(session), session=session)
     seats.free_seats(Counter(b.session_id for b in bookings if b.kind == SessionKind.GROUP), now)
 
 

@@ -116,6 +116,8 @@ def _expire_own_stale_request(student: Any, session: Any, now: dt.datetime) -> b
         if not get_booking_model().objects.using(db.alias()).due_to_expire(now).filter(
                 session_id=session.pk, student=student).exists():
             return False
+        # The one lock order: the teacher row (the claim after this may take it), then the session.
+        locks.lock_teacher(session.teacher_id)
         locks.lock_session(session.pk)
         expiry.refresh_sessions([session.pk], now)
     return True

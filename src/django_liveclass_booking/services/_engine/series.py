@@ -101,7 +101,7 @@ def write_items(series: BookingSeries, occurrences: Sequence[recurrence.Occurren
 def series_bookings(series: BookingSeries, statuses: Any) -> Any:
     # The reverse relation from BookingSeriesItem.booking is not on the abstract model that types it.
     return get_booking_model().objects.using(db.alias()).filter(
-        series_item__series=series, status__in=list(statuses))  # type: ignore[misc]
+        series_item__series=series, status__in=list(statuses)).select_related("session")  # type: ignore[misc]
 
 
 def read_under_locks(read: Callable[[], tuple[list[Any], ...]]) -> tuple[list[Any], ...]:

@@ -27,6 +27,7 @@ from ...models import (
     SessionWaitlist,
     WaitlistStatus,
 )
+from . import db
 
 Table = Mapping[str, frozenset[str]]
 M = TypeVar("M", bound=Model)
@@ -143,7 +144,9 @@ def apply(obj: Model, target: str, now: dt.datetime, **fields: Any) -> None:
 
 def move(obj: Model, target: str, now: dt.datetime, *, queryset: QuerySet[Any] | None = None, **fields: Any) -> bool:
     """Move one row (``queryset`` narrows it further) and its instance; False if its stored status forbids it."""
-    base = type(obj)._default_manager.filter(pk=obj.pk) if queryset is None else queryset.filter(pk=obj.pk)
+    if queryset is None:
+        queryset = type(obj)._default_manager.db_manager(db.alias()).all()
+    base = queryset.filter(pk=obj.pk)
     if not move_rows(base, target, now, **fields):
         return False
     apply(obj, target, now, **fields)

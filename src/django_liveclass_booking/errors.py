@@ -162,6 +162,56 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         "and ``duration``.",
     ),
     ErrorCode(
+        "invalid_user",
+        # Translators: "field" is the untranslated name of the argument, e.g. student or teacher.
+        _("The %(field)s must be a saved user account, signed in."),
+        _("A saved, signed-in user account was expected."),
+        _ERROR, "A ``student``, ``teacher`` or ``user`` argument is not a saved user: ``None``, an unsaved or "
+        "deleted user, ``SYSTEM``, or not a user at all (an anonymous user is ``not_allowed``).",
+    ),
+    ErrorCode(
+        "invalid_booking",
+        _("%(field)s must be a saved booking."),
+        _("A saved booking was expected."),
+        _ERROR, "``confirm_booking()``, ``decline_booking()`` or ``cancel_booking()`` got something other than a "
+        "saved booking.",
+    ),
+    ErrorCode(
+        "invalid_entry",
+        _("%(field)s must be a saved waitlist entry."),
+        _("A saved waitlist entry was expected."),
+        _ERROR, "A waitlist function (``accept_offer()``, ``decline_offer()``, ``leave_waitlist()``, "
+        "``offer_seat()``, ``expire_offer()``) got something other than a saved waitlist entry.",
+    ),
+    ErrorCode(
+        "invalid_series",
+        _("%(field)s must be a saved booking series."),
+        _("A saved booking series was expected."),
+        _ERROR, "``confirm_series()``, ``decline_series()`` or ``cancel_series()`` got something other than a "
+        "saved booking series.",
+    ),
+    ErrorCode(
+        "invalid_text",
+        # Translators: "field" is the untranslated name of the argument, e.g. title or reason.
+        _("%(field)s must be text without null characters, at most %(max_length)s characters long; correct it and "
+          "try again."),
+        _("A text value must be text without null characters, and not too long; correct it and try again."),
+        _ERROR, "A free-text argument (``title``, ``reason``, ``message``, the meeting fields) is not a ``str``, "
+        "holds a null character or a lone surrogate, or is too long (``params[\"field\"]`` names it).",
+    ),
+    ErrorCode(
+        "range_too_long",
+        _("Ask for at most %(max_days)s days of free times at once."),
+        _("That range is too long; ask for fewer days of free times at once."),
+        _ERROR, "``available_slots()``: ``end`` is more than 92 days after ``start``.",
+    ),
+    ErrorCode(
+        "invalid_recurrence_key",
+        _("Name the recurring class by its recurrence key (text of at most 64 characters)."),
+        raised_as=_ERROR, when="``subscribe_to_recurring_sessions()``: ``recurrence_key`` is not a non-empty text "
+        "of at most 64 characters.",
+    ),
+    ErrorCode(
         "session_closed",
         _("This session is cancelled or has already started; pick another session."),
         raised_as=_ERROR, when="``book_seat()``, ``check_booking()``, ``join_waitlist()``, ``accept_offer()`` or "

@@ -57,8 +57,8 @@ def add_availability(teacher: User, *, weekday: int, start_time: dt.time, end_ti
     """
     require_user(teacher, "teacher")
     if not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6:
-        raise BookingError(f"weekday must be 0 (Monday) to 6 (Sunday), not {str(weekday)[:20]!r}.",
-                           code="invalid_weekday", params={"value": str(weekday)[:20]})
+        raise BookingError(f"weekday must be 0 (Monday) to 6 (Sunday), not {inputs.shown(weekday, 20)!r}.",
+                           code="invalid_weekday", params={"value": inputs.shown(weekday, 20)})
     if not isinstance(start_time, dt.time) or not isinstance(end_time, dt.time):
         raise BookingError("start_time and end_time must be datetime.time values.", code="invalid_availability",
                            params={"fields": ["start_time", "end_time"]})

@@ -35,6 +35,21 @@ MAX_SLOT_RANGE = dt.timedelta(days=92)
 MAX_TEXT = 2000
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """At most ``limit`` characters naming ``value`` in a message; never raises.
+
+    ``str()`` itself can fail on hostile input (an int of more than 4300 digits, a datetime whose
+    tzinfo raises), and a refusal must not turn into that error.
+    """
+    if isinstance(value, str):
+        return value[:limit]
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 (any __str__ may raise; the type's name always exists)
+        text = f"<{type(value).__name__}>"
+    return text[:limit]
+
+
 def aware(value: Any, name: str) -> dt.datetime:
     """An aware datetime in UTC; ``naive_datetime`` / ``invalid_datetime`` otherwise."""
     if not isinstance(value, dt.datetime):
@@ -89,7 +104,7 @@ def capacity(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_CAPACITY:
         raise BookingError(
             f"capacity must be a whole number of seats from 1 to {MAX_CAPACITY}.",
-            code="invalid_capacity", params={"value": str(value)[:40], "max": MAX_CAPACITY},
+            code="invalid_capacity", params={"value": shown(value), "max": MAX_CAPACITY},
         )
     return value
 
@@ -102,7 +117,7 @@ def text(value: Any, name: str, *, max_length: int = MAX_TEXT) -> str:
 def choice(value: Any, name: str, allowed: Any, code: str) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise BookingError(f"{name} must be one of {', '.join(sorted(allowed))}.", code=code,
-                           params={"field": name, "value": str(value)[:40]})
+                           params={"field": name, "value": shown(value)})
     return value
 
 

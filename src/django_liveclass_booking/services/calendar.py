@@ -14,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.db import router, transaction
 
 from ..models.calendar import CalendarFeedToken, hash_feed_token
+from ._engine.actors import require_user
+from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.inputs import resolve_now
 
 __all__ = ["issue_feed_token", "revoke_feed_token", "feed_user"]
@@ -29,12 +31,14 @@ MAX_TOKEN_LENGTH = 128
 LAST_USED_RESOLUTION = dt.timedelta(hours=1)
 
 
+@keeps_arguments_on_refusal
 def issue_feed_token(user: Any, *, now: dt.datetime | None = None) -> str:
     """Create a new feed token for ``user``, revoking any live one, and return it in plain text.
 
     The plain token is returned once and never stored: show it to the user now (in the feed
     address) or lose it. Calling it again regenerates the address and invalidates the old one.
     """
+    require_user(user, "user")
     current = resolve_now(now)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     using = router.db_for_write(CalendarFeedToken)
@@ -50,11 +54,13 @@ def issue_feed_token(user: Any, *, now: dt.datetime | None = None) -> str:
     return token
 
 
+@keeps_arguments_on_refusal
 def revoke_feed_token(user: Any, *, now: dt.datetime | None = None) -> int:
     """Revoke ``user``'s live feed token; return how many were revoked (0 or 1).
 
     The feed address stops working at once; revoked rows are kept for the record.
     """
+    require_user(user, "user")
     current = resolve_now(now)
     return CalendarFeedToken.objects.filter(user=user).live().update(revoked_at=current, modified=current)
 

@@ -191,6 +191,18 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         "saved booking series.",
     ),
     ErrorCode(
+        "invalid_window",
+        _("%(field)s must be a saved availability window."),
+        _("A saved availability window was expected."),
+        _ERROR, "``remove_availability()`` got something other than a saved ``TeacherAvailability``.",
+    ),
+    ErrorCode(
+        "invalid_time_off",
+        _("%(field)s must be a saved period of time off."),
+        _("A saved period of time off was expected."),
+        _ERROR, "``remove_time_off()`` got something other than a saved ``TeacherTimeOff``.",
+    ),
+    ErrorCode(
         "invalid_text",
         # Translators: "field" is the untranslated name of the argument, e.g. title or reason.
         _("%(field)s must be text without null characters, at most %(max_length)s characters long; correct it and "

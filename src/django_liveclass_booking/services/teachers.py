@@ -101,8 +101,9 @@ def remove_availability(window: TeacherAvailability, *, actor: Actor) -> None:
     """Delete a weekly availability window. Lessons already booked in it stay booked.
 
     Whoever the adapter's ``can_manage_teacher`` allows (the teacher, a manager) or ``SYSTEM``;
-    anyone else gets ``NotAllowed``.
+    anyone else gets ``NotAllowed``. Anything but a saved window is ``BookingError`` ``invalid_window``.
     """
+    inputs.window(window)
     require_actor(actor)
     require(is_system(actor) or get_adapter().can_manage_teacher(actor, window.teacher_id),
             "Only the teacher or a manager may remove this availability window.")
@@ -116,8 +117,10 @@ def remove_availability(window: TeacherAvailability, *, actor: Actor) -> None:
 def remove_time_off(time_off: TeacherTimeOff, *, actor: Actor) -> None:
     """Delete a period of time off: the time can be requested for 1:1 lessons again.
 
-    As ``remove_availability`` for who may.
+    As ``remove_availability`` for who may. Anything but a saved period of time off is ``BookingError``
+    ``invalid_time_off``.
     """
+    inputs.time_off(time_off)
     require_actor(actor)
     require(is_system(actor) or get_adapter().can_manage_teacher(actor, time_off.teacher_id),
             "Only the teacher or a manager may remove this time off.")

@@ -18,6 +18,8 @@ from ...models import (
     AbstractLiveClassSession,
     BookingSeries,
     SessionWaitlist,
+    TeacherAvailability,
+    TeacherTimeOff,
 )
 from ...models.validators import clean_text
 
@@ -145,6 +147,14 @@ def entry(value: Any, name: str = "entry") -> None:
 
 def series(value: Any, name: str = "series") -> None:
     _saved(value, BookingSeries, name, "invalid_series", "booking series")
+
+
+def window(value: Any, name: str = "window") -> None:
+    _saved(value, TeacherAvailability, name, "invalid_window", "availability window")
+
+
+def time_off(value: Any, name: str = "time_off") -> None:
+    _saved(value, TeacherTimeOff, name, "invalid_time_off", "time off")
 
 
 def invalid(exc: ValidationError, what: str) -> BookingError:

@@ -156,7 +156,7 @@ def subscribe_to_recurring_sessions(student: User, recurrence_key: str, *, on_co
     require_user(student, "student")
     current = inputs.resolve_now(now)
     mode = recurring.on_conflict(on_conflict)
-    if not isinstance(recurrence_key, str) or not recurrence_key or len(recurrence_key) > 64:
+    if not isinstance(recurrence_key, str) or not 0 < len(recurrence_key) <= 64 or not inputs.storable(recurrence_key):
         raise BookingError("Name the recurring class by its recurrence key.", code="invalid_recurrence_key",
                            params={"field": "recurrence_key"})
     Session = get_session_model()

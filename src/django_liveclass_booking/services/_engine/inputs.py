@@ -116,6 +116,17 @@ def text(value: Any, name: str, *, max_length: int = MAX_TEXT) -> str:
     return clean_text(value, field=name, max_length=max_length)
 
 
+def storable(value: str) -> bool:
+    """Whether every supported database can store and compare the text: no NUL, no lone surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def choice(value: Any, name: str, allowed: Any, code: str) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise BookingError(f"{name} must be one of {', '.join(sorted(allowed))}.", code=code,

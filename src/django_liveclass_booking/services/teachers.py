@@ -34,6 +34,7 @@ def set_policy(teacher: User, **fields: Any) -> TeacherBookingPolicy:
     policies.check_fields(fields)
     if "timezone" in fields:
         fields["timezone"] = zone_name(fields["timezone"])
+    inputs.policy_values(fields)
     with db.atomic():
         policy = lock_teacher(teacher)
         for name, value in fields.items():

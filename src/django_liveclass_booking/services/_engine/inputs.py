@@ -7,6 +7,7 @@ any one call's work in proportion to what a person could book.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from ...models import (
     BookingSeries,
     SessionWaitlist,
     TeacherAvailability,
+    TeacherBookingPolicy,
     TeacherTimeOff,
 )
 from ...models.validators import clean_text
@@ -166,6 +168,19 @@ def window(value: Any, name: str = "window") -> None:
 
 def time_off(value: Any, name: str = "time_off") -> None:
     _saved(value, TeacherTimeOff, name, "invalid_time_off", "time off")
+
+
+def policy_values(fields: Mapping[str, Any]) -> None:
+    """Each given policy value within its field's bounds (``invalid_policy``), judged on a row of its own.
+
+    The values alone decide this, so it is refused before the teacher's row is locked; the stored
+    row is checked again as a whole under the lock.
+    """
+    known = {f.name for f in TeacherBookingPolicy._meta.concrete_fields}
+    try:
+        TeacherBookingPolicy(**fields).clean_fields(exclude=sorted(known - set(fields)))
+    except ValidationError as exc:
+        raise invalid(exc, "policy") from exc
 
 
 def invalid(exc: ValidationError, what: str) -> BookingError:

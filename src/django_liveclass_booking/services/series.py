@@ -42,7 +42,7 @@ from ._engine import (
     transitions,
 )
 from ._engine import series as recurring
-from ._engine.actors import actor_id, is_system, require, require_actor, require_user
+from ._engine.actors import actor_id, is_system, require, require_actor, require_user, require_users
 from ._engine.events import send_after_commit
 from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.intervals import IntervalSet
@@ -72,8 +72,7 @@ def create_series(
     (``confirm_series`` / ``decline_series``) answers them all. The rule is checked and expanded
     before any lock.
     """
-    require_user(student, "student")
-    require_user(teacher, "teacher")
+    require_users(student=student, teacher=teacher)
     current = inputs.resolve_now(now)
     length = inputs.minutes(duration)
     mode = recurring.on_conflict(on_conflict)

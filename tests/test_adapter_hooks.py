@@ -289,3 +289,23 @@ def test_a_narrowed_meeting_hook_keeps_the_link_out_of_calendar_files(settings: 
 class NoLinksAdapter(DefaultBookingAdapter):
     def can_see_meeting_details(self, user: Any, session: Any, booking: Any) -> bool:
         return False
+
+
+def test_a_narrowed_calendar_hook_refuses_adding_to_a_teachers_calendar(strict_adapter: None, teacher: Any,
+                                                                         client: Any) -> None:
+    with pytest.raises(NotAllowed):
+        services.add_availability(teacher, weekday=0, start_time=dt.time(9), end_time=dt.time(10), actor=teacher)
+    with pytest.raises(NotAllowed):
+        services.set_policy(teacher, actor=teacher, buffer_minutes=5)
+    with pytest.raises(NotAllowed):
+        services.add_time_off(teacher, start=soon(), end=soon(days=4), actor=teacher)
+    client.force_login(teacher)
+    services.set_policy(teacher)  # a policy row makes the teacher pages open to them
+    client.post(url("teacher_availability"), {"add": "window", "window-weekday": "0", "window-start_time": "09:00",
+                                              "window-end_time": "10:00", "window-timezone": "UTC"})
+    assert not TeacherAvailability.objects.exists()
+
+
+def test_a_widened_calendar_hook_lets_an_assistant_add_a_window(assistant_adapter: Any, teacher: Any) -> None:
+    services.add_availability(teacher, weekday=0, start_time=dt.time(9), end_time=dt.time(10), actor=assistant_adapter)
+    assert TeacherAvailability.objects.filter(teacher=teacher).count() == 1

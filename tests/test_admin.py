@@ -466,14 +466,15 @@ def test_a_new_policy_is_saved_by_set_policy_with_every_value_of_the_form(
 
 
 def test_a_changed_policy_passes_only_the_changed_fields_to_set_policy(
-    admin_client: Any, teacher: Any, service_calls: list[Any]
+    admin_client: Any, admin_user: Any, teacher: Any, service_calls: list[Any]
 ) -> None:
     policy = services.set_policy(teacher, buffer_minutes=10, lesson_durations=[30])
     service_calls.clear()
     data = {**POLICY_FORM, "buffer_minutes": 10, "approval_mode": "manual", "lesson_durations": ""}
     response = admin_client.post(url(policy, "change", policy.pk), data)
     assert response.status_code == 302, form_errors(response)
-    assert service_calls == [("set_policy", (teacher,), {"approval_mode": "manual", "lesson_durations": []})]
+    assert service_calls == [("set_policy", (teacher,),
+                              {"actor": admin_user, "approval_mode": "manual", "lesson_durations": []})]
     policy.refresh_from_db()
     assert (policy.approval_mode, policy.lesson_durations, policy.buffer_minutes) == ("manual", [], 10)
 

@@ -217,6 +217,18 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         "and ``duration``.",
     ),
     ErrorCode(
+        "invalid_window",
+        _("%(field)s must be a saved availability window."),
+        _("A saved availability window was expected."),
+        _ERROR, "``remove_availability()`` got something other than a saved ``TeacherAvailability``.",
+    ),
+    ErrorCode(
+        "invalid_time_off",
+        _("%(field)s must be a saved period of time off."),
+        _("A saved period of time off was expected."),
+        _ERROR, "``remove_time_off()`` got something other than a saved ``TeacherTimeOff``.",
+    ),
+    ErrorCode(
         "session_closed",
         _("This session is cancelled or has already started; pick another session."),
         raised_as=_ERROR, when="``book_seat()``, ``check_booking()``, ``join_waitlist()``, ``accept_offer()`` or "

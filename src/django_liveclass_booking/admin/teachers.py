@@ -33,6 +33,8 @@ class ServiceForm(forms.ModelForm):
 
     #: Error code -> the form field its message goes next to (else ``params["fields"]``, else the top).
     ERROR_FIELDS: Mapping[str, str] = {}
+    #: The signed-in user the service acts for: set by the admin on the form class it builds per request.
+    acting: Any = None
 
     def full_clean(self) -> None:
         super().full_clean()
@@ -83,7 +85,7 @@ class PolicyAdminForm(ServiceForm):
         if not adding and not names:
             return None
         teacher = self.cleaned_data["teacher"] if adding else self.instance.teacher
-        return services.set_policy(teacher, **{name: self.cleaned_data[name] for name in names})
+        return services.set_policy(teacher, actor=self.acting, **{name: self.cleaned_data[name] for name in names})
 
 
 class AvailabilityAdminForm(ServiceForm):
@@ -100,7 +102,8 @@ class AvailabilityAdminForm(ServiceForm):
     def save_through_service(self) -> Model | None:
         data = self.cleaned_data
         return services.add_availability(data["teacher"], weekday=data["weekday"], start_time=data["start_time"],
-                                         end_time=data["end_time"], timezone=data.get("timezone") or None)
+                                         end_time=data["end_time"], timezone=data.get("timezone") or None,
+                                         actor=self.acting)
 
 
 class TimeOffAdminForm(ServiceForm):
@@ -110,11 +113,16 @@ class TimeOffAdminForm(ServiceForm):
     def save_through_service(self) -> Model | None:
         data = self.cleaned_data
         return services.add_time_off(data["teacher"], start=data["start_at_utc"], end=data["end_at_utc"],
-                                     reason=data.get("reason", ""))
+                                     reason=data.get("reason", ""), actor=self.acting)
 
 
 class SavedByFormAdmin(admin.ModelAdmin):
     """For a ``ServiceForm``: its service call has written the row while the form was validated."""
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # A class of its own per request: the service then acts for, and asks the adapter about, this user.
+        return type(form.__name__, (form,), {"acting": acting_user(request)})
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         pass

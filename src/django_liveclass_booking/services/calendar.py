@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import router, transaction
 
 from ..models.calendar import CalendarFeedToken, hash_feed_token
+from ._engine.actors import require_user
 from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.inputs import resolve_now
 
@@ -37,6 +38,7 @@ def issue_feed_token(user: Any, *, now: dt.datetime | None = None) -> str:
     The plain token is returned once and never stored: show it to the user now (in the feed
     address) or lose it. Calling it again regenerates the address and invalidates the old one.
     """
+    require_user(user, "user")
     current = resolve_now(now)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     using = router.db_for_write(CalendarFeedToken)
@@ -58,6 +60,7 @@ def revoke_feed_token(user: Any, *, now: dt.datetime | None = None) -> int:
 
     The feed address stops working at once; revoked rows are kept for the record.
     """
+    require_user(user, "user")
     current = resolve_now(now)
     return CalendarFeedToken.objects.filter(user=user).live().update(revoked_at=current, modified=current)
 

@@ -11,7 +11,7 @@ from ..exceptions import BookingError
 from ..models import AbstractLiveClassBooking, SessionKind, TeacherBookingPolicy
 from ..policy import BookingRequest
 from ._engine import availability, calendar, db, dberrors, inputs, lessons
-from ._engine.actors import require_user
+from ._engine.actors import require_user, require_users
 from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.types import User
 
@@ -68,8 +68,7 @@ def request_lesson(
     ``BookingError`` (``naive_datetime``, ``invalid_duration``, ``own_session``, ``invalid_user``,
     ``invalid_text``).
     """
-    require_user(student, "student")
-    require_user(teacher, "teacher")
+    require_users(student=student, teacher=teacher)
     current = inputs.resolve_now(now)
     start_utc = inputs.aware(start, "start")
     length = inputs.minutes(duration)

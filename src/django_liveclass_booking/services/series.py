@@ -42,7 +42,7 @@ from ._engine import (
     transitions,
 )
 from ._engine import series as recurring
-from ._engine.actors import actor_id, is_system, require, require_actor, require_user
+from ._engine.actors import actor_id, is_system, require, require_actor, require_user, require_users
 from ._engine.events import send_after_commit
 from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.intervals import IntervalSet
@@ -72,8 +72,7 @@ def create_series(
     (``confirm_series`` / ``decline_series``) answers them all. The rule is checked and expanded
     before any lock.
     """
-    require_user(student, "student")
-    require_user(teacher, "teacher")
+    require_users(student=student, teacher=teacher)
     current = inputs.resolve_now(now)
     length = inputs.minutes(duration)
     mode = recurring.on_conflict(on_conflict)
@@ -156,7 +155,7 @@ def subscribe_to_recurring_sessions(student: User, recurrence_key: str, *, on_co
     require_user(student, "student")
     current = inputs.resolve_now(now)
     mode = recurring.on_conflict(on_conflict)
-    if not isinstance(recurrence_key, str) or not recurrence_key or len(recurrence_key) > 64:
+    if not isinstance(recurrence_key, str) or not 0 < len(recurrence_key) <= 64 or not inputs.storable(recurrence_key):
         raise BookingError("Name the recurring class by its recurrence key.", code="invalid_recurrence_key",
                            params={"field": "recurrence_key"})
     Session = get_session_model()
@@ -226,12 +225,16 @@ def confirm_series(series: BookingSeries, *, actor: Actor, now: dt.datetime | No
     inputs.series(series)
     require_actor(actor)
     current = inputs.resolve_now(now)
+    # Judged before any lock on the bookings as they are, so a refusal costs no lock; and again on the
+    # bookings as locked, the set the decision then applies to.
+    _may_decide = lambda found: require(  # noqa: E731
+        is_system(actor) or get_adapter().can_decide_series(actor, series, found),
+        "Only the teacher or a manager may confirm this series.")
+    _may_decide(list(recurring.series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current))))
     with db.atomic():
         (pending,) = recurring.read_under_locks(
             lambda: (list(recurring.series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current))),))
-        # Judged on the bookings as locked: the set the decision then applies to.
-        require(is_system(actor) or get_adapter().can_decide_series(actor, series, pending),
-                "Only the teacher or a manager may confirm this series.")
+        _may_decide(pending)
         if not pending:
             raise InvalidTransition("This series has no pending occurrences to confirm.",
                                     params={"from": series.status, "to": SeriesStatus.ACTIVE})
@@ -253,11 +256,14 @@ def decline_series(series: BookingSeries, *, actor: Actor, reason: str = "",
     reason = inputs.text(reason, "reason")
     require_actor(actor)
     current = inputs.resolve_now(now)
+    _may_decide = lambda found: require(  # noqa: E731
+        is_system(actor) or get_adapter().can_decide_series(actor, series, found),
+        "Only the teacher or a manager may decline this series.")
+    _may_decide(list(recurring.series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current))))
     with db.atomic():
         (pending,) = recurring.read_under_locks(
             lambda: (list(recurring.series_bookings(series, [BookingStatus.PENDING]).filter(live_at(current))),))
-        require(is_system(actor) or get_adapter().can_decide_series(actor, series, pending),
-                "Only the teacher or a manager may decline this series.")
+        _may_decide(pending)
         if not pending:
             raise InvalidTransition("This series has no pending occurrences to decline.",
                                     params={"from": series.status, "to": SeriesStatus.DECLINED})
@@ -283,6 +289,11 @@ def cancel_series(series: BookingSeries, *, actor: Actor, from_start: dt.datetim
     require_actor(actor)
     current = inputs.resolve_now(now)
     since = current if from_start is None else max(current, inputs.aware(from_start, "from_start"))
+    _may_cancel = lambda found: require(  # noqa: E731
+        is_system(actor) or get_adapter().can_cancel_series(actor, series, found),
+        "Only the student, the teacher or a manager may cancel this series.")
+    _may_cancel(list(recurring.series_bookings(series, ACTIVE_BOOKING_STATUSES).filter(live_at(current),
+                                                                                       start_at_utc__gte=since)))
     as_student = not is_system(actor) and actor.pk == series.student_id != series.teacher_id
     with db.atomic():
         upcoming, entries = recurring.read_under_locks(lambda: (
@@ -290,8 +301,7 @@ def cancel_series(series: BookingSeries, *, actor: Actor, from_start: dt.datetim
                                                                                  start_at_utc__gte=since)),
             list(recurring.waiting_entries(series, since)),
         ))
-        require(is_system(actor) or get_adapter().can_cancel_series(actor, series, upcoming),
-                "Only the student, the teacher or a manager may cancel this series.")
+        _may_cancel(upcoming)
         on_time: list[Any] = []
         late: list[Any] = []
         for booking in upcoming:

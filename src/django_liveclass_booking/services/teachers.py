@@ -21,19 +21,23 @@ __all__ = ["set_policy", "add_availability", "add_time_off", "remove_availabilit
 
 
 @keeps_arguments_on_refusal
-def set_policy(teacher: User, **fields: Any) -> TeacherBookingPolicy:
+def set_policy(teacher: User, *, actor: Actor | None = None, **fields: Any) -> TeacherBookingPolicy:
     """Change fields of the teacher's booking policy (creating it from the defaults first).
 
     Values are taken as they are, never converted: numbers are ``int`` (not ``bool``, not text),
     ``None`` only where the field is optional, flags are ``bool``, ``lesson_durations`` a list of
     whole minutes (see ``validate_lesson_durations``). Raises ``BookingError`` with code
     ``invalid_policy`` (unknown field, wrong type or value out of bounds; ``params["fields"]``
-    names them) or ``invalid_timezone``; nothing is written then.
+    names them) or ``invalid_timezone``; nothing is written then. With an ``actor`` (the pages and the
+    admin pass the signed-in user), the adapter's ``can_manage_teacher`` decides whether they may
+    (``NotAllowed``); without one, the caller has decided.
     """
     require_user(teacher, "teacher")
+    policies.require_manager(actor, teacher)
     policies.check_fields(fields)
     if "timezone" in fields:
         fields["timezone"] = zone_name(fields["timezone"])
+    inputs.policy_values(fields)
     with db.atomic():
         policy = lock_teacher(teacher)
         for name, value in fields.items():
@@ -48,7 +52,7 @@ def set_policy(teacher: User, **fields: Any) -> TeacherBookingPolicy:
 
 @keeps_arguments_on_refusal
 def add_availability(teacher: User, *, weekday: int, start_time: dt.time, end_time: dt.time,
-                     timezone: Any = None) -> TeacherAvailability:
+                     timezone: Any = None, actor: Actor | None = None) -> TeacherAvailability:
     """Add a weekly window (``weekday`` 0 = Monday) in which 1:1 lessons may be requested.
 
     ``timezone`` defaults to the teacher's policy timezone; the window keeps its local hours across
@@ -56,9 +60,10 @@ def add_availability(teacher: User, *, weekday: int, start_time: dt.time, end_ti
     that are not ``datetime.time`` without ``tzinfo``, ``end_before_start``, ``invalid_timezone``).
     """
     require_user(teacher, "teacher")
+    policies.require_manager(actor, teacher)
     if not isinstance(weekday, int) or isinstance(weekday, bool) or not 0 <= weekday <= 6:
-        raise BookingError(f"weekday must be 0 (Monday) to 6 (Sunday), not {str(weekday)[:20]!r}.",
-                           code="invalid_weekday", params={"value": str(weekday)[:20]})
+        raise BookingError(f"weekday must be 0 (Monday) to 6 (Sunday), not {inputs.shown(weekday, 20)!r}.",
+                           code="invalid_weekday", params={"value": inputs.shown(weekday, 20)})
     if not isinstance(start_time, dt.time) or not isinstance(end_time, dt.time):
         raise BookingError("start_time and end_time must be datetime.time values.", code="invalid_availability",
                            params={"fields": ["start_time", "end_time"]})
@@ -77,7 +82,8 @@ def add_availability(teacher: User, *, weekday: int, start_time: dt.time, end_ti
 
 
 @keeps_arguments_on_refusal
-def add_time_off(teacher: User, *, start: dt.datetime, end: dt.datetime, reason: str = "") -> TeacherTimeOff:
+def add_time_off(teacher: User, *, start: dt.datetime, end: dt.datetime, reason: str = "",
+                 actor: Actor | None = None) -> TeacherTimeOff:
     """Block [start, end) for 1:1 lesson requests. Lessons already booked in it stay booked.
 
     Raises ``BookingError`` (``naive_datetime``, ``invalid_datetime``, ``end_before_start``, and
@@ -85,6 +91,7 @@ def add_time_off(teacher: User, *, start: dt.datetime, end: dt.datetime, reason:
     200 characters).
     """
     require_user(teacher, "teacher")
+    policies.require_manager(actor, teacher)
     start_utc, end_utc = inputs.aware(start, "start"), inputs.aware(end, "end")
     longest = TeacherTimeOff._meta.get_field("reason").max_length or inputs.MAX_TEXT
     reason = inputs.text(reason, "reason", max_length=longest)
@@ -102,8 +109,9 @@ def remove_availability(window: TeacherAvailability, *, actor: Actor) -> None:
     """Delete a weekly availability window. Lessons already booked in it stay booked.
 
     Whoever the adapter's ``can_manage_teacher`` allows (the teacher, a manager) or ``SYSTEM``;
-    anyone else gets ``NotAllowed``.
+    anyone else gets ``NotAllowed``. Anything but a saved window is ``BookingError`` ``invalid_window``.
     """
+    inputs.window(window)
     require_actor(actor)
     require(is_system(actor) or get_adapter().can_manage_teacher(actor, window.teacher_id),
             "Only the teacher or a manager may remove this availability window.")
@@ -117,11 +125,14 @@ def remove_availability(window: TeacherAvailability, *, actor: Actor) -> None:
 def remove_time_off(time_off: TeacherTimeOff, *, actor: Actor) -> None:
     """Delete a period of time off: the time can be requested for 1:1 lessons again.
 
-    As ``remove_availability`` for who may.
+    As ``remove_availability`` for who may. Anything but a saved period of time off is ``BookingError``
+    ``invalid_time_off``.
     """
+    inputs.time_off(time_off)
     require_actor(actor)
     require(is_system(actor) or get_adapter().can_manage_teacher(actor, time_off.teacher_id),
             "Only the teacher or a manager may remove this time off.")
     with db.atomic():
         lock_teacher(time_off.teacher_id)
         TeacherTimeOff.objects.using(db.alias()).filter(pk=time_off.pk).delete()
+

@@ -265,7 +265,7 @@ def policy(request: AuthenticatedRequest) -> HttpResponse:
         changes = {name: value for name, value in form.cleaned_data.items() if value != getattr(current, name)}
         try:
             if changes:
-                services.set_policy(request.user, **changes)
+                services.set_policy(request.user, actor=request.user, **changes)
         except BookingError as exc:
             add_booking_error(form, exc, POLICY_ERRORS)
         else:
@@ -299,11 +299,11 @@ def availability(request: AuthenticatedRequest) -> HttpResponse:
         window_form = WindowForm(request.POST, prefix="window")
         added = _add(request, window_form, lambda d: services.add_availability(
             user, weekday=d["weekday"], start_time=d["start_time"], end_time=d["end_time"],
-            timezone=d["timezone"] or None), WINDOW_ERRORS, _("The availability window is added."))
+            timezone=d["timezone"] or None, actor=user), WINDOW_ERRORS, _("The availability window is added."))
     elif request.method == "POST" and request.POST.get("add") == "timeoff":
         time_off_form = TimeOffForm(request.POST, prefix="timeoff", tz=tz)
         added = _add(request, time_off_form, lambda d: services.add_time_off(
-            user, start=d["start"], end=d["end"], reason=d["reason"]),
+            user, start=d["start"], end=d["end"], reason=d["reason"], actor=user),
             TIME_OFF_ERRORS, _("The time off is added."))
     if added:
         return redirect("liveclass_booking:teacher_availability")

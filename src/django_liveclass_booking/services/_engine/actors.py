@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
+
 from ...exceptions import BookingError, NotAllowed
+from . import db
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs
@@ -35,10 +38,11 @@ def is_system(actor: object) -> TypeIs[SystemActor]:
 
 
 def require_actor(actor: Any) -> None:
-    """Refuse a missing, anonymous or unsaved actor before any permission hook sees it."""
+    """Refuse a missing, anonymous, unsaved or deleted actor before any permission hook sees it."""
     if is_system(actor):
         return
-    if actor is None or not getattr(actor, "is_authenticated", False) or getattr(actor, "pk", None) is None:
+    if (actor is None or getattr(actor, "is_authenticated", False) is not True or getattr(actor, "pk", None) is None
+            or not isinstance(actor, get_user_model()) or not _users().filter(pk=actor.pk).exists()):
         raise NotAllowed("This action needs a signed-in user (or services.SYSTEM) as the actor.")
 
 
@@ -52,10 +56,32 @@ def actor_id(actor: Any) -> Any:
 
 
 def require_user(user: Any, role: str) -> None:
-    """A student or teacher argument must be a saved, real user: not None, anonymous or ``SYSTEM``."""
-    if getattr(user, "is_anonymous", False) is True:
-        raise NotAllowed(f"The {role} must be a signed-in user.", params={"field": role})
-    if (user is None or is_system(user) or not getattr(user, "is_authenticated", False)
-            or getattr(user, "pk", None) is None or not hasattr(user, "_meta")):
-        raise BookingError(f"The {role} must be a saved, signed-in user.", code="invalid_user",
-                           params={"field": role})
+    """A student or teacher argument must be a saved, real user: not None, anonymous, deleted or ``SYSTEM``."""
+    require_users(**{role: user})
+
+
+def require_users(**users: Any) -> None:
+    """``require_user`` for each user argument, named by its role, with one query for all of them."""
+    for role, user in users.items():
+        if getattr(user, "is_anonymous", False) is True:
+            raise NotAllowed(f"The {role} must be a signed-in user.", params={"field": role})
+        if (user is None or is_system(user) or getattr(user, "is_authenticated", False) is not True
+                or getattr(user, "pk", None) is None or not isinstance(user, get_user_model())):
+            raise _invalid_user(role)
+    stored = set(_users().filter(pk__in={user.pk for user in users.values()}).values_list("pk", flat=True))
+    for role, user in users.items():
+        if user.pk not in stored:
+            raise _invalid_user(role)
+
+
+def _invalid_user(role: str) -> BookingError:
+    return BookingError(f"The {role} must be a saved, signed-in user.", code="invalid_user", params={"field": role})
+
+
+def _users() -> Any:
+    """The users as the booking database holds them.
+
+    A user deleted after being loaded keeps its pk; rows pointing at it would break a foreign key,
+    which PostgreSQL and SQLite only report at commit, as an IntegrityError.
+    """
+    return get_user_model()._base_manager.using(db.alias())

@@ -7,6 +7,7 @@ any one call's work in proportion to what a person could book.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,6 +19,9 @@ from ...models import (
     AbstractLiveClassSession,
     BookingSeries,
     SessionWaitlist,
+    TeacherAvailability,
+    TeacherBookingPolicy,
+    TeacherTimeOff,
 )
 from ...models.validators import clean_text
 
@@ -33,6 +37,21 @@ MAX_CAPACITY = 100_000
 MAX_SLOT_RANGE = dt.timedelta(days=92)
 #: Free text (titles, messages, reasons) longer than this is refused rather than cut.
 MAX_TEXT = 2000
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """At most ``limit`` characters naming ``value`` in a message; never raises.
+
+    ``str()`` itself can fail on hostile input (an int of more than 4300 digits, a datetime whose
+    tzinfo raises), and a refusal must not turn into that error.
+    """
+    if isinstance(value, str):
+        return value[:limit]
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 (any __str__ may raise; the type's name always exists)
+        text = f"<{type(value).__name__}>"
+    return text[:limit]
 
 
 def aware(value: Any, name: str) -> dt.datetime:
@@ -89,7 +108,7 @@ def capacity(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_CAPACITY:
         raise BookingError(
             f"capacity must be a whole number of seats from 1 to {MAX_CAPACITY}.",
-            code="invalid_capacity", params={"value": str(value)[:40], "max": MAX_CAPACITY},
+            code="invalid_capacity", params={"value": shown(value), "max": MAX_CAPACITY},
         )
     return value
 
@@ -99,10 +118,21 @@ def text(value: Any, name: str, *, max_length: int = MAX_TEXT) -> str:
     return clean_text(value, field=name, max_length=max_length)
 
 
+def storable(value: str) -> bool:
+    """Whether every supported database can store and compare the text: no NUL, no lone surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def choice(value: Any, name: str, allowed: Any, code: str) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise BookingError(f"{name} must be one of {', '.join(sorted(allowed))}.", code=code,
-                           params={"field": name, "value": str(value)[:40]})
+                           params={"field": name, "value": shown(value)})
     return value
 
 
@@ -130,6 +160,27 @@ def entry(value: Any, name: str = "entry") -> None:
 
 def series(value: Any, name: str = "series") -> None:
     _saved(value, BookingSeries, name, "invalid_series", "booking series")
+
+
+def window(value: Any, name: str = "window") -> None:
+    _saved(value, TeacherAvailability, name, "invalid_window", "availability window")
+
+
+def time_off(value: Any, name: str = "time_off") -> None:
+    _saved(value, TeacherTimeOff, name, "invalid_time_off", "time off")
+
+
+def policy_values(fields: Mapping[str, Any]) -> None:
+    """Each given policy value within its field's bounds (``invalid_policy``), judged on a row of its own.
+
+    The values alone decide this, so it is refused before the teacher's row is locked; the stored
+    row is checked again as a whole under the lock.
+    """
+    known = {f.name for f in TeacherBookingPolicy._meta.concrete_fields}
+    try:
+        TeacherBookingPolicy(**fields).clean_fields(exclude=sorted(known - set(fields)))
+    except ValidationError as exc:
+        raise invalid(exc, "policy") from exc
 
 
 def invalid(exc: ValidationError, what: str) -> BookingError:

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.db import models
 
+from ...adapter import get_adapter
 from ...exceptions import BookingError
 from ...models import TeacherBookingPolicy
+from .actors import is_system, require, require_actor
 
 #: Policy fields a caller may set; the rest (teacher, timestamps) belong to the row itself.
 POLICY_FIELDS = frozenset(
@@ -57,3 +59,11 @@ def check_fields(fields: Mapping[str, Any]) -> None:
             "Wrong type for policy fields: " + "; ".join(f"{name}: {_type_hint(name)}" for name in wrong) + ".",
             code="invalid_policy", params={"fields": wrong},
         )
+
+
+def require_manager(actor: Any, teacher: Any) -> None:
+    """With an actor, the adapter's ``can_manage_teacher`` decides; without one, the caller has decided."""
+    if actor is not None:
+        require_actor(actor)
+        require(is_system(actor) or get_adapter().can_manage_teacher(actor, teacher),
+                "Only the teacher or a manager may change this teacher's calendar.")

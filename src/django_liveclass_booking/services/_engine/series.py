@@ -37,7 +37,7 @@ def expand(rrule: Any, first_start: Any, timezone: Any, length: int) -> tuple[st
     tz = zone_name(timezone)
     if not isinstance(rrule, str):
         raise BookingError("The recurrence rule must be text such as 'FREQ=WEEKLY;COUNT=10'.", code="invalid_rrule",
-                           params={"rrule": repr(rrule)[:80]})
+                           params={"rrule": inputs.shown(rrule, 80)})
     local = start_utc.astimezone(zone(tz))
     try:
         return tz, recurrence.expand(rrule, first_start_local=local, timezone=tz,

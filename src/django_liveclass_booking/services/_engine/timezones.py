@@ -7,6 +7,7 @@ import zoneinfo
 from typing import Any
 
 from ...exceptions import BookingError
+from .inputs import shown
 
 #: Longer than any IANA name; a longer string is refused before the file system is asked.
 MAX_NAME_LENGTH = 64
@@ -32,8 +33,8 @@ def zone_name(value: Any) -> str:
     name = getattr(value, "key", None) or getattr(value, "zone", None) or value
     if find_zone(name) is not None:
         return str(name)
-    raise BookingError(f"{str(value)[:80]!r} is not a known IANA timezone (e.g. 'Europe/London').",
-                       code="invalid_timezone", params={"value": str(value)[:80]})
+    raise BookingError(f"{shown(value, 80)!r} is not a known IANA timezone (e.g. 'Europe/London').",
+                       code="invalid_timezone", params={"value": shown(value, 80)})
 
 
 def zone(value: Any) -> zoneinfo.ZoneInfo:

@@ -14,14 +14,11 @@ from typing import Any
 from ... import signals
 from ...models import (
     BookingStatus,
-    SessionKind,
-    SessionStatus,
     SessionWaitlist,
     WaitlistStatus,
     get_booking_model,
-    get_session_model,
 )
-from . import db, seats, transitions
+from . import db, lifecycle, seats, transitions
 from .events import send_after_commit
 
 
@@ -37,22 +34,7 @@ def expire_requests(due: list[Any], now: dt.datetime) -> tuple[int, int]:
     """
     if not due:
         return 0, 0
-    Booking, Session = get_booking_model(), get_session_model()
-    using = db.alias()
-    transitions.move_rows(Booking.objects.using(using).filter(pk__in=[b.pk for b in due]),
-                          BookingStatus.EXPIRED, now)
-    lessons = [b.session_id for b in due if b.kind == SessionKind.ONE_ON_ONE]
-    if lessons:
-        transitions.move_rows(Session.objects.using(using).filter(pk__in=lessons), SessionStatus.CANCELLED, now,
-                              **seats.emptied())
-    for booking in due:
-        transitions.apply(booking, BookingStatus.EXPIRED, now)
-        send_after_commit(signals.booking_expired, type(booking), booking=booking)
-        if booking.kind == SessionKind.ONE_ON_ONE:
-            session = booking.session
-            transitions.apply(session, SessionStatus.CANCELLED, now, **seats.emptied())
-            send_after_commit(signals.session_cancelled, type(session), session=session)
-    offered = seats.free_seats(Counter(b.session_id for b in due if b.kind == SessionKind.GROUP), now)
+    offered = lifecycle.end_bookings(due, BookingStatus.EXPIRED, signals.booking_expired, now, close_items=False)
     return len(due), len(offered)
 
 

@@ -85,14 +85,20 @@ def student_cutoff(booking: Any, now: dt.datetime) -> tuple[bool, BookingError |
     )])
 
 
-def end_bookings(bookings: list[Any], status: str, signal: Any, now: dt.datetime, **fields: Any) -> None:
-    """Move bookings (sessions locked) to a final status, free their seats or slots, signal each."""
+def end_bookings(bookings: list[Any], status: str, signal: Any, now: dt.datetime, *, close_items: bool = True,
+                 **fields: Any) -> list[Any]:
+    """Move bookings (sessions locked) to a final status, free their seats or slots, signal each.
+
+    A 1:1 lesson's session is cancelled with its booking. ``close_items``: their series items are
+    cancelled too (an expiry leaves them as they are). Returns the waitlist entries offered a seat.
+    """
     Booking, Session = get_booking_model(), get_session_model()
     using = db.alias()
     transitions.move_rows(Booking.objects.using(using).filter(pk__in=[b.pk for b in bookings]), status, now,
                           **fields)
-    transitions.move_rows(BookingSeriesItem.objects.using(using).filter(booking_id__in=[b.pk for b in bookings]),
-                          SeriesItemStatus.CANCELLED, now)
+    if close_items:
+        transitions.move_rows(BookingSeriesItem.objects.using(using).filter(
+            booking_id__in=[b.pk for b in bookings]), SeriesItemStatus.CANCELLED, now)
     lessons = [b.session_id for b in bookings if b.kind == SessionKind.ONE_ON_ONE]
     if lessons:
         transitions.move_rows(Session.objects.using(using).filter(pk__in=lessons), SessionStatus.CANCELLED, now,
@@ -105,7 +111,7 @@ def end_bookings(bookings: list[Any], status: str, signal: Any, now: dt.datetime
             session = booking.session
             transitions.apply(session, SessionStatus.CANCELLED, now, **seats.emptied())
             send_after_commit(signals.session_cancelled, type(session), session=session)
-    seats.free_seats(Counter(b.session_id for b in bookings if b.kind == SessionKind.GROUP), now)
+    return seats.free_seats(Counter(b.session_id for b in bookings if b.kind == SessionKind.GROUP), now)
 
 
 def cancel_in_session(bookings: Iterable[Any], now: dt.datetime, **fields: Any) -> list[Any]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sphinx.util.docutils import SphinxDirective
-
 COLUMNS = {
     "service": (("Code", 18), ("Raised as", 14), ("When", 42), ("Message", 26)),
     "validation": (("Code", 22), ("When", 48), ("Message", 30)),
@@ -40,17 +38,19 @@ def table_lines(kind: str) -> list[str]:
     return lines + [""]
 
 
-class ErrorCodesDirective(SphinxDirective):
-    required_arguments = 1
-    has_content = False
-
-    def run(self) -> list[Any]:
-        kind = self.arguments[0]
-        if kind not in COLUMNS:
-            raise self.error(f"liveclass-error-codes takes one of {sorted(COLUMNS)}, not {kind!r}")
-        return self.parse_text_to_nodes("\n".join(table_lines(kind)))
-
-
 def setup(app: Any) -> dict[str, Any]:
+    # Sphinx is imported here only: the tests read ``table_lines`` without it installed.
+    from sphinx.util.docutils import SphinxDirective
+
+    class ErrorCodesDirective(SphinxDirective):
+        required_arguments = 1
+        has_content = False
+
+        def run(self) -> list[Any]:
+            kind = self.arguments[0]
+            if kind not in COLUMNS:
+                raise self.error(f"liveclass-error-codes takes one of {sorted(COLUMNS)}, not {kind!r}")
+            return self.parse_text_to_nodes("\n".join(table_lines(kind)))
+
     app.add_directive("liveclass-error-codes", ErrorCodesDirective)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -24,6 +24,7 @@ from ._engine.actors import (
     require,
     require_actor,
     require_user,
+    require_users,
 )
 from ._engine.events import send_after_commit
 from ._engine.guard import keeps_arguments_on_refusal
@@ -43,7 +44,8 @@ def book_seat(student: User, session: AbstractLiveClassSession, *, actor: Actor 
     ``PolicyViolation``, ``BookingError`` (``session_closed``, ``not_a_group_session``,
     ``own_session``, ``invalid_user``) and ``NotAllowed``.
     """
-    require_user(student, "student")
+    # Whether the student still exists is checked by the seat claim itself: no query of its own.
+    require_users(student=student, stored=False)
     inputs.session(session)
     current = inputs.resolve_now(now)
     actor = student if actor is None else actor

@@ -42,7 +42,7 @@ def require_actor(actor: Any) -> None:
     if is_system(actor):
         return
     if (actor is None or getattr(actor, "is_authenticated", False) is not True or getattr(actor, "pk", None) is None
-            or not isinstance(actor, get_user_model()) or not _users().filter(pk=actor.pk).exists()):
+            or not isinstance(actor, get_user_model()) or not stored_users().filter(pk=actor.pk).exists()):
         raise NotAllowed("This action needs a signed-in user (or services.SYSTEM) as the actor.")
 
 
@@ -60,25 +60,31 @@ def require_user(user: Any, role: str) -> None:
     require_users(**{role: user})
 
 
-def require_users(**users: Any) -> None:
-    """``require_user`` for each user argument, named by its role, with one query for all of them."""
+def require_users(*, stored: bool = True, **users: Any) -> None:
+    """``require_user`` for each user argument, named by its role, with one query for all of them.
+
+    ``stored=False`` leaves out the query, for a caller whose own statement checks that the user still
+    exists (the seat claim does).
+    """
     for role, user in users.items():
         if getattr(user, "is_anonymous", False) is True:
             raise NotAllowed(f"The {role} must be a signed-in user.", params={"field": role})
         if (user is None or is_system(user) or getattr(user, "is_authenticated", False) is not True
                 or getattr(user, "pk", None) is None or not isinstance(user, get_user_model())):
-            raise _invalid_user(role)
-    stored = set(_users().filter(pk__in={user.pk for user in users.values()}).values_list("pk", flat=True))
+            raise invalid_user(role)
+    if not stored:
+        return
+    found = set(stored_users().filter(pk__in={user.pk for user in users.values()}).values_list("pk", flat=True))
     for role, user in users.items():
-        if user.pk not in stored:
-            raise _invalid_user(role)
+        if user.pk not in found:
+            raise invalid_user(role)
 
 
-def _invalid_user(role: str) -> BookingError:
+def invalid_user(role: str) -> BookingError:
     return BookingError(f"The {role} must be a saved, signed-in user.", code="invalid_user", params={"field": role})
 
 
-def _users() -> Any:
+def stored_users() -> Any:
     """The users as the booking database holds them.
 
     A user deleted after being loaded keeps its pk; rows pointing at it would break a foreign key,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import NOT_PROVIDED, Model, signals
 from model_utils.models import TimeStampedModel
 
@@ -48,7 +49,7 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> int | None:
     Session, Booking = get_session_model(), type(booking)
     connection = db.connection()
     qn = connection.ops.quote_name
-    s, w, b = Session._meta, SessionWaitlist._meta, Booking._meta
+    s, w, b, u = Session._meta, SessionWaitlist._meta, Booking._meta, get_user_model()._meta
     col = lambda meta, name: qn(meta.get_field(name).column)  # noqa: E731
     fields = [f for f in b.concrete_fields if not f.primary_key and not f.generated]
     values = [f.get_db_prep_save(f.pre_save(booking, True), connection) for f in fields]
@@ -61,7 +62,9 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> int | None:
         f"AND {col(w, 'status')} = %s) "
         # A student holding an offered seat here accepts it; a direct booking would hold two.
         f"AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
-        f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) RETURNING {seats} AS taken) "
+        f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) "
+        # A student deleted after being loaded gets no seat (and no row pointing at nobody).
+        f"AND EXISTS (SELECT 1 FROM {qn(u.db_table)} WHERE {col(u, u.pk.name)} = %s) RETURNING {seats} AS taken) "
         f"INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
         f"SELECT {', '.join(f'CAST(%s AS {_cast_type(f, connection)})' for f in fields)} FROM claim "
@@ -69,7 +72,7 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> int | None:
     )
     session_pk = booking.session_id
     params = [session_pk, SessionStatus.SCHEDULED, now, session_pk, WaitlistStatus.WAITING,
-              session_pk, booking.student_id, WaitlistStatus.OFFERED, *values]
+              session_pk, booking.student_id, WaitlistStatus.OFFERED, booking.student_id, *values]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -22,6 +22,7 @@ from ...models import (
 from ...models.bookings import live_at
 from ...policy import BookingRequest, Violation, evaluate
 from . import db, dberrors, expiry, locks, seats, transitions
+from .actors import invalid_user, stored_users
 from .events import send_after_commit
 
 
@@ -140,8 +141,10 @@ def _claim_after_expiring(session_pk: Any, now: dt.datetime, student_id: Any = N
 
 
 def why_no_seat(student: Any, session_pk: Any, now: dt.datetime) -> BookingError:
-    """Only on the refusal path: say which of closed, already booked, or full it is."""
+    """Only on the refusal path: say which of gone, closed, already booked, or full it is."""
     using = db.alias()
+    if not stored_users().filter(pk=student.pk).exists():
+        return invalid_user("student")
     session = get_session_model().objects.using(using).filter(pk=session_pk).first()
     if session is None or session.status != SessionStatus.SCHEDULED or session.start_at_utc <= now:
         return session_closed(session)

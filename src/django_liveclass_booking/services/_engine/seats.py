@@ -25,6 +25,7 @@ from ...models import (
     get_session_model,
 )
 from . import db, locks, transitions
+from .actors import stored_users
 from .events import send_after_commit
 
 S = TypeVar("S", bound=AbstractLiveClassSession)
@@ -54,6 +55,8 @@ def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False,
     if student_id is not None:
         qs = qs.filter(~Exists(SessionWaitlist.objects.filter(
             session_id=OuterRef("pk"), student_id=student_id, status=WaitlistStatus.OFFERED)))
+        # A student deleted after being loaded gets no seat: the claim checks for them, no query of its own.
+        qs = qs.filter(Exists(stored_users().filter(pk=student_id)))
     return bool(qs.update(seats_taken=F("seats_taken") + 1))
 
 

@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django_liveclass_booking.models import (
     ACTIVE_BOOKING_STATUSES,
     OPEN_WAITLIST_STATUSES,
+    SEAT_HOLDING_STATUSES,
     SessionWaitlist,
     WaitlistStatus,
     get_booking_model,
@@ -17,12 +18,15 @@ from django_liveclass_booking.models import (
 
 
 def assert_seat_counters() -> None:
-    """Invariant 1: seats_taken == active bookings + open offers, and never above capacity."""
+    """Invariant 1: seats_taken == seat-holding bookings + open offers, and never above capacity.
+
+    A booking with an outcome (completed, no-show...) keeps the seat it had: the session has started.
+    """
     Session = get_session_model()
     offers = Counter(
         SessionWaitlist.objects.filter(status=WaitlistStatus.OFFERED).values_list("session_id", flat=True)
     )
-    rows = Session.objects.annotate(active=Count("bookings", filter=Q(bookings__status__in=ACTIVE_BOOKING_STATUSES)))
+    rows = Session.objects.annotate(active=Count("bookings", filter=Q(bookings__status__in=SEAT_HOLDING_STATUSES)))
     for session in rows:
         expected = session.active + offers.get(session.pk, 0) if session.status == "scheduled" else 0
         assert session.seats_taken == expected, (session.pk, session.seats_taken, expected)

@@ -92,5 +92,6 @@ def test_request_lesson_with_every_limit_set_stays_within_budget(teacher, studen
 
     queries, booking = count(lambda: services.request_lesson(student, teacher, start=tuesday.replace(hour=14),
                                                              duration=60, now=now))
-    assert queries <= REQUEST_LESSON_BUDGET, queries
+    # PostgreSQL writes the booking and its first history row in one statement; elsewhere they are two.
+    assert queries <= REQUEST_LESSON_BUDGET + (connection.vendor != "postgresql"), queries
     assert booking.status == "pending"  # a new student: manual approval, so every rule ran

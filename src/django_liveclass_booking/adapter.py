@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         AbstractLiveClassBooking,
         AbstractLiveClassSession,
         BookingSeries,
+        RescheduleRequest,
         SessionWaitlist,
     )
 
@@ -101,6 +102,40 @@ class DefaultBookingAdapter:
             return True
         return action == "leave" and self.can_manage_session(actor, entry.session)
 
+    def can_propose_reschedule(self, actor: AbstractBaseUser, booking: AbstractLiveClassBooking) -> bool:
+        """Who may propose a new time for a 1:1 lesson: its student, its teacher, or a manager."""
+        return actor.pk in (booking.student_id, booking.teacher_id) or self.is_staff_manager(actor)
+
+    def can_answer_reschedule(self, actor: AbstractBaseUser, request: RescheduleRequest, action: str) -> bool:
+        """Who may ``accept``, ``decline`` or ``withdraw`` a proposed new time.
+
+        Accept and decline: the other party of the lesson (not whoever proposed it) or a manager.
+        Withdraw: whoever proposed it, or a manager.
+        """
+        if self.is_staff_manager(actor):
+            return True
+        booking = request.booking
+        if action == "withdraw":
+            return actor.pk == request.proposed_by_id
+        return actor.pk in (booking.student_id, booking.teacher_id) and actor.pk != request.proposed_by_id
+
+    def can_move_booking(self, actor: AbstractBaseUser, booking: AbstractLiveClassBooking,
+                         session: AbstractLiveClassSession) -> bool:
+        """Who may move a group booking to ``session``: its student, its teacher, or a manager."""
+        return actor.pk in (booking.student_id, booking.teacher_id) or self.is_staff_manager(actor)
+
+    def can_record_outcome(self, actor: AbstractBaseUser, booking: AbstractLiveClassBooking, outcome: str) -> bool:
+        """Who may record ``outcome`` for a booking.
+
+        The teacher records ``completed`` or ``no_show``; the student may record ``teacher_no_show``;
+        a manager records any outcome (and resolves disputes).
+        """
+        if self.is_staff_manager(actor):
+            return True
+        if actor.pk == booking.teacher_id:
+            return outcome in ("completed", "no_show")
+        return actor.pk == booking.student_id and outcome == "teacher_no_show"
+
     # --- what the pages show ------------------------------------------------------------------------
 
     def sessions_visible_to(self, user: AbstractBaseUser, sessions: QuerySet[Any]) -> QuerySet[Any]:
@@ -137,6 +172,24 @@ class DefaultBookingAdapter:
         if booking is not None and booking.student_id == user.pk and booking.status == BookingStatus.CONFIRMED:
             return True
         return self.is_staff_manager(user)
+
+    # --- transactional hooks: called inside the service's transaction -------------------------------
+
+    def on_place_taken(self, booking: AbstractLiveClassBooking) -> None:
+        """A booking has just taken a seat or a slot: booked, requested, an offer accepted, a series
+        occurrence, or a booking moved to another session.
+
+        Runs inside the transaction, after the booking is written (it has its primary key). Charge a
+        lesson credit here, locking the student's balance row: a ``BookingError`` raised here refuses
+        the whole call with its code and nothing is written. Default: nothing.
+        """
+
+    def on_place_released(self, booking: AbstractLiveClassBooking, reason: str) -> None:
+        """A booking has given its seat or slot back; ``reason`` is one of ``cancelled``,
+        ``late_cancelled``, ``declined``, ``expired``, ``moved``, ``session_cancelled``.
+
+        Runs inside the transaction (refund a credit here). Default: nothing.
+        """
 
     # --- messages -----------------------------------------------------------------------------------
 

@@ -66,10 +66,13 @@ DEFAULTS: dict[str, Any] = {
     # True: 1:1 lessons only inside each teacher's availability windows (a teacher with none offers
     # none). False: windows are ignored and any time is requestable.
     "REQUIRE_AVAILABILITY": True,
+    # Hours after a lesson's end during which its outcome may be recorded or corrected; after that
+    # process_due() marks a still-confirmed booking completed.
+    "OUTCOME_WINDOW_HOURS": 72,
 }
 
 IMPORT_STRINGS = {"ADAPTER"}
-POSITIVE_INTS = {"SLOT_STEP_MINUTES", "MAX_OCCURRENCES"}
+POSITIVE_INTS = {"SLOT_STEP_MINUTES", "MAX_OCCURRENCES", "OUTCOME_WINDOW_HOURS"}
 
 
 def _improperly(key: str, problem: str) -> ImproperlyConfigured:

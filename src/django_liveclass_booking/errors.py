@@ -294,6 +294,57 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         "accept the offer instead of booking a second seat.",
     ),
     ErrorCode(
+        "not_a_lesson",
+        _("Only a 1:1 lesson can be rescheduled this way; to change a class, move your seat to another date."),
+        raised_as=_ERROR, when="``request_reschedule()`` on a group booking (use ``move_seat()``), or "
+        "``reschedule_session()`` on a 1:1 lesson's session (use ``request_reschedule()``).",
+    ),
+    ErrorCode(
+        "not_movable",
+        _("A seat can only move to another upcoming group class of the same teacher."),
+        raised_as=_ERROR, when="``move_seat()``: the target is the booking's own session, a 1:1 lesson, or a "
+        "session of another teacher, or the booking is not a group booking (``params[\"session\"]``).",
+    ),
+    ErrorCode(
+        "reschedule_pending",
+        _("This lesson already has a proposal for a new time waiting for an answer; withdraw it or wait for "
+          "the answer."),
+        raised_as=_ERROR, when="``request_reschedule()``: the booking already has a ``pending`` proposal (also "
+        "when a concurrent proposal won the race).",
+    ),
+    ErrorCode(
+        "reschedule_expired",
+        _("This proposal for a new time expired at %(expired_at)s; propose another time."),
+        _("This proposal for a new time has expired; propose another time."),
+        _ERROR, "``accept_reschedule()``, ``decline_reschedule()`` or ``withdraw_reschedule()``: the proposal "
+        "passed its ``expires_at`` (``params[\"expired_at\"]``).",
+    ),
+    ErrorCode(
+        "capacity_below_taken",
+        _("The capacity cannot go below the %(taken)s seats already taken."),
+        _("The capacity cannot go below the seats already taken."),
+        _ERROR, "``update_session()``: the new capacity is smaller than the session's ``seats_taken`` "
+        "(``params[\"taken\"]``).",
+    ),
+    ErrorCode(
+        "session_not_started",
+        _("What happened in a lesson can only be recorded once it has started."),
+        raised_as=_ERROR, when="``record_outcome()`` before the session's start.",
+    ),
+    ErrorCode(
+        "outcome_window_closed",
+        _("Outcomes can only be recorded up to %(hours)s hours after the lesson ended."),
+        _("It is too late to record what happened in this lesson."),
+        _ERROR, "``record_outcome()`` later than ``OUTCOME_WINDOW_HOURS`` after the session's end "
+        "(``params[\"hours\"]``).",
+    ),
+    ErrorCode(
+        "invalid_outcome",
+        _("The outcome must be one of: completed, no_show, teacher_no_show."),
+        raised_as=_ERROR, when="``record_outcome()`` got an ``outcome`` that is not ``completed``, ``no_show`` or "
+        "``teacher_no_show``.",
+    ),
+    ErrorCode(
         "offer_not_due",
         _("This offer has not expired yet; wait until it does."),
         raised_as=_ERROR, when="``expire_offer()``: the offer has not reached its ``offer_expires_at`` yet.",

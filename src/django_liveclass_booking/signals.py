@@ -29,3 +29,21 @@ waitlist_seat_offered = Signal()
 waitlist_offer_accepted = Signal()
 #: An offer passed its expiry without an answer. kwargs: ``entry``.
 waitlist_offer_expired = Signal()
+#: A new time was proposed for a 1:1 lesson and waits for the other party. kwargs: ``request``.
+reschedule_requested = Signal()
+#: A proposed new time was declined. kwargs: ``request``.
+reschedule_declined = Signal()
+#: A proposed new time was withdrawn by whoever proposed it. kwargs: ``request``.
+reschedule_withdrawn = Signal()
+#: A proposed new time passed its expiry without an answer. kwargs: ``request``.
+reschedule_expired = Signal()
+#: A booking moved to a new time or another session. kwargs: ``booking``, ``previous_start``, ``previous_end``.
+booking_rescheduled = Signal()
+#: A whole class moved to a new time (its bookings each get ``booking_rescheduled`` too). kwargs:
+#: ``session``, ``previous_start``, ``previous_end``.
+session_rescheduled = Signal()
+#: A session's title, capacity or meeting details changed. kwargs: ``session``.
+session_updated = Signal()
+#: The outcome of a booking was recorded (``completed``, ``no_show``, ``teacher_no_show``, ``disputed``).
+#: kwargs: ``booking``, ``outcome``.
+booking_outcome_recorded = Signal()

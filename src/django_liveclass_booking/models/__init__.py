@@ -11,17 +11,23 @@ from .calendar import CalendarFeedToken
 from .choices import (
     ACTIVE_BOOKING_STATUSES,
     OPEN_WAITLIST_STATUSES,
+    OUTCOME_STATUSES,
+    SEAT_HOLDING_STATUSES,
     ApprovalMode,
+    BookingEventKind,
     BookingSource,
     BookingStatus,
     OnConflict,
+    RescheduleStatus,
     SeriesItemStatus,
     SeriesStatus,
     SessionKind,
     SessionStatus,
     WaitlistStatus,
 )
+from .history import BookingEvent
 from .policy import TeacherBookingPolicy
+from .reschedule import RescheduleRequest, RescheduleRequestQuerySet
 from .series import BookingSeries, BookingSeriesItem
 from .sessions import (
     AbstractLiveClassSession,
@@ -34,9 +40,13 @@ from .waitlist import SessionWaitlist
 __all__ = [
     "ACTIVE_BOOKING_STATUSES",
     "OPEN_WAITLIST_STATUSES",
+    "OUTCOME_STATUSES",
+    "SEAT_HOLDING_STATUSES",
     "AbstractLiveClassBooking",
     "AbstractLiveClassSession",
     "ApprovalMode",
+    "BookingEvent",
+    "BookingEventKind",
     "BookingSeries",
     "BookingSeriesItem",
     "BookingSource",
@@ -47,6 +57,9 @@ __all__ = [
     "LiveClassSession",
     "LiveClassSessionQuerySet",
     "OnConflict",
+    "RescheduleRequest",
+    "RescheduleRequestQuerySet",
+    "RescheduleStatus",
     "SeriesItemStatus",
     "SeriesStatus",
     "SessionKind",

@@ -18,10 +18,45 @@ class BookingStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired")
+    COMPLETED = "completed", _("Completed")
+    NO_SHOW = "no_show", _("Student did not attend")
+    TEACHER_NO_SHOW = "teacher_no_show", _("Teacher did not attend")
+    DISPUTED = "disputed", _("Disputed")
 
 
 #: Bookings in these states hold a seat and block the teacher's calendar.
 ACTIVE_BOOKING_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+#: What a confirmed booking may become after its session started: recorded by ``record_outcome``.
+OUTCOME_STATUSES = (BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.TEACHER_NO_SHOW,
+                    BookingStatus.DISPUTED)
+
+#: Bookings counted in a session's ``seats_taken``: the active ones, and those whose lesson took place
+#: (an outcome keeps the seat it was given; the session has started, so nobody else can take it).
+SEAT_HOLDING_STATUSES = ACTIVE_BOOKING_STATUSES + OUTCOME_STATUSES
+
+
+class RescheduleStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting an answer")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
+
+
+class BookingEventKind(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    RESCHEDULED = "rescheduled", _("Rescheduled")
+    MOVED = "moved", _("Moved to another session")
+    COMPLETED = "completed", _("Completed")
+    NO_SHOW = "no_show", _("Student did not attend")
+    TEACHER_NO_SHOW = "teacher_no_show", _("Teacher did not attend")
+    DISPUTED = "disputed", _("Disputed")
+    IMPORTED = "imported", _("Imported")
 
 
 class BookingSource(models.TextChoices):

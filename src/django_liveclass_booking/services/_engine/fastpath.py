@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import NOT_PROVIDED, Model, signals
 from model_utils.models import TimeStampedModel
 
-from ...models import SessionStatus, SessionWaitlist, WaitlistStatus, get_session_model
+from ...models import BookingEvent, SessionStatus, SessionWaitlist, WaitlistStatus, get_session_model
 from . import db
 
 
@@ -41,19 +41,53 @@ def _cast_type(field: Any, connection: Any) -> str:
     return "text" if db_type.startswith("varchar") else db_type
 
 
-def claim_and_insert(booking: Any, now: dt.datetime) -> int | None:
-    """Insert ``booking`` only if its session's seat claim succeeds: the session's new ``seats_taken``.
-
-    None when there was no seat (nothing written).
-    """
-    Session, Booking = get_session_model(), type(booking)
+def _inserts(booking: Any, first_event: dict[str, Any], source: str) -> tuple[str, list[Any]]:
+    """``ins`` (the booking, its columns selected ``FROM source``) and ``ev`` (its first history row)."""
     connection = db.connection()
     qn = connection.ops.quote_name
-    s, w, b, u = Session._meta, SessionWaitlist._meta, Booking._meta, get_user_model()._meta
-    col = lambda meta, name: qn(meta.get_field(name).column)  # noqa: E731
+    b, e = type(booking)._meta, BookingEvent._meta
     fields = [f for f in b.concrete_fields if not f.primary_key and not f.generated]
     values = [f.get_db_prep_save(f.pre_save(booking, True), connection) for f in fields]
+    event = BookingEvent(booking_id=0, **first_event)
+    event_fields = [e.get_field(name) for name in ("booking", "kind", "actor", "at", "data")]
+    event_values = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in event_fields[1:]]
+    # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
+    typed = lambda some: ", ".join(f"CAST(%s AS {_cast_type(f, connection)})" for f in some)  # noqa: E731
+    sql = (
+        f"ins AS (INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"SELECT {typed(fields)}{f' FROM {source}' if source else ''} "
+        f"RETURNING {qn(b.pk.column)} AS id), "
+        f"ev AS (INSERT INTO {qn(e.db_table)} ({', '.join(qn(f.column) for f in event_fields)}) "
+        f"SELECT ins.id, {typed(event_fields[1:])} FROM ins)"
+    )
+    return sql, [*values, *event_values]
+
+
+def _saved(booking: Any, pk: Any) -> None:
+    booking.pk = pk
+    booking._state.adding, booking._state.db = False, db.alias()
+
+
+def insert_with_event(booking: Any, first_event: dict[str, Any]) -> None:
+    """Insert a new booking and its first history row in one statement."""
+    sql, params = _inserts(booking, first_event, "")
+    with db.connection().cursor() as cursor:
+        cursor.execute(f"WITH {sql} SELECT ins.id FROM ins", params)
+        _saved(booking, cursor.fetchone()[0])
+
+
+def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any]) -> int | None:
+    """Insert ``booking`` (and its first history row) only if its session's seat claim succeeds.
+
+    Returns the session's new ``seats_taken``; None when there was no seat (nothing written).
+    """
+    Session = get_session_model()
+    connection = db.connection()
+    qn = connection.ops.quote_name
+    s, w, u = Session._meta, SessionWaitlist._meta, get_user_model()._meta
+    col = lambda meta, name: qn(meta.get_field(name).column)  # noqa: E731
     seats = col(s, "seats_taken")
+    inserts, insert_params = _inserts(booking, first_event, "claim")
     sql = (
         f"WITH claim AS (UPDATE {qn(s.db_table)} SET {seats} = {seats} + 1 "
         f"WHERE {col(s, s.pk.name)} = %s AND {col(s, 'status')} = %s AND {col(s, 'start_at_utc')} > %s "
@@ -64,20 +98,16 @@ def claim_and_insert(booking: Any, now: dt.datetime) -> int | None:
         f"AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
         f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) "
         # A student deleted after being loaded gets no seat (and no row pointing at nobody).
-        f"AND EXISTS (SELECT 1 FROM {qn(u.db_table)} WHERE {col(u, u.pk.name)} = %s) RETURNING {seats} AS taken) "
-        f"INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
-        f"SELECT {', '.join(f'CAST(%s AS {_cast_type(f, connection)})' for f in fields)} FROM claim "
-        f"RETURNING {col(b, b.pk.name)}, (SELECT taken FROM claim)"
+        f"AND EXISTS (SELECT 1 FROM {qn(u.db_table)} WHERE {col(u, u.pk.name)} = %s) RETURNING {seats} AS taken), "
+        f"{inserts} SELECT ins.id, (SELECT taken FROM claim) FROM ins"
     )
     session_pk = booking.session_id
     params = [session_pk, SessionStatus.SCHEDULED, now, session_pk, WaitlistStatus.WAITING,
-              session_pk, booking.student_id, WaitlistStatus.OFFERED, booking.student_id, *values]
+              session_pk, booking.student_id, WaitlistStatus.OFFERED, booking.student_id, *insert_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    booking.pk = row[0]
-    booking._state.adding, booking._state.db = False, connection.alias
+    _saved(booking, row[0])
     return int(row[1])

@@ -15,7 +15,7 @@ from ...models import (
     get_session_model,
 )
 from ...policy import BookingRequest, evaluate
-from . import calendar, db, expiry, locks, seats, transitions
+from . import calendar, db, expiry, history, locks, places, seats, transitions
 from .events import send_after_commit
 
 
@@ -48,7 +48,8 @@ def request(student: Any, teacher: Any, start: dt.datetime, end: dt.datetime, le
         expires_at=expiry.request_expiry(policy.request_ttl_hours, now, start) if pending else None,
     )
     transitions.begin(booking, BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, now)
-    booking.save(force_insert=True, using=using)
+    history.insert_new(booking, now, history.by(student.pk))
+    places.taken([booking])
     send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
                       booking=booking)
     return booking

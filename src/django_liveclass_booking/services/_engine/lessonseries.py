@@ -23,7 +23,7 @@ from ...models import (
 )
 from ...models.bookings import live_at
 from ...policy import BookingRequest, Violation, evaluate
-from . import calendar, db, expiry, locks, recurrence, seats, series, transitions
+from . import calendar, db, expiry, history, locks, places, recurrence, seats, series, transitions
 from .events import send_after_commit
 from .intervals import IntervalSet
 
@@ -96,6 +96,8 @@ def book(student: Any, teacher: Any, *, rrule: str, tz: str, occurrences: list[r
         )
         bookings.append(transitions.begin(booking, status, now))
     bookings = Booking.objects.using(using).bulk_create(bookings)
+    history.created(bookings, now, history.by(student.pk))
+    places.taken(bookings)
     series.write_items(record, occurrences, dict(zip([o.index for o in booked], bookings, strict=True)),
                        {o.index: found[0].code for o, found in skipped}, now=now)
     send_after_commit(signals.series_created, BookingSeries, series=record)

@@ -22,7 +22,7 @@ from ...models import (
 )
 from ...models.bookings import live_at
 from ...policy import Violation
-from . import db, seats, transitions
+from . import db, places, seats, transitions
 from .events import send_after_commit
 
 
@@ -59,8 +59,16 @@ def free_place(booking: Any, now: dt.datetime, locked_session: Any) -> Any:
     return locked_session
 
 
+def release_reason(booking: Any) -> str:
+    """Why a booking that just left the active states gave its place back (``on_place_released``)."""
+    if booking.status == BookingStatus.CANCELLED:
+        return places.LATE_CANCELLED if booking.late_cancellation else places.CANCELLED
+    return {BookingStatus.DECLINED: places.DECLINED, BookingStatus.EXPIRED: places.EXPIRED}[booking.status]
+
+
 def leave_active(signal: Any, booking: Any, now: dt.datetime, locked_session: Any) -> None:
     """Signal the booking's own transition, then free its place (whose offers signal after it)."""
+    places.released([booking], release_reason(booking))
     send_after_commit(signal, type(booking), booking=booking)
     freed_session = free_place(booking, now, locked_session)
     if freed_session is not None:
@@ -105,6 +113,8 @@ def end_bookings(bookings: list[Any], status: str, signal: Any, now: dt.datetime
                               **seats.emptied())
     for booking in bookings:
         transitions.apply(booking, status, now, **fields)
+    places.released(bookings, release_reason(bookings[0]) if bookings else places.CANCELLED)
+    for booking in bookings:
         send_after_commit(signal, Booking, booking=booking)
         if booking.kind == SessionKind.ONE_ON_ONE:
             # As for one booking: a 1:1 lesson's session goes with it, and says so after it.
@@ -124,4 +134,5 @@ def cancel_in_session(bookings: Iterable[Any], now: dt.datetime, **fields: Any) 
             BookingStatus.CANCELLED, now, **fields)
         for booking in bookings:
             transitions.apply(booking, BookingStatus.CANCELLED, now, **fields)
+        places.released(bookings, places.SESSION_CANCELLED)
     return bookings

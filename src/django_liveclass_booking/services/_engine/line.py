@@ -22,7 +22,7 @@ from ...models import (
 )
 from ...models.bookings import live_at
 from ...policy import BookingRequest, evaluate
-from . import db, dberrors, expiry, locks, seating, transitions
+from . import db, dberrors, expiry, history, locks, places, seating, transitions
 from .actors import is_system, require, require_actor
 from .events import send_after_commit
 
@@ -129,11 +129,12 @@ def take_offered_seat(entry: SessionWaitlist, row: SessionWaitlist, session: Any
     transitions.begin(booking, BookingStatus.CONFIRMED, now)
     try:
         with db.atomic():
-            booking.save(force_insert=True, using=db.alias())
+            history.insert_new(booking, now, history.by(row.student_id, waitlist_entry=row.pk))
     except IntegrityError as exc:
         if dberrors.is_active_booking_conflict(exc):
             raise AlreadyBooked(params={"session": session.pk}) from exc
         raise
+    places.taken([booking])
     move(entry, row, WaitlistStatus.ACCEPTED, now, booking=booking)
     send_after_commit(signals.waitlist_offer_accepted, SessionWaitlist, entry=entry, booking=booking)
     send_after_commit(signals.booking_confirmed, Booking, booking=booking)

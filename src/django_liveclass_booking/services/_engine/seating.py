@@ -21,7 +21,7 @@ from ...models import (
 )
 from ...models.bookings import live_at
 from ...policy import BookingRequest, Violation, evaluate
-from . import db, dberrors, expiry, locks, seats, transitions
+from . import db, dberrors, expiry, history, locks, places, seats, transitions
 from .actors import invalid_user, stored_users
 from .events import send_after_commit
 
@@ -55,13 +55,13 @@ def precheck(student: Any, session: Any, now: dt.datetime) -> BookingError | Non
     return None
 
 
-def book(student: Any, session: Any, *, now: dt.datetime, source: str) -> Any:
+def book(student: Any, session: Any, *, now: dt.datetime, source: str, actor_id: Any = None) -> Any:
     """Book a seat (permissions and inputs already checked): retry once past a stale request of the student."""
     refusal = precheck(student, session, now)
     if refusal is not None:
         raise refusal
     try:
-        return _claim_and_book(student, session, now, source)
+        return _claim_and_book(student, session, now, source, actor_id)
     except IntegrityError as exc:
         if not dberrors.is_active_booking_conflict(exc):
             raise
@@ -73,14 +73,14 @@ def book(student: Any, session: Any, *, now: dt.datetime, source: str) -> Any:
         if not _expire_own_stale_request(student, session, now):
             raise AlreadyBooked(params={"session": session.pk}) from conflict
         try:
-            return _claim_and_book(student, session, now, source)
+            return _claim_and_book(student, session, now, source, actor_id)
         except IntegrityError as exc:
             if dberrors.is_active_booking_conflict(exc):
                 raise AlreadyBooked(params={"session": session.pk}) from exc
             raise
 
 
-def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: str) -> Any:
+def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: str, actor_id: Any) -> Any:
     """One attempt, one transaction: rules, then the seat claim and the insert (one statement on PostgreSQL)."""
     Booking = get_booking_model()
     with db.atomic():
@@ -101,12 +101,15 @@ def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: st
             if pending else None,
         )
         transitions.begin(booking, BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, current)
-        if not seats.claim_and_insert(booking, session, current):
+        event = history.by(actor_id)
+        if not seats.claim_and_insert(booking, session, current, history.first_event_values(booking, current, event)):
             if (not seats.claim_seat(session.pk, current, student_id=student.pk)
                     and not _claim_after_expiring(session.pk, current, student.pk)):
                 raise why_no_seat(student, session.pk, current)
             booking.save(force_insert=True, using=db.alias())
+            history.created([booking], current, event)
             seats.show_taken(session)
+        places.taken([booking])
         send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
                           booking=booking)
     return booking

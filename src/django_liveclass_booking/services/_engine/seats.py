@@ -60,8 +60,8 @@ def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False,
     return bool(qs.update(seats_taken=F("seats_taken") + 1))
 
 
-def claim_and_insert(booking: Any, session: Any, now: dt.datetime) -> bool | None:
-    """PostgreSQL with a plain booking model: claim and insert in one statement.
+def claim_and_insert(booking: Any, session: Any, now: dt.datetime, first_event: dict[str, Any]) -> bool | None:
+    """PostgreSQL with a plain booking model: claim and insert (with its first history row) in one statement.
 
     True: booked (``session`` shows the new count); False: no seat (nothing written); None: this path
     does not apply, use ``claim_seat``.
@@ -70,7 +70,7 @@ def claim_and_insert(booking: Any, session: Any, now: dt.datetime) -> bool | Non
 
     if not fastpath.available(type(booking)):
         return None
-    taken = fastpath.claim_and_insert(booking, now)
+    taken = fastpath.claim_and_insert(booking, now, first_event)
     if taken is None:
         return False
     session.seats_taken = taken

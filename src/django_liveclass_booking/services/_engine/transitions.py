@@ -21,24 +21,41 @@ from ...models import (
     BookingSeries,
     BookingSeriesItem,
     BookingStatus,
+    RescheduleRequest,
+    RescheduleStatus,
     SeriesItemStatus,
     SeriesStatus,
     SessionStatus,
     SessionWaitlist,
     WaitlistStatus,
 )
-from . import db
+from . import db, history
 
 Table = Mapping[str, frozenset[str]]
 M = TypeVar("M", bound=Model)
 
+_RECORDED = frozenset({BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.TEACHER_NO_SHOW})
 BOOKING: Table = {
     BookingStatus.PENDING: frozenset(
         {BookingStatus.CONFIRMED, BookingStatus.DECLINED, BookingStatus.CANCELLED, BookingStatus.EXPIRED}),
-    BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED}),
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED}) | _RECORDED,
     BookingStatus.DECLINED: frozenset(),
     BookingStatus.CANCELLED: frozenset(),
     BookingStatus.EXPIRED: frozenset(),
+    # Inside the outcome window an outcome may be disputed (the other party's account differs) or
+    # corrected by a manager; record_outcome decides who may make which of these moves.
+    BookingStatus.COMPLETED: (_RECORDED | {BookingStatus.DISPUTED}) - {BookingStatus.COMPLETED},
+    BookingStatus.NO_SHOW: (_RECORDED | {BookingStatus.DISPUTED}) - {BookingStatus.NO_SHOW},
+    BookingStatus.TEACHER_NO_SHOW: (_RECORDED | {BookingStatus.DISPUTED}) - {BookingStatus.TEACHER_NO_SHOW},
+    BookingStatus.DISPUTED: _RECORDED,
+}
+RESCHEDULE: Table = {
+    RescheduleStatus.PENDING: frozenset({RescheduleStatus.ACCEPTED, RescheduleStatus.DECLINED,
+                                         RescheduleStatus.WITHDRAWN, RescheduleStatus.EXPIRED}),
+    RescheduleStatus.ACCEPTED: frozenset(),
+    RescheduleStatus.DECLINED: frozenset(),
+    RescheduleStatus.WITHDRAWN: frozenset(),
+    RescheduleStatus.EXPIRED: frozenset(),
 }
 WAITLIST: Table = {
     WaitlistStatus.WAITING: frozenset({WaitlistStatus.OFFERED, WaitlistStatus.LEFT}),
@@ -74,6 +91,8 @@ FIRST: Mapping[str, frozenset[str]] = {
     "session": frozenset({SessionStatus.SCHEDULED}),
     "series": frozenset({SeriesStatus.PENDING, SeriesStatus.ACTIVE}),
     "series_item": frozenset(SeriesItemStatus.values),
+    # A student's proposal to a teacher who confirms automatically is applied at once.
+    "reschedule": frozenset({RescheduleStatus.PENDING, RescheduleStatus.ACCEPTED}),
 }
 
 
@@ -88,11 +107,13 @@ def _kind(model: type[Model]) -> str:
         return "series"
     if issubclass(model, BookingSeriesItem):
         return "series_item"
+    if issubclass(model, RescheduleRequest):
+        return "reschedule"
     raise TypeError(f"{model.__name__} has no status machine")
 
 
 TABLES: Mapping[str, Table] = {"booking": BOOKING, "waitlist": WAITLIST, "session": SESSION, "series": SERIES,
-                               "series_item": SERIES_ITEM}
+                               "series_item": SERIES_ITEM, "reschedule": RESCHEDULE}
 
 
 def table(model: type[Model]) -> Table:
@@ -119,13 +140,35 @@ def _values(model: type[Model], target: str, now: dt.datetime, fields: Mapping[s
     return values
 
 
-def move_rows(queryset: QuerySet[Any], target: str, now: dt.datetime, **fields: Any) -> int:
-    """Move every row of ``queryset`` whose stored status allows ``target``; the number moved."""
+def _event(event: history.Event | None, fields: Mapping[str, Any]) -> history.Event:
+    """The history of a move: as given, or read off the fields it writes (who decided or cancelled, why)."""
+    if event is not None:
+        return event
+    return history.by(fields.get("cancelled_by_id") or fields.get("decided_by_id"), reason=fields.get("reason"),
+                      late_cancellation=fields.get("late_cancellation") or None)
+
+
+def move_rows(queryset: QuerySet[Any], target: str, now: dt.datetime, *, event: history.Event | None = None,
+              **fields: Any) -> int:
+    """Move every row of ``queryset`` whose stored status allows ``target``; the number moved.
+
+    Bookings: each row moved gets its history row (``event`` says by whom and why), in bulk.
+    """
     model = queryset.model
     sources = sources_for(model, target)
     if not sources:
         return 0
-    return queryset.filter(status__in=sources).update(**_values(model, target, now, fields))
+    movable = queryset.filter(status__in=sources)
+    if _kind(model) != "booking":
+        return movable.update(**_values(model, target, now, fields))
+    # Which rows move, locked so that exactly these move: their history is written for them.
+    pks = list((movable.select_for_update() if db.in_transaction() else movable).values_list("pk", flat=True))
+    if not pks:
+        return 0
+    moved = model._default_manager.db_manager(queryset.db).filter(pk__in=pks, status__in=sources).update(
+        **_values(model, target, now, fields))
+    history.moved(pks, target, now, _event(event, fields))
+    return moved
 
 
 def apply(obj: Model, target: str, now: dt.datetime, **fields: Any) -> None:
@@ -142,13 +185,18 @@ def apply(obj: Model, target: str, now: dt.datetime, **fields: Any) -> None:
             obj.__dict__.pop(field.attname, None)
 
 
-def move(obj: Model, target: str, now: dt.datetime, *, queryset: QuerySet[Any] | None = None, **fields: Any) -> bool:
+def move(obj: Model, target: str, now: dt.datetime, *, queryset: QuerySet[Any] | None = None,
+         event: history.Event | None = None, **fields: Any) -> bool:
     """Move one row (``queryset`` narrows it further) and its instance; False if its stored status forbids it."""
+    model = type(obj)
     if queryset is None:
-        queryset = type(obj)._default_manager.db_manager(db.alias()).all()
-    base = queryset.filter(pk=obj.pk)
-    if not move_rows(base, target, now, **fields):
+        queryset = model._default_manager.db_manager(db.alias()).all()
+    sources = sources_for(model, target)
+    # One conditional UPDATE: only a row whose stored status allows the move changes.
+    if not sources or not queryset.filter(pk=obj.pk, status__in=sources).update(**_values(model, target, now, fields)):
         return False
+    if _kind(model) == "booking":
+        history.moved([obj.pk], target, now, _event(event, fields))
     apply(obj, target, now, **fields)
     return True
 

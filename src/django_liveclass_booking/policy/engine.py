@@ -70,6 +70,9 @@ class BookingRequest:
     series: Any = None
     #: Other bookings this request makes at once (a series' other occurrences): limits count them too.
     planned: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    #: The booking this request moves (a reschedule, a seat moved to another session): the limits
+    #: do not count it against itself.
+    moving: Any = None
     #: Set by the engine before any rule's check(): whether the booking would be pending.
     requires_approval: bool = False
     #: The teacher's user when the caller has it already (else ``teacher`` loads it on first use).

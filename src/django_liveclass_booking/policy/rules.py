@@ -93,11 +93,12 @@ def student_counts(request: BookingRequest) -> dict[str, int]:
         (day_start, day_end), (week_start, week_end) = local_day_and_week(request.start, request.policy.timezone)
         # Counted on the booking database, inside the booking's transaction under the teacher lock:
         # a read replica's count could lag behind a booking just made and let the limit be passed.
+        bookings = get_booking_model().objects.using(db.alias()).filter(
+            live_at(request.now), student=request.student, teacher_id=request.teacher_id)
+        if request.moving is not None:
+            bookings = bookings.exclude(pk=request.moving.pk)
         counts = (
-            get_booking_model()
-            .objects.using(db.alias())
-            .filter(live_at(request.now), student=request.student, teacher_id=request.teacher_id)
-            .aggregate(
+            bookings.aggregate(
                 day=Count("pk", filter=Q(start_at_utc__gte=day_start, start_at_utc__lt=day_end)),
                 week=Count("pk", filter=Q(start_at_utc__gte=week_start, start_at_utc__lt=week_end)),
                 pending=Count("pk", filter=Q(status=BookingStatus.PENDING)),

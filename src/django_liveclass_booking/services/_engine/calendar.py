@@ -56,11 +56,12 @@ def refuse_duration(request: BookingRequest) -> None:
 
 
 def calendar_refusal(teacher: Any, policy: Any, start: dt.datetime, end: dt.datetime,
-                     now: dt.datetime) -> SlotUnavailable | None:
+                     now: dt.datetime, *, excluding: Any = None) -> SlotUnavailable | None:
     """Why [start, end) is not free on the teacher's calendar, or None. Reads only.
 
     Inside availability, not in time off, clear of scheduled sessions by the buffer (a 1:1 request
-    past its expiry does not count).
+    past its expiry does not count). ``excluding``: the primary key of a session being moved, which
+    does not stand in its own way.
     """
     if not availability.is_within_availability(start, end, windows(teacher)):
         return SlotUnavailable(code="outside_availability",
@@ -69,18 +70,24 @@ def calendar_refusal(teacher: Any, policy: Any, start: dt.datetime, end: dt.date
         return SlotUnavailable(code="outside_availability",
                                params={"start": start.isoformat(), "end": end.isoformat()})
     buffer = dt.timedelta(minutes=policy.buffer_minutes)
-    clash = busy_sessions(teacher, start - buffer, end + buffer, now).values_list("pk", flat=True).first()
+    busy = busy_sessions(teacher, start - buffer, end + buffer, now)
+    if excluding is not None:
+        busy = busy.exclude(pk=excluding)
+    clash = busy.values_list("pk", flat=True).first()
     if clash is not None:
         return SlotUnavailable(code="teacher_unavailable",
                                params={"conflicting_session": clash, "buffer_minutes": policy.buffer_minutes})
     return None
 
 
-def ensure_teacher_free(teacher: Any, start: dt.datetime, end: dt.datetime) -> None:
-    """Refuse when the teacher has a scheduled session overlapping [start, end). Call under the teacher lock."""
+def ensure_teacher_free(teacher: Any, start: dt.datetime, end: dt.datetime, *, excluding: Any = None) -> None:
+    """Refuse when the teacher has a scheduled session overlapping [start, end). Call under the teacher lock.
+
+    ``excluding``: the primary key of a session being moved.
+    """
     clash = (
         get_session_model().objects.using(db.alias()).filter(teacher=teacher, status=SessionStatus.SCHEDULED)
-        .overlapping(start, end)
+        .overlapping(start, end).exclude(pk=excluding)
         .values_list("pk", flat=True)
         .first()
     )

@@ -162,7 +162,7 @@ def set_taken(session: S, taken: int) -> S:
     return session
 
 
-def emptied() -> dict[str, int]:
+def emptied() -> dict[str, Any]:
     """Field values of a cancelled session: it holds no seat any more."""
     return {"seats_taken": 0}
 

@@ -7,7 +7,7 @@ import datetime as dt
 from ..adapter import get_adapter
 from ..models import AbstractLiveClassBooking, AbstractLiveClassSession
 from ._engine import inputs, moving
-from ._engine.actors import SYSTEM, actor_id, is_system, require, require_actor
+from ._engine.actors import SYSTEM, actor_id, is_system, require
 from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.types import Actor
 
@@ -39,7 +39,7 @@ def move_seat(booking: AbstractLiveClassBooking, session: AbstractLiveClassSessi
     """
     inputs.booking(booking)
     inputs.session(session)
-    require_actor(actor)
+    moving.require_actor_of(booking, actor)
     current = inputs.resolve_now(now)
     refusal = moving.refusal_by_input(booking, session, current)
     if refusal is not None and refusal.code == "not_movable":

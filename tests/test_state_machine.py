@@ -41,6 +41,8 @@ from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.models import (
     ACTIVE_BOOKING_STATUSES,
     BookingEvent,
+    RescheduleRequest,
+    RescheduleStatus,
     BookingSeries,
     BookingStatus,
     SessionKind,
@@ -72,10 +74,18 @@ GRID = dt.timedelta(minutes=30)
 DURATIONS = [30, 60, 90]
 
 #: Every status a row may move to next; a status missing from the keys is final.
+_RECORDED = {BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.TEACHER_NO_SHOW}
 BOOKING_MOVES: dict[str, set[str]] = {
     BookingStatus.PENDING: {BookingStatus.CONFIRMED, BookingStatus.DECLINED, BookingStatus.CANCELLED,
                             BookingStatus.EXPIRED},
-    BookingStatus.CONFIRMED: {BookingStatus.CANCELLED},
+    BookingStatus.CONFIRMED: {BookingStatus.CANCELLED} | _RECORDED,
+    # Inside the outcome window: a dispute, or a correction.
+    **{outcome: (_RECORDED | {BookingStatus.DISPUTED}) - {outcome} for outcome in _RECORDED},
+    BookingStatus.DISPUTED: set(_RECORDED),
+}
+PROPOSAL_MOVES: dict[str, set[str]] = {
+    RescheduleStatus.PENDING: {RescheduleStatus.ACCEPTED, RescheduleStatus.DECLINED, RescheduleStatus.WITHDRAWN,
+                               RescheduleStatus.EXPIRED},
 }
 ENTRY_MOVES: dict[str, set[str]] = {
     WaitlistStatus.WAITING: {WaitlistStatus.OFFERED, WaitlistStatus.LEFT},
@@ -90,7 +100,8 @@ ACTORS = ["student", "teacher", "other_student", "other_teacher", "system"]
 _usernames = itertools.count(1)
 
 #: The fields the services write on the rows they change, and so on the instances they were given.
-STATE_FIELDS = ("status", "status_changed", "seats_taken")
+STATE_FIELDS = ("status", "status_changed", "seats_taken", "session", "start_at_utc", "end_at_utc", "capacity",
+                "meeting_url")
 
 
 def _instances(values: list[Any]) -> dict[int, tuple[Model, str]]:
@@ -162,6 +173,10 @@ class BookingMachine(RuleBasedStateMachine):
         # seen, one per move in time or to another session the rules made.
         self.expected_events: dict[Any, int] = {}
         self.event_statuses: dict[Any, str] = {}
+        self.seen_proposals: dict[Any, str] = {}
+        self.active_group_booking_pks: list[Any] = []
+        self.active_lesson_pks: list[Any] = []
+        self.proposal_pks: list[Any] = []
         # What the rules may pick from; refreshed after every step by the invariants.
         self.session_pks: list[Any] = []
         self.group_pks: list[Any] = []
@@ -204,15 +219,24 @@ class BookingMachine(RuleBasedStateMachine):
     def _snapshot() -> tuple[Any, ...]:
         Booking, Session = get_booking_model(), get_session_model()
         return (
-            sorted(Booking.objects.values_list("pk", "status")),
+            sorted(Booking.objects.values_list("pk", "status", "session_id", "start_at_utc", "end_at_utc")),
             sorted(SessionWaitlist.objects.values_list("pk", "status")),
-            sorted(Session.objects.values_list("pk", "status", "seats_taken")),
+            sorted(Session.objects.values_list("pk", "status", "seats_taken", "capacity", "start_at_utc",
+                                               "meeting_url")),
             BookingSeries.objects.count(),
+            BookingEvent.objects.count(),
+            sorted(RescheduleRequest.objects.values_list("pk", "status")),
         )
+
+    @staticmethod
+    def _placements() -> dict[Any, tuple[Any, ...]]:
+        return {pk: rest for pk, *rest in get_booking_model().objects.values_list("pk", "session_id", "start_at_utc",
+                                                                                  "end_at_utc")}
 
     def _call(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one service call. A refusal is fine if it carries a code, wrote nothing and changed no object."""
         before = self._snapshot()
+        placed = self._placements()
         passed = _instances([*args, *kwargs.values()])
         fields_before = {key: _fields(obj) for key, (obj, _) in passed.items()}
         try:
@@ -239,6 +263,10 @@ class BookingMachine(RuleBasedStateMachine):
             written = [field for field in STATE_FIELDS if hasattr(stored, field)]
             mine, theirs = _fields(obj, names=written), _fields(stored, names=written)
             assert mine == theirs, f"{name} succeeded but the {what} is not as stored: {_differences(mine, theirs)}"
+        # A booking moved in time or to another session has one more change in its history.
+        for pk, place in self._placements().items():
+            if pk in placed and placed[pk] != place:
+                self.expected_events[pk] = self.expected_events.get(pk, 0) + 1
         event(f"{name}: done")
         return result
 
@@ -410,6 +438,59 @@ class BookingMachine(RuleBasedStateMachine):
         from_start = None if following is None else self.now + dt.timedelta(days=following)
         self._call("cancel_series", services.cancel_series, series, actor=actor, from_start=from_start, now=self.now)
 
+    # --- moving lessons, seats and classes; changing classes ------------------------------------
+
+    @precondition(lambda self: self.active_group_booking_pks and self.group_pks)
+    @rule(pick=picks, target=picks, role=actors)
+    def move_seat(self, pick: int, target: int, role: str) -> None:
+        booking = get_booking_model().objects.get(pk=self.active_group_booking_pks[pick % len(self.active_group_booking_pks)])
+        session = get_session_model().objects.get(pk=self.group_pks[target % len(self.group_pks)])
+        actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
+        self._call("move_seat", services.move_seat, booking, session, actor=actor, now=self.now)
+
+    @precondition(lambda self: self.group_pks)
+    @rule(pick=picks, offset=st.integers(0, 16), duration=st.one_of(st.none(), st.sampled_from(DURATIONS)),
+          role=actors)
+    def reschedule_class(self, pick: int, offset: int, duration: int | None, role: str) -> None:
+        session = get_session_model().objects.get(pk=self.group_pks[pick % len(self.group_pks)])
+        actor = self._actor(role, student_id=None, teacher_id=session.teacher_id)
+        self._call("reschedule_session", services.reschedule_session, session, start=self._slot(offset),
+                   duration=duration, actor=actor, now=self.now)
+
+    @precondition(lambda self: self.session_pks)
+    @rule(pick=picks, capacity=st.one_of(st.none(), st.integers(1, 4)), link=st.booleans(), role=actors)
+    def update_class(self, pick: int, capacity: int | None, link: bool, role: str) -> None:
+        session = get_session_model().objects.get(pk=self.session_pks[pick % len(self.session_pks)])
+        actor = self._actor(role, student_id=None, teacher_id=session.teacher_id)
+        self._call("update_session", services.update_session, session, actor=actor, capacity=capacity,
+                   meeting_url=f"https://meet.example.org/{session.pk}" if link else None, now=self.now)
+
+    @precondition(lambda self: self.active_lesson_pks)
+    @rule(pick=picks, offset=st.integers(0, 16), role=st.sampled_from(["student", "teacher", "other_student"]))
+    def propose_new_time(self, pick: int, offset: int, role: str) -> None:
+        booking = get_booking_model().objects.get(pk=self.active_lesson_pks[pick % len(self.active_lesson_pks)])
+        actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
+        self._call("request_reschedule", services.request_reschedule, booking, start=self._slot(offset),
+                   actor=actor, now=self.now)
+
+    @precondition(lambda self: self.proposal_pks)
+    @rule(pick=picks, action=st.sampled_from(["accept", "decline", "withdraw"]),
+          role=st.sampled_from(["student", "teacher", "system", "other_teacher"]))
+    def answer_proposal(self, pick: int, action: str, role: str) -> None:
+        proposal = RescheduleRequest.objects.select_related("booking").get(
+            pk=self.proposal_pks[pick % len(self.proposal_pks)])
+        actor = self._actor(role, student_id=proposal.booking.student_id, teacher_id=proposal.booking.teacher_id)
+        service = {"accept": services.accept_reschedule, "decline": services.decline_reschedule,
+                   "withdraw": services.withdraw_reschedule}[action]
+        self._call(f"{action}_reschedule", service, proposal, actor=actor, now=self.now)
+
+    @precondition(lambda self: self.booking_pks)
+    @rule(pick=picks, outcome=st.sampled_from(["completed", "no_show", "teacher_no_show"]), role=actors)
+    def record_outcome(self, pick: int, outcome: str, role: str) -> None:
+        booking = get_booking_model().objects.get(pk=self.booking_pks[pick % len(self.booking_pks)])
+        actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
+        self._call("record_outcome", services.record_outcome, booking, outcome=outcome, actor=actor, now=self.now)
+
     # --- waitlists ----------------------------------------------------------------------------
 
     @precondition(lambda self: self.group_pks)
@@ -488,6 +569,13 @@ class BookingMachine(RuleBasedStateMachine):
                                                                    session_id__in=lines).values_list("pk", flat=True))
         self.offered_entry_pks = sorted(pk for pk, status in self.seen_entries.items()
                                         if status == WaitlistStatus.OFFERED)
+        active = Booking.objects.filter(status__in=ACTIVE_BOOKING_STATUSES)
+        self.active_group_booking_pks = sorted(active.filter(kind=SessionKind.GROUP).values_list("pk", flat=True))
+        self.active_lesson_pks = sorted(active.filter(kind=SessionKind.ONE_ON_ONE).values_list("pk", flat=True))
+        proposals = dict(RescheduleRequest.objects.values_list("pk", "status"))
+        self._check_moves("reschedule request", self.seen_proposals, proposals, PROPOSAL_MOVES,
+                          first={RescheduleStatus.PENDING, RescheduleStatus.ACCEPTED})
+        self.proposal_pks = sorted(pk for pk, status in proposals.items() if status == RescheduleStatus.PENDING)
         self.recurrence_keys = sorted(Session.objects.exclude(recurrence_key="").exclude(recurrence_key=None)
                                       .values_list("recurrence_key", flat=True).distinct())
         self.something_due = (

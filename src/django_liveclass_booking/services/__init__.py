@@ -17,6 +17,7 @@ from .booking import (
 from .calendar import issue_feed_token, revoke_feed_token
 from .jobs import process_due
 from .lessons import available_slots, request_lesson
+from .outcomes import record_outcome
 from .series import (
     cancel_series,
     confirm_series,
@@ -67,6 +68,7 @@ __all__ = [
     "leave_waitlist",
     "offer_seat",
     "process_due",
+    "record_outcome",
     "remove_availability",
     "remove_time_off",
     "request_lesson",

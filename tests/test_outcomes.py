@@ -355,3 +355,64 @@ def test_a_refused_pending_booking_is_left_as_it_was(session, student, teacher, 
         record(booking, "no_show", teacher)
     assert fields(booking) == before == stored(booking)
     assert BookingEvent.objects.count() == events and outcomes == []
+
+
+# --- the sweep ----------------------------------------------------------------------------------------
+
+
+def test_the_sweep_completes_confirmed_bookings_once_the_window_closed(make_session, make_user, teacher, set_policy,
+                                                                       now, outcomes,
+                                                                       django_capture_on_commit_callbacks):
+    set_policy(approval_mode="manual", request_ttl_hours=None)
+    early, late = make_session(capacity=4), make_session(capacity=4)
+    confirmed = [services.book_seat(make_user(), early, now=now) for _ in range(3)]
+    for booking in confirmed:
+        services.confirm_booking(booking, actor=teacher, now=now)
+    recorded = confirmed.pop()
+    record(recorded, "no_show", teacher)
+    pending = services.book_seat(make_user(), early, now=now)
+    later_one = services.book_seat(make_user(), late, now=now)
+    services.confirm_booking(later_one, actor=teacher, now=now)
+    closes = early.end_at_utc + dt.timedelta(hours=72)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.process_due(now=closes)["completed"] == 0  # exactly at the end of the window: not yet
+        counts = services.process_due(now=closes + dt.timedelta(microseconds=1))
+    assert counts["completed"] == 2
+    assert [status(b) for b in confirmed] == ["completed", "completed"]
+    # A request left pending expired at the start: nothing but a confirmed booking is completed.
+    assert (status(recorded), status(pending), status(later_one)) == ("no_show", "expired", "confirmed")
+    assert sorted(outcomes) == sorted((b.pk, "completed", "completed") for b in confirmed)
+    for booking in confirmed:
+        assert history(booking) == [("completed", None, {"status": "completed", "outcome": "completed",
+                                                         "automatic": True})]
+    early.refresh_from_db()
+    assert early.seats_taken == 3  # the three outcomes keep their seats
+    assert_all()
+
+
+def test_the_sweep_is_idempotent(lesson, outcomes, django_capture_on_commit_callbacks):
+    after = lesson.end_at_utc + dt.timedelta(hours=73)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.process_due(now=after)["completed"] == 1
+        assert services.process_due(now=after)["completed"] == 0
+    assert status(lesson) == "completed" and len(outcomes) == 1
+    assert len(history(lesson)) == 1
+    lesson.session.refresh_from_db()
+    assert lesson.session.status == "scheduled"  # a lesson that took place keeps its session
+    with pytest.raises(BookingError) as refused:
+        record(lesson, "no_show", services.SYSTEM, now=after)
+    assert refused.value.code == "outcome_window_closed"
+
+
+def test_the_sweep_works_through_more_bookings_than_one_chunk(make_session, make_user, now, monkeypatch):
+    from django_liveclass_booking.services._engine import outcomes as engine
+
+    monkeypatch.setattr(engine, "CHUNK_SIZE", 2)
+    sessions = [make_session(capacity=3) for _ in range(3)]
+    bookings = [services.book_seat(make_user(), s, now=now) for s in sessions for _ in range(2)]
+    after = sessions[-1].end_at_utc + dt.timedelta(hours=73)
+    assert services.process_due(now=after)["completed"] == 6
+    assert {status(b) for b in bookings} == {"completed"}
+    assert services.process_due(now=after)["completed"] == 0
+    assert_all()

@@ -25,11 +25,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 RECORD_OUTCOME_BUDGET = 6
 #: A manager's permission is looked up once per user instance: the user's and their groups' permissions.
 PERMISSION_LOOKUP = 2
-#: The statements of one chunk of the sweep: BEGIN, the due bookings, their sessions' locks, the
+#: The statements of one chunk of the sweep: the due bookings, BEGIN, their sessions' locks, the
 #: bookings loaded, the rows moved (locked, updated), COMMIT; and their history (see ``inserts``).
 SWEEP_CHUNK = 7
-#: The statements of the sweep's last look, finding nothing: BEGIN, the due bookings, COMMIT.
-SWEEP_EMPTY_LOOK = 3
+#: The statements of the sweep's last look, finding nothing: the due bookings.
+SWEEP_EMPTY_LOOK = 1
 
 
 def count(call: Callable[[], Any]) -> tuple[int, Any]:

@@ -24,8 +24,8 @@ def record_outcome(booking: AbstractLiveClassBooking, *, outcome: str, actor: Ac
     adapter's ``can_record_outcome`` allows, or ``SYSTEM``: the teacher records ``completed`` or
     ``no_show`` (and may correct their own), the student ``teacher_no_show``. One party's account
     against the other's recorded outcome makes the booking ``disputed``; only a manager or
-    ``SYSTEM`` moves a disputed booking, or changes an outcome a manager recorded. The same outcome
-    twice is ``invalid_transition``. The booking keeps its seat; ``note`` is kept in its history.
+    ``SYSTEM`` moves a disputed booking, or changes an outcome a manager recorded (for the parties
+    ``invalid_transition``, as is the same outcome twice). The booking keeps its seat; ``note`` is kept in its history.
     Raises ``BookingError`` (``invalid_outcome`` and the codes above), ``InvalidTransition`` and
     ``NotAllowed``.
     """

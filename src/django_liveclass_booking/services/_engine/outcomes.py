@@ -24,7 +24,7 @@ from django.db.models import OuterRef, Subquery
 
 from ... import signals
 from ...conf import booking_settings
-from ...exceptions import BookingError, NotAllowed
+from ...exceptions import BookingError
 from ...models import BookingEvent, BookingEventKind, BookingStatus, get_booking_model
 from . import db, history, locks, transitions
 from .actors import actor_id, is_system
@@ -92,7 +92,8 @@ def decide(booking: Any, who: str, outcome: str, current: str, start: dt.datetim
     if who == MANAGER:
         return outcome, ANYONE
     if current == BookingStatus.DISPUTED:
-        raise NotAllowed("Only a manager can settle a disputed outcome.")
+        # The state speaks, not the adapter: a party may record outcomes, just not over this one.
+        raise transitions.refuse(current, outcome, "Only a manager can settle a disputed outcome.")
     if who == TEACHER and current in TEACHER_OUTCOMES:
         target, needed = outcome, booking.teacher_id  # the teacher corrects their own account
     elif who == TEACHER:
@@ -100,7 +101,7 @@ def decide(booking: Any, who: str, outcome: str, current: str, start: dt.datetim
     else:
         target, needed = BookingStatus.DISPUTED, booking.teacher_id  # against the teacher's account
     if author is not UNKNOWN and author != needed:
-        raise NotAllowed("A manager recorded this outcome; only a manager can change it.")
+        raise transitions.refuse(current, target, "A manager recorded this outcome; only a manager can change it.")
     return target, needed
 
 
@@ -166,15 +167,16 @@ def complete_due(now: dt.datetime) -> int:
     skipped: set[Any] = set()
     completed = 0
     while True:
+        # Read outside the transaction: a sweep with nothing due costs this one query.
+        found = list(due.exclude(session_id__in=skipped).order_by("pk").values_list("pk", "session_id")[:CHUNK_SIZE])
+        if not found:
+            break
         with db.atomic():
-            found = list(due.exclude(session_id__in=skipped).order_by("pk").values_list("pk", "session_id")
-                         [:CHUNK_SIZE])
-            if not found:
-                break
             wanted = {session_id for _, session_id in found}
             locked = set(locks.lock_sessions(wanted, skip_locked=True))
             skipped.update(wanted - locked)
-            # Under the locks nobody else moves these: the bookings read are the bookings moved.
+            # Read again under the locks, which every booking transition takes: the bookings read
+            # are the bookings moved.
             bookings = list(due.filter(pk__in=[pk for pk, session_id in found if session_id in locked]))
             if bookings:
                 completed += transitions.move_rows(Booking.objects.using(using).filter(

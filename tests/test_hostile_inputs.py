@@ -70,7 +70,7 @@ INPUT_CODES = frozenset({
     "invalid_user", "invalid_session", "invalid_booking", "invalid_entry", "invalid_series", "invalid_window",
     "invalid_time_off", "invalid_rrule", "invalid_on_conflict", "invalid_weekday", "invalid_availability",
     "invalid_policy", "invalid_arguments", "end_before_start", "range_too_long", "invalid_recurrence_key",
-    "start_in_past", "too_many_occurrences", "not_allowed",
+    "start_in_past", "too_many_occurrences", "not_allowed", "invalid_outcome",
 })
 
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -254,6 +254,8 @@ GOOD: dict[str, list[Value]] = {
     "capacity": [literal("1", 1), literal("5", 5), literal("100000", 100_000)],
     "title": TEXT,
     "reason": TEXT,
+    "note": TEXT,
+    "outcome": [literal("'completed'", "completed"), literal("'teacher_no_show'", "teacher_no_show")],
     "message": TEXT,
     "meeting_provider": TEXT,
     "meeting_url": [literal("url", "https://example.com/room")],

@@ -18,6 +18,7 @@ from .calendar import issue_feed_token, revoke_feed_token
 from .jobs import process_due
 from .lessons import available_slots, request_lesson
 from .moves import move_seat
+from .outcomes import record_outcome
 from .series import (
     cancel_series,
     confirm_series,
@@ -69,6 +70,7 @@ __all__ = [
     "move_seat",
     "offer_seat",
     "process_due",
+    "record_outcome",
     "remove_availability",
     "remove_time_off",
     "request_lesson",

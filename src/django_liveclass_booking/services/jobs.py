@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ..models import SessionWaitlist, WaitlistStatus, get_booking_model
-from ._engine import db, expiry, inputs, locks
+from ._engine import db, expiry, inputs, locks, outcomes
 from ._engine.guard import keeps_arguments_on_refusal
 
 __all__ = ["process_due", "BATCH_SIZE"]
@@ -22,6 +22,9 @@ def process_due(now: dt.datetime | None = None) -> dict[str, int]:
     Returns ``{"expired_requests": n, "expired_offers": n, "offers_made": n}``. Idempotent and safe to
     run in several processes at once (sessions another worker holds are skipped, not waited for); a
     constant number of queries per batch of sessions.
+
+    It also completes the confirmed bookings whose session ended more than ``OUTCOME_WINDOW_HOURS``
+    ago, counted under ``"completed"``.
     """
     current = inputs.resolve_now(now)
     counts = {"expired_requests": 0, "expired_offers": 0, "offers_made": 0}
@@ -46,4 +49,5 @@ def process_due(now: dt.datetime | None = None) -> dict[str, int]:
                 counts[key] += value
         if len(found) < BATCH_SIZE:
             break
+    counts["completed"] = outcomes.complete_due(current)
     return counts

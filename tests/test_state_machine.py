@@ -441,10 +441,10 @@ class BookingMachine(RuleBasedStateMachine):
     # --- moving lessons, seats and classes; changing classes ------------------------------------
 
     @precondition(lambda self: self.active_group_booking_pks and self.group_pks)
-    @rule(pick=picks, target=picks, role=actors)
-    def move_seat(self, pick: int, target: int, role: str) -> None:
+    @rule(pick=picks, to=picks, role=actors)
+    def move_seat(self, pick: int, to: int, role: str) -> None:
         booking = get_booking_model().objects.get(pk=self.active_group_booking_pks[pick % len(self.active_group_booking_pks)])
-        session = get_session_model().objects.get(pk=self.group_pks[target % len(self.group_pks)])
+        session = get_session_model().objects.get(pk=self.group_pks[to % len(self.group_pks)])
         actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
         self._call("move_seat", services.move_seat, booking, session, actor=actor, now=self.now)
 

@@ -17,6 +17,12 @@ from .booking import (
 from .calendar import issue_feed_token, revoke_feed_token
 from .jobs import process_due
 from .lessons import available_slots, request_lesson
+from .reschedule import (
+    accept_reschedule,
+    decline_reschedule,
+    request_reschedule,
+    withdraw_reschedule,
+)
 from .series import (
     cancel_series,
     confirm_series,
@@ -47,6 +53,7 @@ __all__ = [
     "Actor",
     "User",
     "accept_offer",
+    "accept_reschedule",
     "add_availability",
     "add_time_off",
     "available_slots",
@@ -60,6 +67,7 @@ __all__ = [
     "create_series",
     "decline_booking",
     "decline_offer",
+    "decline_reschedule",
     "decline_series",
     "expire_offer",
     "issue_feed_token",
@@ -70,9 +78,11 @@ __all__ = [
     "remove_availability",
     "remove_time_off",
     "request_lesson",
+    "request_reschedule",
     "revoke_feed_token",
     "schedule_recurring_sessions",
     "schedule_session",
     "set_policy",
     "subscribe_to_recurring_sessions",
+    "withdraw_reschedule",
 ]

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ..models import SessionWaitlist, WaitlistStatus, get_booking_model
-from ._engine import db, expiry, inputs, locks
+from ._engine import db, expiry, inputs, locks, reschedule
 from ._engine.guard import keeps_arguments_on_refusal
 
 __all__ = ["process_due", "BATCH_SIZE"]
@@ -19,7 +19,8 @@ BATCH_SIZE = 200
 def process_due(now: dt.datetime | None = None) -> dict[str, int]:
     """Expire requests and waitlist offers past their expiry; offer freed seats to the next in line.
 
-    Returns ``{"expired_requests": n, "expired_offers": n, "offers_made": n}``. Idempotent and safe to
+    Returns ``{"expired_requests": n, "expired_offers": n, "offers_made": n, "expired_reschedules": n}``
+    (``expired_reschedules``: proposals of a new lesson time past their expiry). Idempotent and safe to
     run in several processes at once (sessions another worker holds are skipped, not waited for); a
     constant number of queries per batch of sessions.
     """
@@ -46,4 +47,5 @@ def process_due(now: dt.datetime | None = None) -> dict[str, int]:
                 counts[key] += value
         if len(found) < BATCH_SIZE:
             break
+    counts["expired_reschedules"] = reschedule.sweep(current)
     return counts

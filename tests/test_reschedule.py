@@ -461,3 +461,24 @@ def test_decline_and_withdraw_refusals(manual, pending_proposal, student, other_
     refused(lambda: services.withdraw_reschedule(proposal, actor=other_student, now=now), "not_allowed", proposal)
     refused(lambda: services.withdraw_reschedule(proposal, actor=student, now=proposal.expires_at),
             "reschedule_expired", proposal)
+
+
+def test_a_second_pending_proposal_stopped_by_the_constraint_is_reschedule_pending(manual, pending_proposal, lesson,
+                                                                                     monkeypatch, now):
+    # As if a concurrent proposal had been written after this one looked: the unique constraint answers.
+    from django_liveclass_booking.services._engine import reschedule as engine
+
+    monkeypatch.setattr(engine, "expire_pending_of", lambda booking_pk, now: False)
+    booking = loaded(lesson)
+    refused(lambda: services.request_reschedule(booking, start=THU + dt.timedelta(hours=2), actor=manual, now=now),
+            "reschedule_pending", booking, pending_proposal)
+
+
+def test_system_may_propose_and_answer(tutor, lesson, now, log, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal = services.request_reschedule(lesson, start=THU, actor=services.SYSTEM, now=now)
+        assert proposal.status == "pending" and proposal.proposed_by_id is None
+        services.accept_reschedule(proposal, actor=services.SYSTEM, now=now)
+    assert reload(lesson).start_at_utc == THU
+    assert events(lesson)[0].actor_id is None
+    assert log.names == ["reschedule_requested", "booking_rescheduled"]

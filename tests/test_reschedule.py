@@ -482,3 +482,21 @@ def test_system_may_propose_and_answer(tutor, lesson, now, log, django_capture_o
     assert reload(lesson).start_at_utc == THU
     assert events(lesson)[0].actor_id is None
     assert log.names == ["reschedule_requested", "booking_rescheduled"]
+
+
+def test_process_due_expires_proposals_in_batches(tutor, make_user, now, monkeypatch, log,
+                                                   django_capture_on_commit_callbacks):
+    from django_liveclass_booking.services._engine import reschedule as engine
+
+    monkeypatch.setattr(engine, "BATCH_SIZE", 2)
+    proposals = []
+    for hour in range(5):
+        booking = services.request_lesson(make_user(), tutor, start=WED + dt.timedelta(hours=hour), duration=60,
+                                          now=now)
+        proposals.append(services.request_reschedule(booking, start=THU + dt.timedelta(hours=hour), actor=tutor,
+                                                     now=now))
+    due = max(p.expires_at for p in proposals)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.process_due(now=due)["expired_reschedules"] == 5
+    assert set(RescheduleRequest.objects.values_list("status", flat=True)) == {"expired"}
+    assert log.names.count("reschedule_expired") == 5

@@ -76,11 +76,10 @@ def accept_reschedule(request: RescheduleRequest, *, actor: Actor,
     """
     engine.require_proposal(request)
     current = inputs.resolve_now(now)
-    if not is_system(actor):
-        engine.require_actor_shape(actor)
+    booking_read = engine.authorize(request, actor, "accept")
     try:
         with db.atomic():
-            stored = engine.accept(request, actor, current)
+            stored = engine.accept(request, actor, booking_read, current)
     except IntegrityError as exc:
         dberrors.raise_if_overlap(exc)
         raise
@@ -100,11 +99,10 @@ def decline_reschedule(request: RescheduleRequest, *, actor: Actor, reason: str 
     engine.require_proposal(request)
     reason = inputs.text(reason, "reason")
     current = inputs.resolve_now(now)
-    if not is_system(actor):
-        engine.require_actor_shape(actor)
+    engine.authorize(request, actor, "decline")
     with db.atomic():
-        stored = engine.answer(request, actor, current, RescheduleStatus.DECLINED, "decline",
-                               signals.reschedule_declined, reason=reason)
+        stored = engine.answer(request, actor, current, RescheduleStatus.DECLINED, signals.reschedule_declined,
+                               reason=reason)
     engine.show_proposal(request, stored)
     return request
 
@@ -119,10 +117,8 @@ def withdraw_reschedule(request: RescheduleRequest, *, actor: Actor,
     """
     engine.require_proposal(request)
     current = inputs.resolve_now(now)
-    if not is_system(actor):
-        engine.require_actor_shape(actor)
+    engine.authorize(request, actor, "withdraw")
     with db.atomic():
-        stored = engine.answer(request, actor, current, RescheduleStatus.WITHDRAWN, "withdraw",
-                               signals.reschedule_withdrawn)
+        stored = engine.answer(request, actor, current, RescheduleStatus.WITHDRAWN, signals.reschedule_withdrawn)
     engine.show_proposal(request, stored)
     return request

@@ -35,7 +35,7 @@ from ...models import (
 from ...policy import BookingRequest, Decision, evaluate
 from . import calendar, db, expiry, history, lifecycle, locks, transitions
 from .actors import actor_id, is_system, stored_users
-from .events import send_after_commit
+from .events import send_after_commit, snapshot
 
 #: Due proposals expired per transaction by the sweep.
 BATCH_SIZE = 200
@@ -183,25 +183,43 @@ def lock_teacher_of(proposal: Any) -> TeacherBookingPolicy:
     return locks.lock_teacher(teacher_id)
 
 
-def locked_read(proposal: Any, actor: Any) -> Any:
-    """The proposal as stored, with its booking, session and series item: the three rows locked.
-
-    Also whether the actor still exists (``actor_stored``), so that costs no query of its own.
-    """
+def locked_read(proposal: Any) -> Any:
+    """The proposal as stored, with its booking, session and series item: the three rows locked."""
     qs = RescheduleRequest.objects.using(db.alias()).select_related("booking__session", "booking__series_item")
     if _has_select_for_update_of():
         qs = qs.select_related("booking__student").select_for_update(of=("self", "booking", "booking__session"))
     else:
         # Without FOR UPDATE OF every joined row is locked: not the student's user row, then.
         qs = qs.select_for_update()
-    if not is_system(actor):
-        qs = qs.annotate(actor_stored=Exists(stored_users().filter(pk=actor.pk)))
     row: Any = qs.filter(pk=proposal.pk).first()
     if row is None:
         raise BookingError("This proposal no longer exists.", code="not_found", params={"field": "request"})
-    if not is_system(actor) and not row.actor_stored:
-        raise NotAllowed("This action needs a signed-in user (or services.SYSTEM) as the actor.")
     return row
+
+
+def authorize(proposal: Any, actor: Any, action: str) -> Any:
+    """Before any transaction: refuse an actor who may not ``action`` this proposal; its booking as read.
+
+    One query reads the booking the adapter's hook looks at and whether the actor is still stored.
+    ``SYSTEM`` needs neither: None.
+    """
+    if is_system(actor):
+        return None
+    require_actor_shape(actor)
+    booking: Any = (get_booking_model().objects.using(db.alias())
+                    .annotate(actor_stored=Exists(stored_users().filter(pk=actor.pk)))
+                    .filter(pk=proposal.booking_id).first())
+    if booking is None:
+        raise BookingError("This proposal no longer exists.", code="not_found", params={"field": "request"})
+    if not booking.actor_stored:
+        raise NotAllowed("This action needs a signed-in user (or services.SYSTEM) as the actor.")
+    # The hook sees the proposal with this booking, the caller's instance untouched.
+    shown: Any = snapshot(proposal)
+    shown.booking = booking
+    if not get_adapter().can_answer_reschedule(actor, shown, action):
+        who = "whoever proposed it or a manager" if action == "withdraw" else "the other party or a manager"
+        raise NotAllowed(f"Only {who} may {action} this proposal.")
+    return booking
 
 
 def require_actor_shape(actor: Any) -> None:
@@ -211,22 +229,22 @@ def require_actor_shape(actor: Any) -> None:
         raise NotAllowed("This action needs a signed-in user (or services.SYSTEM) as the actor.")
 
 
-def answerable(row: Any, actor: Any, action: str, now: dt.datetime, target: str) -> None:
-    """Refuse an answer the actor may not give, to a proposal no longer pending or past its expiry."""
-    if not (is_system(actor) or get_adapter().can_answer_reschedule(actor, row, action)):
-        who = "whoever proposed it or a manager" if action == "withdraw" else "the other party or a manager"
-        raise NotAllowed(f"Only {who} may {action} this proposal.")
+def answerable(row: Any, now: dt.datetime, target: str) -> None:
+    """Refuse an answer to a proposal no longer pending or past its expiry."""
     if row.status != RescheduleStatus.PENDING:
         raise refuse_proposal(row.status, target)
     if row.expires_at <= now:
         raise expired_error(row.expires_at)
 
 
-def accept(proposal: Any, actor: Any, now: dt.datetime) -> Any:
-    """Accept a pending proposal (inside a transaction): the lesson moves. Returns the stored proposal."""
-    policy = lock_teacher_of(proposal)
-    row = locked_read(proposal, actor)
-    answerable(row, actor, "accept", now, RescheduleStatus.ACCEPTED)
+def accept(proposal: Any, actor: Any, booking_read: Any, now: dt.datetime) -> Any:
+    """Accept a pending proposal (authorized, inside a transaction): the lesson moves. Returns the stored proposal.
+
+    ``booking_read``: the booking ``authorize`` read (None for ``SYSTEM``), for its teacher.
+    """
+    policy = lock_teacher_of(proposal) if booking_read is None else locks.lock_teacher(booking_read.teacher_id)
+    row = locked_read(proposal)
+    answerable(row, now, RescheduleStatus.ACCEPTED)
     booking = row.booking
     if not is_live(booking, now):
         raise refuse_inactive(booking, now)
@@ -244,11 +262,10 @@ def accept(proposal: Any, actor: Any, now: dt.datetime) -> Any:
     return row
 
 
-def answer(proposal: Any, actor: Any, now: dt.datetime, target: str, action: str, signal: Any,
-           **fields: Any) -> Any:
-    """Decline or withdraw a pending proposal (inside a transaction). Returns the stored proposal."""
-    row = locked_read(proposal, actor)
-    answerable(row, actor, action, now, target)
+def answer(proposal: Any, actor: Any, now: dt.datetime, target: str, signal: Any, **fields: Any) -> Any:
+    """Decline or withdraw a pending proposal (authorized, inside a transaction). Returns the stored proposal."""
+    row = locked_read(proposal)
+    answerable(row, now, target)
     transitions.move(row, target, now, decided_by_id=actor_id(actor), decided_at=now, **fields)
     send_after_commit(signal, RescheduleRequest, request=row)
     return row

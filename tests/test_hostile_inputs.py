@@ -240,6 +240,7 @@ GOOD: dict[str, list[Value]] = {
                 ref("recurring_session"), ref("cancelled_session")],
     "booking": [ref("booking"), ref("pending"), ref("cancelled_booking"), ref("series_booking")],
     "entry": [ref("waiting"), ref("offer")],
+    "request": [ref("proposal")],
     "series": [ref("group_series"), ref("lesson_series")],
     "window": [ref("window")],
     "time_off": [ref("time_off")],
@@ -426,6 +427,7 @@ def build_world(teacher: Any, student: Any, other: Any, make_user: Callable[...,
                                                      rrule="FREQ=WEEKLY;COUNT=3", timezone="Europe/London", now=NOW)
     group_series = services.subscribe_to_recurring_sessions(other, recurring[0].recurrence_key, now=NOW)
     pending = services.request_lesson(student, tutor, start=TOMORROW, duration=60, now=NOW)
+    proposal = services.request_reschedule(pending, start=TOMORROW + dt.timedelta(hours=3), actor=tutor, now=NOW)
     lesson_series = services.create_series(other, tutor, first_start=NOW + 3 * day + dt.timedelta(hours=1),
                                            duration=60, rrule="FREQ=WEEKLY;COUNT=3", timezone="Europe/London",
                                            now=NOW)
@@ -444,6 +446,7 @@ def build_world(teacher: Any, student: Any, other: Any, make_user: Callable[...,
         "booking": fresh(booking), "pending": fresh(pending), "cancelled_booking": fresh(cancelled_booking),
         "series_booking": Booking.objects.filter(series_item__series=lesson_series).order_by("pk").first(),
         "waiting": fresh(waiting), "offer": fresh(offer),
+        "proposal": fresh(proposal),
         "group_series": fresh(group_series), "lesson_series": fresh(lesson_series),
         "window": fresh(windows[2]), "time_off": fresh(time_off),
         "policy": TeacherBookingPolicy.objects.get(teacher=tutor),

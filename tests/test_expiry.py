@@ -32,7 +32,8 @@ def test_process_due_expires_requests_and_gives_seats_back(make_session, make_us
     with django_capture_on_commit_callbacks(execute=True):
         assert services.process_due(now=now + dt.timedelta(hours=5, minutes=59))["expired_requests"] == 0
         counts = services.process_due(now=now + dt.timedelta(hours=6))
-    assert counts == {"expired_requests": 2, "expired_offers": 0, "offers_made": 0, "expired_reschedules": 0, "completed": 0}
+    assert counts == {"expired_requests": 2, "expired_offers": 0, "offers_made": 0,
+                      "expired_reschedules": 0, "completed": 0}
     assert [status(b) for b in requests] == ["expired", "expired"]
     session.refresh_from_db()
     assert session.seats_taken == 0

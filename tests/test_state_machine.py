@@ -41,10 +41,10 @@ from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.models import (
     ACTIVE_BOOKING_STATUSES,
     BookingEvent,
-    RescheduleRequest,
-    RescheduleStatus,
     BookingSeries,
     BookingStatus,
+    RescheduleRequest,
+    RescheduleStatus,
     SessionKind,
     SessionStatus,
     SessionWaitlist,
@@ -443,7 +443,8 @@ class BookingMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.active_group_booking_pks and self.group_pks)
     @rule(pick=picks, to=picks, role=actors)
     def move_seat(self, pick: int, to: int, role: str) -> None:
-        booking = get_booking_model().objects.get(pk=self.active_group_booking_pks[pick % len(self.active_group_booking_pks)])
+        pool = self.active_group_booking_pks
+        booking = get_booking_model().objects.get(pk=pool[pick % len(pool)])
         session = get_session_model().objects.get(pk=self.group_pks[to % len(self.group_pks)])
         actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
         self._call("move_seat", services.move_seat, booking, session, actor=actor, now=self.now)

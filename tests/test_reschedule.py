@@ -342,6 +342,15 @@ def test_request_refusals_of_the_arguments(tutor, lesson, student, other_student
     refused(lambda: services.request_reschedule(booking, start=THU, actor=None, now=now), "not_allowed", booking)
 
 
+def test_a_proposal_of_the_lessons_own_time_is_refused(tutor, lesson, student, now):
+    booking = loaded(lesson)
+    refused(lambda: services.request_reschedule(booking, start=booking.start_at_utc, actor=student, now=now),
+            "same_time", booking)
+    # The same start with another length is a change.
+    services.request_reschedule(booking, start=booking.start_at_utc, duration=30, actor=student, now=now)
+    assert reload(booking).end_at_utc == booking.start_at_utc + dt.timedelta(minutes=30)
+
+
 def test_request_refusals_of_the_booking_state(manual, lesson, student, now):
     services.confirm_booking(lesson, actor=manual, now=now)
     services.set_policy(manual, cancellation_cutoff_hours=72, allow_late_cancellation=False)

@@ -253,9 +253,8 @@ def accept(proposal: Any, actor: Any, booking_read: Any, now: dt.datetime) -> An
     check_new_time(booking, policy, row.start_at_utc, row.end_at_utc, now)
     decided = {"decided_by_id": actor_id(actor), "decided_at": now}
     # The proposal's move, written with the lesson's: pending under the locks, as just read.
-    accepted = (RescheduleRequest.objects.using(db.alias()).filter(
-        pk=row.pk, status__in=transitions.sources_for(RescheduleRequest, RescheduleStatus.ACCEPTED)),
-        {"status": RescheduleStatus.ACCEPTED, "status_changed": now, **decided})
+    accepted = transitions.statement(RescheduleRequest.objects.using(db.alias()).filter(pk=row.pk),
+                                     RescheduleStatus.ACCEPTED, now, **decided)
     move_lesson(booking, booking.session, policy, row.start_at_utc, row.end_at_utc, now, actor_id(actor), row,
                 getattr(booking, "series_item", None), also=[accepted])
     transitions.apply(row, RescheduleStatus.ACCEPTED, now, **decided)
@@ -309,6 +308,8 @@ def propose(booking: Any, start: dt.datetime, length: int | None, actor: Any, me
     if length is None:
         length = int((stored.end_at_utc - stored.start_at_utc).total_seconds() // 60)
     end = start + dt.timedelta(minutes=length)
+    if (start, end) == (stored.start_at_utc, stored.end_at_utc):
+        raise BookingError(code="same_time", params={"booking": stored.pk, "start": start.isoformat()})
     decision = check_new_time(stored, policy, start, end, now)
     # django-stubs types the swappable foreign key as the default booking model, not the abstract one.
     proposal = RescheduleRequest(  # type: ignore[misc]

@@ -3,20 +3,24 @@
 A Hypothesis state machine plays two teachers and four students against the public API: it
 schedules group sessions, books seats, requests 1:1 lessons and weekly series, confirms, declines
 and cancels bookings as whoever it likes, joins and leaves waitlists, accepts and declines offers,
-changes the teachers' policies, moves its own clock forward and runs the sweep. Any call may be
+moves seats and whole classes, changes classes, proposes and answers new lesson times, records
+outcomes, changes the teachers' policies, moves its own clock forward and runs the sweep. Any call may be
 refused with a ``BookingError``; nothing else may escape a service. After every step the whole
 database is checked:
 
-1. a scheduled session's ``seats_taken`` is its active bookings plus its open offers, and never
+1. a scheduled session's ``seats_taken`` is its seat-holding bookings plus its open offers, and never
    above its capacity;
 2. no session that has not started has a free seat while someone is ``waiting`` for one;
 3. a student has at most one active booking and one open waitlist entry per session;
 4. a teacher's scheduled sessions never overlap;
-5. bookings, waitlist entries and sessions only move forward through their status machines.
+5. bookings, waitlist entries, sessions and reschedule proposals only move forward through their
+   status machines;
+6. each booking has exactly one history row per change it went through (its creation, each status
+   move, each move in time or to another session).
 
 And a refused call has written nothing and changed no field of the objects passed in (they equal
 their stored rows), while a successful one leaves the objects it was given or returned showing what
-it wrote (``status``, ``status_changed``, ``seats_taken``) as stored.
+it wrote (statuses, ``seats_taken``, times, sessions, capacity, meeting link) as stored.
 
 Each example runs inside one transaction that is rolled back afterwards, so examples never see
 each other's rows and no table needs flushing. ``LIVECLASS_FUZZ_EXAMPLES`` raises the number of
@@ -177,6 +181,7 @@ class BookingMachine(RuleBasedStateMachine):
         self.active_group_booking_pks: list[Any] = []
         self.active_lesson_pks: list[Any] = []
         self.proposal_pks: list[Any] = []
+        self.started_booking_pks: list[Any] = []
         # What the rules may pick from; refreshed after every step by the invariants.
         self.session_pks: list[Any] = []
         self.group_pks: list[Any] = []
@@ -312,9 +317,18 @@ class BookingMachine(RuleBasedStateMachine):
 
     # --- time ---------------------------------------------------------------------------------
 
-    @rule(minutes=st.integers(5, 180))
+    # Now and then a long jump: past the lessons' starts (outcomes) and past the outcome window (completion).
+    @rule(minutes=st.one_of(st.integers(5, 180), st.integers(240, 5000)))
     def advance_clock(self, minutes: int) -> None:
         self.now += dt.timedelta(minutes=minutes)
+        event("advance_clock")
+
+    @precondition(lambda self: self.booking_pks)
+    @rule(pick=picks, minutes=st.integers(0, 72 * 60 + 180))
+    def clock_reaches_a_lesson(self, pick: int, minutes: int) -> None:
+        """The clock moves (forward only) to some minutes after a lesson's start: outcomes become possible."""
+        start = get_booking_model().objects.get(pk=self.booking_pks[pick % len(self.booking_pks)]).start_at_utc
+        self.now = max(self.now, start + dt.timedelta(minutes=minutes))
         event("advance_clock")
 
     # The sweep with nothing due is a no-op: spend the steps elsewhere.
@@ -441,11 +455,15 @@ class BookingMachine(RuleBasedStateMachine):
     # --- moving lessons, seats and classes; changing classes ------------------------------------
 
     @precondition(lambda self: self.active_group_booking_pks and self.group_pks)
-    @rule(pick=picks, to=picks, role=actors)
-    def move_seat(self, pick: int, to: int, role: str) -> None:
+    @rule(pick=picks, to=picks, role=actors, same_teacher=st.booleans())
+    def move_seat(self, pick: int, to: int, role: str, same_teacher: bool) -> None:
         pool = self.active_group_booking_pks
         booking = get_booking_model().objects.get(pk=pool[pick % len(pool)])
-        session = get_session_model().objects.get(pk=self.group_pks[to % len(self.group_pks)])
+        # Mostly another class of the same teacher (the move that may work), else any class at all.
+        targets = list(get_session_model().objects.filter(kind=SessionKind.GROUP, teacher_id=booking.teacher_id)
+                       .exclude(pk=booking.session_id).values_list("pk", flat=True)) if same_teacher else []
+        targets = targets or self.group_pks
+        session = get_session_model().objects.get(pk=targets[to % len(targets)])
         actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
         self._call("move_seat", services.move_seat, booking, session, actor=actor, now=self.now)
 
@@ -486,9 +504,22 @@ class BookingMachine(RuleBasedStateMachine):
         self._call(f"{action}_reschedule", service, proposal, actor=actor, now=self.now)
 
     @precondition(lambda self: self.booking_pks)
-    @rule(pick=picks, outcome=st.sampled_from(["completed", "no_show", "teacher_no_show"]), role=actors)
-    def record_outcome(self, pick: int, outcome: str, role: str) -> None:
-        booking = get_booking_model().objects.get(pk=self.booking_pks[pick % len(self.booking_pks)])
+    @rule(pick=picks, outcome=st.sampled_from(["completed", "no_show", "teacher_no_show"]), role=actors,
+          started=st.booleans())
+    def record_outcome(self, pick: int, outcome: str, role: str, started: bool) -> None:
+        # Mostly a lesson under way or over (where an outcome may be recorded), else any booking.
+        pool = self.started_booking_pks if started and self.started_booking_pks else self.booking_pks
+        booking = get_booking_model().objects.get(pk=pool[pick % len(pool)])
+        actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
+        self._call("record_outcome", services.record_outcome, booking, outcome=outcome, actor=actor, now=self.now)
+
+    @precondition(lambda self: self.started_booking_pks)
+    @rule(pick=picks, account=st.sampled_from(["teacher:completed", "teacher:no_show", "student:teacher_no_show",
+                                              "system:completed", "system:no_show"]))
+    def attend(self, pick: int, account: str) -> None:
+        """A party (or the system) says what happened in a lesson under way or over: records and disputes."""
+        role, outcome = account.split(":")
+        booking = get_booking_model().objects.get(pk=self.started_booking_pks[pick % len(self.started_booking_pks)])
         actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
         self._call("record_outcome", services.record_outcome, booking, outcome=outcome, actor=actor, now=self.now)
 
@@ -573,15 +604,21 @@ class BookingMachine(RuleBasedStateMachine):
         active = Booking.objects.filter(status__in=ACTIVE_BOOKING_STATUSES)
         self.active_group_booking_pks = sorted(active.filter(kind=SessionKind.GROUP).values_list("pk", flat=True))
         self.active_lesson_pks = sorted(active.filter(kind=SessionKind.ONE_ON_ONE).values_list("pk", flat=True))
+        self.started_booking_pks = sorted(Booking.objects.filter(
+            status__in=[BookingStatus.CONFIRMED, *_RECORDED, BookingStatus.DISPUTED], start_at_utc__lte=self.now)
+            .values_list("pk", flat=True))
         proposals = dict(RescheduleRequest.objects.values_list("pk", "status"))
         self._check_moves("reschedule request", self.seen_proposals, proposals, PROPOSAL_MOVES,
                           first={RescheduleStatus.PENDING, RescheduleStatus.ACCEPTED})
         self.proposal_pks = sorted(pk for pk, status in proposals.items() if status == RescheduleStatus.PENDING)
         self.recurrence_keys = sorted(Session.objects.exclude(recurrence_key="").exclude(recurrence_key=None)
                                       .values_list("recurrence_key", flat=True).distinct())
+        window = dt.timedelta(hours=72)
         self.something_due = (
             Booking.objects.due_to_expire(self.now).exists()
             or SessionWaitlist.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=self.now).exists()
+            or RescheduleRequest.objects.due_to_expire(self.now).exists()
+            or Booking.objects.filter(status=BookingStatus.CONFIRMED, end_at_utc__lt=self.now - window).exists()
         )
 
     @staticmethod

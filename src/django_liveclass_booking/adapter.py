@@ -112,12 +112,13 @@ class DefaultBookingAdapter:
         Accept and decline: the other party of the lesson (not whoever proposed it) or a manager.
         Withdraw: whoever proposed it, or a manager.
         """
-        if self.is_staff_manager(actor):
-            return True
-        booking = request.booking
+        # The parties first: the manager check costs permission queries.
         if action == "withdraw":
-            return actor.pk == request.proposed_by_id
-        return actor.pk in (booking.student_id, booking.teacher_id) and actor.pk != request.proposed_by_id
+            party = actor.pk == request.proposed_by_id
+        else:
+            booking = request.booking
+            party = actor.pk in (booking.student_id, booking.teacher_id) and actor.pk != request.proposed_by_id
+        return party or self.is_staff_manager(actor)
 
     def can_move_booking(self, actor: AbstractBaseUser, booking: AbstractLiveClassBooking,
                          session: AbstractLiveClassSession) -> bool:

@@ -127,6 +127,8 @@ class SignalRecorder:
         for signal, receiver in self._receivers:
             signal.disconnect(receiver)
 
+    close = disconnect
+
 
 @pytest.fixture
 def signal_log() -> Any:

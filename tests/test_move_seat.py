@@ -10,7 +10,7 @@ import pytest
 from django.db.models import Model
 from django.test import TestCase
 
-from django_liveclass_booking import services, signals
+from django_liveclass_booking import services
 from django_liveclass_booking.adapter import DefaultBookingAdapter
 from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.models import (
@@ -21,6 +21,7 @@ from django_liveclass_booking.models import (
     get_session_model,
 )
 
+from .conftest import SignalRecorder
 from .invariants import assert_all
 
 pytestmark = pytest.mark.django_db
@@ -28,30 +29,11 @@ pytestmark = pytest.mark.django_db
 HOUR = dt.timedelta(hours=1)
 
 
-class Recorder:
+class Recorder(SignalRecorder):
     """Every booking signal, the rescheduling and updating ones included, in the order sent."""
 
-    NAMES = ("booking_requested", "booking_confirmed", "booking_cancelled", "booking_expired", "booking_rescheduled",
-             "session_rescheduled", "session_updated", "session_cancelled", "waitlist_seat_offered")
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-        self.receivers = []
-        for name in self.NAMES:
-            def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
-                kwargs.pop("signal", None)
-                self.sent.append((_name, kwargs))
-
-            getattr(signals, name).connect(receiver, weak=False)
-            self.receivers.append((getattr(signals, name), receiver))
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _ in self.sent]
-
-    def close(self) -> None:
-        for signal, receiver in self.receivers:
-            signal.disconnect(receiver)
+    NAMES = ["booking_requested", "booking_confirmed", "booking_cancelled", "booking_expired", "booking_rescheduled",
+             "session_rescheduled", "session_updated", "session_cancelled", "waitlist_seat_offered"]
 
 
 @pytest.fixture

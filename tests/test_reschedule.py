@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.db.models import Model
 
-from django_liveclass_booking import services, signals
+from django_liveclass_booking import services
 from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.models import (
     BookingEvent,
@@ -20,6 +20,7 @@ from django_liveclass_booking.models import (
     get_session_model,
 )
 
+from .conftest import SignalRecorder
 from .invariants import assert_all
 
 pytestmark = pytest.mark.django_db
@@ -32,25 +33,8 @@ NAMES = ["reschedule_requested", "reschedule_declined", "reschedule_withdrawn", 
          "booking_rescheduled"]
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-        self.receivers = []
-        for name in NAMES:
-            def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
-                kwargs.pop("signal", None)
-                self.sent.append((_name, kwargs))
-
-            getattr(signals, name).connect(receiver, weak=False)
-            self.receivers.append((getattr(signals, name), receiver))
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _ in self.sent]
-
-    def close(self) -> None:
-        for signal, receiver in self.receivers:
-            signal.disconnect(receiver)
+class Recorder(SignalRecorder):
+    NAMES = NAMES
 
 
 @pytest.fixture

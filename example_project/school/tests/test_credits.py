@@ -139,12 +139,10 @@ class TestLedger:
         assert [r for r, _ in ledger(student)].count(Reason.REFUND) == 1
 
     def test_a_move_nets_zero(self, teacher: Any, student: Any) -> None:
-        """A move gives the old place back (``moved``) and takes the new one with the same booking."""
+        """move_seat gives the old place back (``moved``) and takes the new one with the same booking."""
         booking = services.book_seat(student, group(teacher), now=NOW)
         before = ledger(student)
-        with transaction.atomic():
-            SchoolAdapter().on_place_released(booking, "moved")
-            SchoolAdapter().on_place_taken(booking)
+        services.move_seat(booking, group(teacher, hours=50), actor=student, now=NOW)
         assert balance(student) == 2 and ledger(student) == before
         # Moved and then cancelled in time: the one credit it paid comes back, once.
         services.cancel_booking(booking, actor=student, now=NOW)
@@ -156,9 +154,7 @@ class TestLedger:
         credit(last, 1)
         booking = services.book_seat(last, group(teacher), now=NOW)
         assert balance(last) == 0
-        with transaction.atomic():
-            SchoolAdapter().on_place_released(booking, "moved")
-            SchoolAdapter().on_place_taken(booking)
+        services.move_seat(booking, group(teacher, hours=50), actor=last, now=NOW)
         assert balance(last) == 0 and [r for r, _ in ledger(last)].count(Reason.CHARGE) == 1
 
     def test_a_series_is_charged_per_occurrence_or_refused_whole(self, teacher: Any, student: Any) -> None:

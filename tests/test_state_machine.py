@@ -40,6 +40,7 @@ from django_liveclass_booking import services
 from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.models import (
     ACTIVE_BOOKING_STATUSES,
+    BookingEvent,
     BookingSeries,
     BookingStatus,
     SessionKind,
@@ -157,6 +158,10 @@ class BookingMachine(RuleBasedStateMachine):
         self.seen_bookings: dict[Any, str] = {}
         self.seen_entries: dict[Any, str] = {}
         self.seen_sessions: dict[Any, str] = {}
+        # How many history rows each booking should have: one for its creation, one per status move
+        # seen, one per move in time or to another session the rules made.
+        self.expected_events: dict[Any, int] = {}
+        self.event_statuses: dict[Any, str] = {}
         # What the rules may pick from; refreshed after every step by the invariants.
         self.session_pks: list[Any] = []
         self.group_pks: list[Any] = []
@@ -502,6 +507,19 @@ class BookingMachine(RuleBasedStateMachine):
                 assert status in moves.get(before, set()), f"{what} {pk} moved {before} -> {status}"
                 event(f"{what}: {before} -> {status}")
             seen[pk] = status
+
+    @invariant()
+    def every_change_of_a_booking_left_one_history_row(self) -> None:
+        # Its own record of the statuses seen (the invariants run in no promised order): a new
+        # booking and each status move count one row each; the rules count moves in time.
+        for pk, status in get_booking_model().objects.values_list("pk", "status"):
+            if self.event_statuses.get(pk) != status:
+                self.expected_events[pk] = self.expected_events.get(pk, 0) + 1
+                self.event_statuses[pk] = status
+        stored = dict(BookingEvent.objects.values("booking_id").annotate(n=Count("pk")).values_list("booking_id", "n"))
+        expected = {pk: n for pk, n in self.expected_events.items() if n}
+        assert stored == expected, {pk: (stored.get(pk), expected.get(pk))
+                                    for pk in set(stored) | set(expected) if stored.get(pk) != expected.get(pk)}
 
 
 fuzz = settings(

@@ -17,8 +17,8 @@ from .teacher import MAX_CAPACITY, MAX_DURATION_MINUTES, WallClockField
 
 #: The outcomes the pages offer, with the button text each gets.
 OUTCOME_CHOICES = [
-    ("completed", _("The lesson took place")),
-    ("no_show", _("The student did not come")),
+    ("completed", _("Attended")),
+    ("no_show", _("Did not attend")),
     ("teacher_no_show", _("The teacher did not come")),
 ]
 

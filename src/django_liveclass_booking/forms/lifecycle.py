@@ -45,8 +45,8 @@ class RescheduleForm(forms.Form):
         # A typed time is the more deliberate of the two; it wins over a radio left checked.
         new_start: dt.datetime | None = data.get("when") or data.get("start")
         if new_start is None and not self.errors:
-            self.add_error("when", forms.ValidationError(_("Pick one of the free times or type a date and time."),
-                                                         code="required"))
+            # A form error, not a service refusal: it needs no registered code.
+            self.add_error("when", _("Pick one of the free times or type a date and time."))
         data["new_start"] = new_start
         return data
 

@@ -16,6 +16,12 @@ BOOK_SEAT_BUDGET = 8
 DECISION_BUDGET = 10  # confirm_booking / cancel_booking, including a waitlist hand-over
 
 
+def book_seat_budget():
+    """The budgets are PostgreSQL's, where the seat claim, the booking and its first history row are one
+    statement; the portable path writes the history row in a statement of its own."""
+    return BOOK_SEAT_BUDGET + (connection.vendor != "postgresql")
+
+
 def count(call):
     with CaptureQueriesContext(connection) as ctx:
         result = call()
@@ -27,12 +33,12 @@ def test_book_seat_budget(session, student, set_policy, now, mode):
     set_policy(approval_mode=mode)
     fresh = type(session).objects.get(pk=session.pk)  # as a view would load it: no teacher cached
     queries, _ = count(lambda: services.book_seat(student, fresh, now=now))
-    assert queries <= BOOK_SEAT_BUDGET, queries
+    assert queries <= book_seat_budget(), queries
 
 
 def test_book_seat_budget_for_a_teacher_without_a_policy_row(session, student, now):
     queries, _ = count(lambda: services.book_seat(student, session, now=now))
-    assert queries <= BOOK_SEAT_BUDGET, queries
+    assert queries <= book_seat_budget(), queries
 
 
 def test_confirm_budget(session, student, teacher, set_policy, now):
@@ -82,4 +88,4 @@ def test_book_seat_budget_with_people_waiting_elsewhere(make_session, make_user,
     services.join_waitlist(make_user(), other, now=now)
     session = type(other).objects.get(pk=make_session(capacity=3).pk)
     queries, _ = count(lambda: services.book_seat(student, session, now=now))
-    assert queries <= BOOK_SEAT_BUDGET, queries
+    assert queries <= book_seat_budget(), queries

@@ -238,7 +238,7 @@ def test_the_seat_writers_are_found_where_they_are() -> None:
                 writers.add((function.name, write.field))
     assert writers == {(name, "seats_taken") for name in
                        ("claim_seat", "claim_and_insert", "free_seats", "free_one", "add_seats", "held_by_lesson",
-                        "set_taken")}, writers
+                        "set_taken", "show_claimed", "resized")}, writers
 
 
 @pytest.mark.parametrize("source", [

@@ -68,6 +68,8 @@ STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LIVECLASS_BOOKING_SESSION_MODEL = "school.Lesson"
+# Every booking costs a lesson credit, charged and refunded inside the booking transaction.
+LIVECLASS_BOOKING = {"ADAPTER": "school.adapter.SchoolAdapter"}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "liveclass_booking:session_list"

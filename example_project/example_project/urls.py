@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from school import views as school
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("credits/", school.my_credits, name="my_credits"),
+    path("credits/buy/", school.buy_credits, name="buy_credits"),
     # The booking pages are the whole site of this example school.
     path("", include("django_liveclass_booking.urls")),
 ]

@@ -5,7 +5,7 @@ from django.http import HttpRequest
 
 from django_liveclass_booking.admin import LiveClassSessionAdmin
 
-from .models import Lesson
+from .models import CreditAccount, CreditEntry, Lesson
 
 
 @admin.register(Lesson)
@@ -25,3 +25,25 @@ class LessonAdmin(LiveClassSessionAdmin):
 
     def get_search_fields(self, request: HttpRequest) -> list[Any]:
         return [*super().get_search_fields(request), "subject"]
+
+
+class CreditEntryInline(admin.TabularInline):
+    """The ledger, read-only: a balance changes only with an entry that says why."""
+
+    model = CreditEntry
+    fields = ("at", "reason", "delta", "booking")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CreditAccount)
+class CreditAccountAdmin(admin.ModelAdmin):
+    list_display = ("student", "balance")
+    search_fields = ("student__username",)
+    readonly_fields = ("balance",)
+    raw_id_fields = ("student",)
+    inlines = [CreditEntryInline]

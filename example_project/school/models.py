@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
@@ -13,6 +15,52 @@ class Lesson(AbstractLiveClassSession):
     class Meta(AbstractLiveClassSession.Meta):
         verbose_name = "lesson"
         verbose_name_plural = "lessons"
+
+
+# --- Lesson credits: a balance per student and the ledger that explains it ------------------------
+# school.adapter.SchoolAdapter charges and refunds them inside the booking transaction.
+
+
+class CreditAccount(models.Model):
+    """A student's lesson credits. The balance never goes below zero: the database refuses it."""
+
+    student = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit_account")
+    balance = models.PositiveIntegerField("balance", default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0),
+                                   name="school_creditaccount_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} ({self.balance} credits)"
+
+
+class CreditEntry(models.Model):
+    """One change of a balance, and why: the account's history, newest last."""
+
+    class Reason(models.TextChoices):
+        PURCHASE = "purchase", "Bought"
+        GIFT = "gift", "Welcome credits"
+        CHARGE = "charge", "Booked"
+        REFUND = "refund", "Refunded"
+        FORFEIT = "forfeit", "Kept: cancelled late"
+
+    account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="entries")
+    # Kept when a booking is deleted: the ledger is the account's history, not the booking's.
+    booking = models.ForeignKey(settings.LIVECLASS_BOOKING_BOOKING_MODEL, on_delete=models.SET_NULL, null=True,
+                                blank=True, related_name="+")
+    delta = models.IntegerField("change")
+    reason = models.CharField("reason", max_length=16, choices=Reason.choices)
+    at = models.DateTimeField("at", default=now)
+
+    class Meta:
+        verbose_name_plural = "credit entries"
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} {self.get_reason_display()}"
 
 
 # --- The platform's tables before it adopted the booking app ---------------------------------------

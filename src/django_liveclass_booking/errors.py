@@ -239,7 +239,7 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         "not_a_group_session",
         _("A 1:1 lesson has no seats to book: request a lesson from the teacher instead."),
         raised_as=_ERROR, when="``book_seat()``, ``check_booking()`` or ``join_waitlist()`` on a 1:1 lesson's "
-        "session.",
+        "session, or ``update_session()`` given a capacity for one.",
     ),
     ErrorCode(
         "own_session",

@@ -17,6 +17,7 @@ from .booking import (
 from .calendar import issue_feed_token, revoke_feed_token
 from .jobs import process_due
 from .lessons import available_slots, request_lesson
+from .moves import move_seat
 from .series import (
     cancel_series,
     confirm_series,
@@ -25,7 +26,7 @@ from .series import (
     schedule_recurring_sessions,
     subscribe_to_recurring_sessions,
 )
-from .sessions import cancel_session, schedule_session
+from .sessions import cancel_session, reschedule_session, schedule_session, update_session
 from .teachers import (
     add_availability,
     add_time_off,
@@ -65,14 +66,17 @@ __all__ = [
     "issue_feed_token",
     "join_waitlist",
     "leave_waitlist",
+    "move_seat",
     "offer_seat",
     "process_due",
     "remove_availability",
     "remove_time_off",
     "request_lesson",
+    "reschedule_session",
     "revoke_feed_token",
     "schedule_recurring_sessions",
     "schedule_session",
     "set_policy",
     "subscribe_to_recurring_sessions",
+    "update_session",
 ]

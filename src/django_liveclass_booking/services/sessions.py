@@ -23,6 +23,7 @@ from ..models import (
 )
 from ._engine import (
     calendar,
+    classchange,
     db,
     dberrors,
     inputs,
@@ -44,7 +45,7 @@ from ._engine.guard import keeps_arguments_on_refusal
 from ._engine.timezones import zone_name
 from ._engine.types import Actor, User
 
-__all__ = ["schedule_session", "cancel_session", "SYSTEM"]
+__all__ = ["schedule_session", "cancel_session", "reschedule_session", "update_session", "SYSTEM"]
 
 
 @keeps_arguments_on_refusal
@@ -139,4 +140,80 @@ def cancel_session(session: AbstractLiveClassSession, *, actor: Actor, reason: s
         for booking in bookings:
             send_after_commit(signals.booking_cancelled, type(booking), booking=booking)
         send_after_commit(signals.session_cancelled, type(session), session=session)
+    return session
+
+
+@keeps_arguments_on_refusal
+def reschedule_session(session: AbstractLiveClassSession, *, start: dt.datetime, actor: Actor,
+                       duration: dt.timedelta | int | None = None,
+                       now: dt.datetime | None = None) -> AbstractLiveClassSession:
+    """Move a whole group class to a new ``start`` (and ``duration``; None keeps it), with its bookings.
+
+    Whoever the adapter's ``can_manage_session`` allows (the teacher, a manager) or ``SYSTEM``
+    (``NotAllowed`` otherwise). Every pending and confirmed booking moves with the class and gets a
+    ``rescheduled`` booking event; a pending request's expiry follows the new start; open waitlist
+    entries stay, and an offer never outlives the new start. The new time is checked as
+    ``schedule_session`` checks one: in the future (``start_in_past``), at most a day long
+    (``invalid_duration``), clear of the teacher's other sessions (``SlotUnavailable``,
+    ``teacher_unavailable``). Refuses ``not_a_lesson`` for a 1:1 lesson's session (use
+    ``request_reschedule``) and ``session_closed`` for a cancelled or started session. The same
+    time again changes nothing and sends nothing. Signals: ``booking_rescheduled`` per booking,
+    then ``session_rescheduled``.
+    """
+    inputs.session(session)
+    start_utc = inputs.aware(start, "start")
+    length = session.duration_minutes if duration is None else inputs.minutes(duration)
+    require_actor(actor)
+    require(is_system(actor) or get_adapter().can_manage_session(actor, session),
+            "Only the teacher or a manager may reschedule this session.")
+    current = inputs.resolve_now(now)
+    if session.kind != SessionKind.GROUP:
+        raise BookingError(code="not_a_lesson", params={"session": session.pk})
+    if session.status != SessionStatus.SCHEDULED or session.start_at_utc <= current:
+        raise BookingError(code="session_closed", params={"session": session.pk})
+    if start_utc <= current:
+        raise BookingError(code="start_in_past", params={"start": start_utc.isoformat()})
+    end_utc = inputs.end_after(start_utc, length)
+    if (start_utc, end_utc) == (session.start_at_utc, session.end_at_utc):
+        return session
+    classchange.reschedule(session, start_utc, end_utc, length, current, actor_id(actor))
+    return session
+
+
+@keeps_arguments_on_refusal
+def update_session(session: AbstractLiveClassSession, *, actor: Actor, title: str | None = None,
+                   capacity: int | None = None, meeting_provider: str | None = None,
+                   meeting_url: str | None = None, meeting_passcode: str | None = None,
+                   now: dt.datetime | None = None) -> AbstractLiveClassSession:
+    """Change a session's title, capacity or meeting details; None leaves a field as it is.
+
+    Whoever the adapter's ``can_manage_session`` allows (the teacher, a manager) or ``SYSTEM``
+    (``NotAllowed`` otherwise). A 1:1 lesson's session takes a title and meeting details too (a
+    confirmed lesson gets its link this way), but no capacity (``not_a_group_session``). A capacity
+    below the seats already taken is refused (``capacity_below_taken``, ``params["taken"]``), judged
+    under the session's lock; seats a larger capacity adds are offered to the waitlist in the same
+    transaction. Text as ``schedule_session`` takes it (``invalid_text`` past a column's length,
+    ``invalid_session`` for a meeting URL that is not one). A cancelled session raises
+    ``session_closed``. Writes no booking event. Signals: ``session_updated``, then
+    ``waitlist_seat_offered`` per offer.
+    """
+    inputs.session(session)
+    given = {"title": title, "meeting_provider": meeting_provider, "meeting_url": meeting_url,
+             "meeting_passcode": meeting_passcode}
+    changes = {name: inputs.text(value, name, max_length=classchange.column_length(name))
+               for name, value in given.items() if value is not None}
+    seats_n = None if capacity is None else inputs.capacity(capacity)
+    require_actor(actor)
+    require(is_system(actor) or get_adapter().can_manage_session(actor, session),
+            "Only the teacher or a manager may change this session.")
+    current = inputs.resolve_now(now)
+    if session.status != SessionStatus.SCHEDULED:
+        raise BookingError(code="session_closed", params={"session": session.pk})
+    if seats_n is not None and session.kind != SessionKind.GROUP:
+        raise BookingError(code="not_a_group_session", params={"session": session.pk})
+    if changes:
+        calendar.clean_session(classchange.with_values(session, changes))
+    if not changes and seats_n is None:
+        return session
+    classchange.update(session, changes, seats_n, current)
     return session

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
 from django.utils import timezone
 
 from django_liveclass_booking import services
@@ -24,7 +25,8 @@ from django_liveclass_booking.models import (
     Weekday,
     get_booking_model,
 )
-from school.models import Lesson
+from school.adapter import add_credits
+from school.models import CreditAccount, CreditEntry, Lesson
 
 ADDRESS = "127.0.0.1:8000"
 #: Every demo teacher and student logs in with this password.
@@ -69,6 +71,8 @@ WAITLIST = [("demo-fractions", "s.chen")]
 CLUB = {"key": "demo-club", "teacher": "t.jones", "subject": "Mathematics", "title": "Maths club",
         "days": 4, "hour": 16, "minutes": 45, "capacity": 6, "weeks": 6}
 MEETING_URL = "https://meet.example.org/{key}"
+#: Every booking costs a credit (school.adapter); each demo student starts with these.
+WELCOME_CREDITS = 10
 
 
 class Command(BaseCommand):
@@ -84,6 +88,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=options["verbosity"])
         users = self.seed_users()
         self.seed_availability(users)
+        self.seed_credits(users)
         lessons = self.seed_lessons(users)
         self.seed_bookings(users, lessons)
         self.seed_waitlist(users, lessons)
@@ -131,6 +136,14 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
             self.note(f"user {username} ({first_name} {last_name}), password {DEMO_PASSWORD!r}")
         return user
+
+    def seed_credits(self, users: dict[str, Any]) -> None:
+        for username in STUDENTS:
+            if CreditAccount.objects.filter(student=users[username]).exists():
+                continue
+            with transaction.atomic():
+                add_credits(users[username], WELCOME_CREDITS, CreditEntry.Reason.GIFT)
+            self.note(f"{WELCOME_CREDITS} lesson credits for {username}")
 
     def seed_availability(self, users: dict[str, Any]) -> None:
         for username, weekday, start, end in AVAILABILITY:

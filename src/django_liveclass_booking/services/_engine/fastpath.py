@@ -49,7 +49,7 @@ def _inserts(booking: Any, first_event: dict[str, Any], source: str) -> tuple[st
     fields = [f for f in b.concrete_fields if not f.primary_key and not f.generated]
     values = [f.get_db_prep_save(f.pre_save(booking, True), connection) for f in fields]
     event = BookingEvent(booking_id=0, **first_event)
-    event_fields = [e.get_field(name) for name in ("booking", "kind", "actor", "at", "data")]
+    event_fields: list[Any] = [e.get_field(name) for name in ("booking", "kind", "actor", "at", "data")]
     event_values = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in event_fields[1:]]
     # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
     typed = lambda some: ", ".join(f"CAST(%s AS {_cast_type(f, connection)})" for f in some)  # noqa: E731

@@ -132,6 +132,55 @@ def free_one(locked_session: Any, now: dt.datetime, *shown: Any) -> list[Session
     return offered
 
 
+def show_claimed(locked_session: Any, *shown: Any) -> None:
+    """After ``claim_seat`` on a session whose row the caller locked (and read) before the claim.
+
+    Every instance shows the stored count without another query: under the lock it is the count
+    read plus the seat just claimed.
+    """
+    taken = locked_session.seats_taken + 1
+    for instance in (locked_session, *shown):
+        if instance is not None:
+            instance.seats_taken = taken
+
+
+def waiting_for_added(locked_session: Any, capacity: int, now: dt.datetime) -> list[SessionWaitlist]:
+    """The waiting entries that get the seats a larger ``capacity`` adds to a locked session. Reads only.
+
+    First in line first; none once the session has started, nor when no seat is added.
+    """
+    added = capacity - locked_session.capacity
+    if added <= 0 or locked_session.start_at_utc <= now:
+        return []
+    entries = list(SessionWaitlist.objects.using(db.alias()).filter(
+        session_id=locked_session.pk, status=WaitlistStatus.WAITING).order_by("position", "pk")[:added])
+    for entry in entries:
+        entry.session = locked_session  # the offer reads its start and teacher: no query per entry
+    return entries
+
+
+def resized(locked_session: Any, capacity: int, offers: list[SessionWaitlist], *shown: Any) -> dict[str, Any]:
+    """The field values of a new ``capacity`` whose added seats go to ``offers`` (each offer holds its seat).
+
+    For the caller's one UPDATE of the row; ``locked_session`` and ``shown`` show the new count and
+    capacity at once. The caller has checked that the seats taken still fit.
+    """
+    taken = locked_session.seats_taken + len(offers)
+    for instance in (locked_session, *shown):
+        if instance is not None:
+            instance.capacity, instance.seats_taken = capacity, taken
+    fields: dict[str, Any] = {"capacity": capacity}
+    if offers:
+        fields["seats_taken"] = F("seats_taken") + len(offers)
+    return fields
+
+
+def offer(entries: list[SessionWaitlist], now: dt.datetime) -> None:
+    """Offer their seats (counted already, see ``resized``) to these waiting entries; signals after commit."""
+    if entries:
+        _offer(entries, now)
+
+
 def cached_session(obj: Any) -> Any:
     """The session cached on a booking or waitlist entry, if it was loaded; None otherwise."""
     return obj.session if type(obj).session.is_cached(obj) else None
@@ -162,7 +211,7 @@ def set_taken(session: S, taken: int) -> S:
     return session
 
 
-def emptied() -> dict[str, int]:
+def emptied() -> dict[str, Any]:
     """Field values of a cancelled session: it holds no seat any more."""
     return {"seats_taken": 0}
 

@@ -30,7 +30,7 @@ BOOKINGS = [
     (11, "alice", 1, "booked", "2030-04-01T09:00:05+00:00"),  # duplicate
     (12, "bob", 1, "confirmed", "2030-04-02T09:00:00+00:00"),  # the class is full
     (13, "carol", 2, "confirmed", "2030-04-02T10:00:00+00:00"),  # its class is not imported
-    (14, "bob", 3, "attended", "2020-04-02T10:00:00+00:00"),
+    (14, "bob", 3, "attended", "2020-04-02T10:00:00+00:00"),  # an outcome: its class is over
 ]
 LESSONS = [
     # id, student, teacher, start, timezone, minutes, status, created
@@ -87,14 +87,18 @@ def test_data_migration_imports_the_legacy_tables(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         lessons = dict(conn.execute("SELECT external_ref, seats_taken FROM school_lesson").fetchall())
         bookings = dict(conn.execute("SELECT external_ref, status FROM liveclass_booking_liveclassbooking").fetchall())
-        # Invariant 1: every scheduled session's counter is its active bookings.
+        # Invariant 1: every scheduled session's counter is its seat-holding bookings (active or with an outcome).
         mismatched = conn.execute(
             "SELECT l.id FROM school_lesson l WHERE l.status = 'scheduled' AND l.seats_taken != "
-            "(SELECT COUNT(*) FROM liveclass_booking_liveclassbooking b "
-            " WHERE b.session_id = l.id AND b.status IN ('pending', 'confirmed'))").fetchall()
+            "(SELECT COUNT(*) FROM liveclass_booking_liveclassbooking b WHERE b.session_id = l.id "
+            " AND b.status IN ('pending', 'confirmed', 'completed', 'no_show', 'teacher_no_show', 'disputed'))"
+        ).fetchall()
+        events = conn.execute("SELECT b.external_ref, e.kind FROM liveclass_booking_bookingevent e "
+                              "JOIN liveclass_booking_liveclassbooking b ON b.id = e.booking_id").fetchall()
     assert lessons == {"sessions:1": 1, "sessions:3": 1, "one_on_one_bookings:20": 1}
-    assert bookings == {"bookings:10": "confirmed", "bookings:14": "confirmed", "one_on_one_bookings:20": "pending"}
+    assert bookings == {"bookings:10": "confirmed", "bookings:14": "completed", "one_on_one_bookings:20": "pending"}
     assert mismatched == []
+    assert sorted(events) == [(ref, "imported") for ref in sorted(bookings)]
 
     # The command shares the refs: an export of the same rows finds them all imported.
     path = tmp_path / "export.json"
@@ -102,6 +106,8 @@ def test_data_migration_imports_the_legacy_tables(tmp_path: Path) -> None:
     report = json.loads(manage("liveclass_booking", "import_legacy", str(path), "--apply", "--json", db=db).stdout)
     assert (report["sessions_created"], report["bookings_created"], report["unchanged"]) == (0, 0, 5)
     assert {p["ref"] for p in report["problems"]} == PROBLEMS
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM liveclass_booking_bookingevent").fetchone() == (len(bookings),)
 
     # Migrating again is a no-op.
     assert "No migrations to apply" in manage("migrate", db=db).stdout

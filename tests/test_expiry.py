@@ -32,7 +32,8 @@ def test_process_due_expires_requests_and_gives_seats_back(make_session, make_us
     with django_capture_on_commit_callbacks(execute=True):
         assert services.process_due(now=now + dt.timedelta(hours=5, minutes=59))["expired_requests"] == 0
         counts = services.process_due(now=now + dt.timedelta(hours=6))
-    assert counts == {"expired_requests": 2, "expired_offers": 0, "offers_made": 0}
+    assert counts == {"expired_requests": 2, "expired_offers": 0, "offers_made": 0,
+                      "expired_reschedules": 0, "completed": 0}
     assert [status(b) for b in requests] == ["expired", "expired"]
     session.refresh_from_db()
     assert session.seats_taken == 0
@@ -111,7 +112,8 @@ def test_the_process_command_prints_what_it_did(make_session, make_user, manual,
     out = io.StringIO()
     later = (now + dt.timedelta(days=1)).isoformat()
     call_command("liveclass_booking", "process", "--now", later, "--json", stdout=out)
-    assert json.loads(out.getvalue()) == {"expired_offers": 0, "expired_requests": 1, "offers_made": 0}
+    assert json.loads(out.getvalue()) == {"expired_offers": 0, "expired_requests": 1, "offers_made": 0,
+                                         "expired_reschedules": 0, "completed": 0}
     out = io.StringIO()
     call_command("liveclass_booking", "process", stdout=out)
     assert out.getvalue().startswith("Expired 0 request(s)")
@@ -127,7 +129,9 @@ def test_process_due_cost_does_not_grow_per_row(make_session, make_user, manual,
     for session in sessions:
         for _ in range(3):
             services.book_seat(make_user(), session, now=now)
-    with django_assert_max_num_queries(12):  # 18 due requests in 6 sessions: a constant per batch
+    # 18 due requests in 6 sessions: a constant per batch (and one look each for lessons to complete and
+    # for due reschedule proposals).
+    with django_assert_max_num_queries(14):
         assert services.process_due(now=now + dt.timedelta(days=1))["expired_requests"] == 18
     assert all(s.status == SessionStatus.SCHEDULED for s in sessions)
 

@@ -70,7 +70,7 @@ INPUT_CODES = frozenset({
     "invalid_user", "invalid_session", "invalid_booking", "invalid_entry", "invalid_series", "invalid_window",
     "invalid_time_off", "invalid_rrule", "invalid_on_conflict", "invalid_weekday", "invalid_availability",
     "invalid_policy", "invalid_arguments", "end_before_start", "range_too_long", "invalid_recurrence_key",
-    "start_in_past", "too_many_occurrences", "not_allowed",
+    "start_in_past", "too_many_occurrences", "not_allowed", "invalid_outcome",
 })
 
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -240,6 +240,7 @@ GOOD: dict[str, list[Value]] = {
                 ref("recurring_session"), ref("cancelled_session")],
     "booking": [ref("booking"), ref("pending"), ref("cancelled_booking"), ref("series_booking")],
     "entry": [ref("waiting"), ref("offer")],
+    "request": [ref("proposal")],
     "series": [ref("group_series"), ref("lesson_series")],
     "window": [ref("window")],
     "time_off": [ref("time_off")],
@@ -254,6 +255,8 @@ GOOD: dict[str, list[Value]] = {
     "capacity": [literal("1", 1), literal("5", 5), literal("100000", 100_000)],
     "title": TEXT,
     "reason": TEXT,
+    "note": TEXT,
+    "outcome": [literal("'completed'", "completed"), literal("'teacher_no_show'", "teacher_no_show")],
     "message": TEXT,
     "meeting_provider": TEXT,
     "meeting_url": [literal("url", "https://example.com/room")],
@@ -424,6 +427,7 @@ def build_world(teacher: Any, student: Any, other: Any, make_user: Callable[...,
                                                      rrule="FREQ=WEEKLY;COUNT=3", timezone="Europe/London", now=NOW)
     group_series = services.subscribe_to_recurring_sessions(other, recurring[0].recurrence_key, now=NOW)
     pending = services.request_lesson(student, tutor, start=TOMORROW, duration=60, now=NOW)
+    proposal = services.request_reschedule(pending, start=TOMORROW + dt.timedelta(hours=3), actor=tutor, now=NOW)
     lesson_series = services.create_series(other, tutor, first_start=NOW + 3 * day + dt.timedelta(hours=1),
                                            duration=60, rrule="FREQ=WEEKLY;COUNT=3", timezone="Europe/London",
                                            now=NOW)
@@ -442,6 +446,7 @@ def build_world(teacher: Any, student: Any, other: Any, make_user: Callable[...,
         "booking": fresh(booking), "pending": fresh(pending), "cancelled_booking": fresh(cancelled_booking),
         "series_booking": Booking.objects.filter(series_item__series=lesson_series).order_by("pk").first(),
         "waiting": fresh(waiting), "offer": fresh(offer),
+        "proposal": fresh(proposal),
         "group_series": fresh(group_series), "lesson_series": fresh(lesson_series),
         "window": fresh(windows[2]), "time_off": fresh(time_off),
         "policy": TeacherBookingPolicy.objects.get(teacher=tutor),

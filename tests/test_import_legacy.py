@@ -23,6 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django_liveclass_booking import legacy, services
 from django_liveclass_booking.models import (
     ACTIVE_BOOKING_STATUSES,
+    BookingEvent,
     TeacherBookingPolicy,
     get_booking_model,
     get_session_model,
@@ -57,6 +58,8 @@ PROBLEMS = {
     "bookings:21": "its session sessions:2 is not imported",
     "bookings:23": "its session sessions:4 is not imported",
     "bookings:27": "'created' must be an ISO 8601",
+    "bookings:29": "legacy status 'attended' for a session that has not ended yet",
+    "bookings:31": "duplicate seat-holding booking of 'alice' in sessions:6 (bookings:24 is kept)",
     "one_on_one_bookings:32": "overlaps one_on_one_bookings:31",
     "one_on_one_bookings:34": "overlaps sessions:15",
     "one_on_one_bookings:35": "unknown status 'weird'",
@@ -66,16 +69,18 @@ PROBLEMS = {
     "one_on_one_bookings:42": "is ambiguous",
     "one_on_one_bookings:43": "does not exist",
     "one_on_one_bookings:44": "'duration_minutes' must be at least 1",
+    "one_on_one_bookings:45": "legacy status 'no_show' for a session that has not ended yet",
 }
 ADJUSTED = {
     "bookings:22": "imported as cancelled",
     "bookings:26": "imported as expired",
+    "bookings:30": "imported as cancelled: legacy status 'no_show', but its session is cancelled",
     "one_on_one_bookings:38": "imported as expired",
 }
 # Group sessions 1, 3, 6, 12, 15 and the 1:1 lessons 31, 33, 38, 39, 41 (a session and a booking each).
 SESSIONS_CREATED = 10
-BOOKINGS_CREATED = 14  # 11, 13, 15, 20, 22, 24, 25, 26, 28 and the five lessons
-ROWS_IMPORTED = 5 + 9 + 5
+BOOKINGS_CREATED = 15  # 11, 13, 15, 20, 22, 24, 25, 26, 28, 30 and the five lessons
+ROWS_IMPORTED = 5 + 10 + 5
 
 pytestmark = pytest.mark.django_db
 
@@ -91,9 +96,9 @@ def run(path: Path | str, *args: str, now: dt.datetime = NOW) -> dict[str, Any]:
     return json.loads(out.getvalue())
 
 
-def table_counts() -> tuple[int, int, int]:
+def table_counts() -> tuple[int, int, int, int]:
     return (get_session_model().objects.count(), get_booking_model().objects.count(),
-            TeacherBookingPolicy.objects.count())
+            TeacherBookingPolicy.objects.count(), BookingEvent.objects.count())
 
 
 def refs(items: list[dict[str, str]]) -> set[str]:
@@ -135,7 +140,7 @@ def test_apply_imports_every_good_row(users: Any) -> None:
     report = run(DIRTY_JSON, "--apply")
     assert report["applied"] is True
     assert (report["sessions_created"], report["bookings_created"]) == (SESSIONS_CREATED, BOOKINGS_CREATED)
-    sessions, bookings, _ = table_counts()
+    sessions, bookings, _, _ = table_counts()
     assert (sessions, bookings) == (before[0] + SESSIONS_CREATED, before[1] + BOOKINGS_CREATED)
     assert set(get_booking_model().objects.values_list("source", flat=True)) == {"import"}
     assert_all()
@@ -177,8 +182,10 @@ def test_bookings_are_mapped(users: Any) -> None:
     assert booking("bookings:15").status == "cancelled"
     assert booking("bookings:20").status == "cancelled"  # an older cancelled booking beside the active one
     assert (booking("bookings:22").status, booking("bookings:22").reason) == ("cancelled", "session cancelled")
-    assert booking("bookings:24").status == "confirmed"  # attended
-    assert (booking("bookings:25").status, booking("bookings:25").reason) == ("confirmed", "no_show")
+    # Outcomes of a session that has ended; they keep their seats (sessions:6 has seats_taken 2).
+    assert (booking("bookings:24").status, booking("bookings:24").reason) == ("completed", "")  # attended
+    assert (booking("bookings:25").status, booking("bookings:25").reason) == ("no_show", "")
+    assert (booking("bookings:30").status, booking("bookings:30").reason) == ("cancelled", "session cancelled")
     assert booking("bookings:26").status == "expired"  # pending for a session in the past
     assert booking("bookings:28").status == "confirmed"  # CONFIRMED: statuses ignore case
 
@@ -194,19 +201,71 @@ def test_one_on_one_bookings_become_lessons(users: Any) -> None:
     for ref, status in [("one_on_one_bookings:33", "cancelled"), ("one_on_one_bookings:38", "expired")]:
         assert booking(ref).status == status
         assert (session(ref).status, session(ref).seats_taken) == ("cancelled", 0)
-    assert booking("one_on_one_bookings:39").status == "confirmed"  # attended, in the past
+    assert booking("one_on_one_bookings:39").status == "completed"  # attended, in the past
+    past = session("one_on_one_bookings:39")  # a lesson that took place keeps its time and its seat
+    assert (past.status, past.seats_taken) == ("scheduled", 1)
     assert booking("one_on_one_bookings:41").status == "confirmed"  # booked, no created: ordered last
+
+
+def all_rows() -> tuple[list[Any], ...]:
+    return tuple(list(model.objects.order_by("pk").values())
+                 for model in (get_session_model(), get_booking_model(), BookingEvent))
 
 
 def test_second_apply_changes_nothing(users: Any) -> None:
     first = run(DIRTY_JSON, "--apply")
-    Session, Booking = get_session_model(), get_booking_model()
-    rows_before = (list(Session.objects.order_by("pk").values()), list(Booking.objects.order_by("pk").values()))
+    rows_before = all_rows()
     second = run(DIRTY_JSON, "--apply")
     assert (second["sessions_created"], second["bookings_created"], second["unchanged"]) == (0, 0, ROWS_IMPORTED)
     assert refs(second["problems"]) == refs(first["problems"])
-    rows_after = (list(Session.objects.order_by("pk").values()), list(Booking.objects.order_by("pk").values()))
-    assert rows_after == rows_before
+    assert second["adjusted"] == []  # adjusted rows were imported by the first run
+    assert all_rows() == rows_before
+    assert_all()
+
+
+def test_every_imported_booking_gets_one_imported_event(users: Any) -> None:
+    run(DIRTY_JSON, "--apply")
+    events = list(BookingEvent.objects.select_related("booking"))
+    assert len(events) == BOOKINGS_CREATED
+    assert sorted(e.booking.external_ref for e in events) == sorted(
+        get_booking_model().objects.values_list("external_ref", flat=True))
+    for event in events:
+        assert (event.kind, event.actor_id, event.at) == ("imported", None, NOW)
+        assert event.data["legacy_ref"] == event.booking.external_ref
+        assert (event.data["status"], event.data["source"]) == (event.booking.status, "import")
+    data = {e.booking.external_ref: e.data for e in events}
+    assert data["bookings:24"] == {"status": "completed", "source": "import", "legacy_ref": "bookings:24",
+                                   "legacy_status": "attended"}
+    assert data["bookings:25"]["legacy_status"] == "no_show" and data["bookings:25"]["status"] == "no_show"
+    assert data["bookings:28"]["legacy_status"] == "confirmed"  # as mapped: the export said CONFIRMED
+    assert data["bookings:30"] == {"status": "cancelled", "source": "import", "legacy_ref": "bookings:30",
+                                   "legacy_status": "no_show"}
+    assert data["one_on_one_bookings:38"]["status"] == "expired"
+    # A rerun and a dry run write none.
+    run(DIRTY_JSON, "--apply")
+    run(DIRTY_JSON)
+    assert BookingEvent.objects.count() == BOOKINGS_CREATED
+
+
+def test_outcomes_added_to_a_session_imported_before_take_its_free_seats(users: Any) -> None:
+    grammar = dict(id=6, teacher="m.garcia", scheduled_start="2026-04-27T18:00:00", timezone="Europe/Madrid",
+                   duration_minutes=45, total_seats=3, status="completed")
+    first = [dict(id=1, student="alice", session=6, status="confirmed", created="2026-04-01T10:00:00Z")]
+    legacy.import_rows({"sessions": [grammar], "bookings": first}, apply=True, now=NOW)
+    later = first + [
+        dict(id=2, student="alice", session=6, status="attended", created="2026-04-02T10:00:00Z"),
+        dict(id=3, student="bob", session=6, status="attended", created="2026-04-03T10:00:00Z"),
+        dict(id=4, student="carol", session=6, status="no_show", created="2026-04-04T10:00:00Z"),
+        dict(id=5, student="dave", session=6, status="no_show", created="2026-04-05T10:00:00Z"),
+    ]
+    report = legacy.import_rows({"sessions": [grammar], "bookings": later}, apply=True, now=NOW)
+    assert (report.sessions_created, report.bookings_created, report.unchanged) == (0, 2, 2)
+    reasons = {p.ref: p.reason for p in report.problems}
+    assert "duplicate seat-holding booking of 'alice' in sessions:6 (bookings:1 is kept)" == reasons["bookings:2"]
+    assert "sessions:6 is full (3 seats)" in reasons["bookings:5"]
+    assert (booking("bookings:3").status, booking("bookings:4").status) == ("completed", "no_show")
+    assert session("sessions:6").seats_taken == 3
+    assert BookingEvent.objects.count() == 3
     assert_all()
 
 
@@ -467,6 +526,9 @@ def test_backends_that_return_no_keys_from_bulk_inserts(users: Any, monkeypatch:
     report = run(DIRTY_JSON, "--apply")
     assert report["bookings_created"] == BOOKINGS_CREATED
     assert booking("bookings:11").session == session("sessions:1")
+    # The new bookings are looked up by ref for their events too.
+    assert sorted(BookingEvent.objects.values_list("booking_id", flat=True)) == sorted(
+        get_booking_model().objects.values_list("pk", flat=True))
     assert_all()
 
 

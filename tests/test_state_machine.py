@@ -3,20 +3,24 @@
 A Hypothesis state machine plays two teachers and four students against the public API: it
 schedules group sessions, books seats, requests 1:1 lessons and weekly series, confirms, declines
 and cancels bookings as whoever it likes, joins and leaves waitlists, accepts and declines offers,
-changes the teachers' policies, moves its own clock forward and runs the sweep. Any call may be
+moves seats and whole classes, changes classes, proposes and answers new lesson times, records
+outcomes, changes the teachers' policies, moves its own clock forward and runs the sweep. Any call may be
 refused with a ``BookingError``; nothing else may escape a service. After every step the whole
 database is checked:
 
-1. a scheduled session's ``seats_taken`` is its active bookings plus its open offers, and never
+1. a scheduled session's ``seats_taken`` is its seat-holding bookings plus its open offers, and never
    above its capacity;
 2. no session that has not started has a free seat while someone is ``waiting`` for one;
 3. a student has at most one active booking and one open waitlist entry per session;
 4. a teacher's scheduled sessions never overlap;
-5. bookings, waitlist entries and sessions only move forward through their status machines.
+5. bookings, waitlist entries, sessions and reschedule proposals only move forward through their
+   status machines;
+6. each booking has exactly one history row per change it went through (its creation, each status
+   move, each move in time or to another session).
 
 And a refused call has written nothing and changed no field of the objects passed in (they equal
 their stored rows), while a successful one leaves the objects it was given or returned showing what
-it wrote (``status``, ``status_changed``, ``seats_taken``) as stored.
+it wrote (statuses, ``seats_taken``, times, sessions, capacity, meeting link) as stored.
 
 Each example runs inside one transaction that is rolled back afterwards, so examples never see
 each other's rows and no table needs flushing. ``LIVECLASS_FUZZ_EXAMPLES`` raises the number of
@@ -43,6 +47,8 @@ from django_liveclass_booking.models import (
     BookingEvent,
     BookingSeries,
     BookingStatus,
+    RescheduleRequest,
+    RescheduleStatus,
     SessionKind,
     SessionStatus,
     SessionWaitlist,
@@ -72,10 +78,18 @@ GRID = dt.timedelta(minutes=30)
 DURATIONS = [30, 60, 90]
 
 #: Every status a row may move to next; a status missing from the keys is final.
+_RECORDED = {BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.TEACHER_NO_SHOW}
 BOOKING_MOVES: dict[str, set[str]] = {
     BookingStatus.PENDING: {BookingStatus.CONFIRMED, BookingStatus.DECLINED, BookingStatus.CANCELLED,
                             BookingStatus.EXPIRED},
-    BookingStatus.CONFIRMED: {BookingStatus.CANCELLED},
+    BookingStatus.CONFIRMED: {BookingStatus.CANCELLED} | _RECORDED,
+    # Inside the outcome window: a dispute, or a correction.
+    **{outcome: (_RECORDED | {BookingStatus.DISPUTED}) - {outcome} for outcome in _RECORDED},
+    BookingStatus.DISPUTED: set(_RECORDED),
+}
+PROPOSAL_MOVES: dict[str, set[str]] = {
+    RescheduleStatus.PENDING: {RescheduleStatus.ACCEPTED, RescheduleStatus.DECLINED, RescheduleStatus.WITHDRAWN,
+                               RescheduleStatus.EXPIRED},
 }
 ENTRY_MOVES: dict[str, set[str]] = {
     WaitlistStatus.WAITING: {WaitlistStatus.OFFERED, WaitlistStatus.LEFT},
@@ -90,7 +104,8 @@ ACTORS = ["student", "teacher", "other_student", "other_teacher", "system"]
 _usernames = itertools.count(1)
 
 #: The fields the services write on the rows they change, and so on the instances they were given.
-STATE_FIELDS = ("status", "status_changed", "seats_taken")
+STATE_FIELDS = ("status", "status_changed", "seats_taken", "session", "start_at_utc", "end_at_utc", "capacity",
+                "meeting_url")
 
 
 def _instances(values: list[Any]) -> dict[int, tuple[Model, str]]:
@@ -162,6 +177,11 @@ class BookingMachine(RuleBasedStateMachine):
         # seen, one per move in time or to another session the rules made.
         self.expected_events: dict[Any, int] = {}
         self.event_statuses: dict[Any, str] = {}
+        self.seen_proposals: dict[Any, str] = {}
+        self.active_group_booking_pks: list[Any] = []
+        self.active_lesson_pks: list[Any] = []
+        self.proposal_pks: list[Any] = []
+        self.started_booking_pks: list[Any] = []
         # What the rules may pick from; refreshed after every step by the invariants.
         self.session_pks: list[Any] = []
         self.group_pks: list[Any] = []
@@ -204,15 +224,24 @@ class BookingMachine(RuleBasedStateMachine):
     def _snapshot() -> tuple[Any, ...]:
         Booking, Session = get_booking_model(), get_session_model()
         return (
-            sorted(Booking.objects.values_list("pk", "status")),
+            sorted(Booking.objects.values_list("pk", "status", "session_id", "start_at_utc", "end_at_utc")),
             sorted(SessionWaitlist.objects.values_list("pk", "status")),
-            sorted(Session.objects.values_list("pk", "status", "seats_taken")),
+            sorted(Session.objects.values_list("pk", "status", "seats_taken", "capacity", "start_at_utc",
+                                               "meeting_url")),
             BookingSeries.objects.count(),
+            BookingEvent.objects.count(),
+            sorted(RescheduleRequest.objects.values_list("pk", "status")),
         )
+
+    @staticmethod
+    def _placements() -> dict[Any, tuple[Any, ...]]:
+        return {pk: rest for pk, *rest in get_booking_model().objects.values_list("pk", "session_id", "start_at_utc",
+                                                                                  "end_at_utc")}
 
     def _call(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one service call. A refusal is fine if it carries a code, wrote nothing and changed no object."""
         before = self._snapshot()
+        placed = self._placements()
         passed = _instances([*args, *kwargs.values()])
         fields_before = {key: _fields(obj) for key, (obj, _) in passed.items()}
         try:
@@ -239,6 +268,10 @@ class BookingMachine(RuleBasedStateMachine):
             written = [field for field in STATE_FIELDS if hasattr(stored, field)]
             mine, theirs = _fields(obj, names=written), _fields(stored, names=written)
             assert mine == theirs, f"{name} succeeded but the {what} is not as stored: {_differences(mine, theirs)}"
+        # A booking moved in time or to another session has one more change in its history.
+        for pk, place in self._placements().items():
+            if pk in placed and placed[pk] != place:
+                self.expected_events[pk] = self.expected_events.get(pk, 0) + 1
         event(f"{name}: done")
         return result
 
@@ -284,9 +317,18 @@ class BookingMachine(RuleBasedStateMachine):
 
     # --- time ---------------------------------------------------------------------------------
 
-    @rule(minutes=st.integers(5, 180))
+    # Now and then a long jump: past the lessons' starts (outcomes) and past the outcome window (completion).
+    @rule(minutes=st.one_of(st.integers(5, 180), st.integers(240, 5000)))
     def advance_clock(self, minutes: int) -> None:
         self.now += dt.timedelta(minutes=minutes)
+        event("advance_clock")
+
+    @precondition(lambda self: self.booking_pks)
+    @rule(pick=picks, minutes=st.integers(0, 72 * 60 + 180))
+    def clock_reaches_a_lesson(self, pick: int, minutes: int) -> None:
+        """The clock moves (forward only) to some minutes after a lesson's start: outcomes become possible."""
+        start = get_booking_model().objects.get(pk=self.booking_pks[pick % len(self.booking_pks)]).start_at_utc
+        self.now = max(self.now, start + dt.timedelta(minutes=minutes))
         event("advance_clock")
 
     # The sweep with nothing due is a no-op: spend the steps elsewhere.
@@ -294,7 +336,7 @@ class BookingMachine(RuleBasedStateMachine):
     @rule()
     def sweep(self) -> None:
         counts = services.process_due(now=self.now)
-        assert set(counts) == {"expired_requests", "expired_offers", "offers_made"}
+        assert set(counts) == {"expired_requests", "expired_offers", "offers_made", "expired_reschedules", "completed"}
         assert all(value >= 0 for value in counts.values())
         expired = counts["expired_requests"] or counts["expired_offers"]
         event(f"process_due: {'expired something' if expired else 'idle'}")
@@ -410,6 +452,77 @@ class BookingMachine(RuleBasedStateMachine):
         from_start = None if following is None else self.now + dt.timedelta(days=following)
         self._call("cancel_series", services.cancel_series, series, actor=actor, from_start=from_start, now=self.now)
 
+    # --- moving lessons, seats and classes; changing classes ------------------------------------
+
+    @precondition(lambda self: self.active_group_booking_pks and self.group_pks)
+    @rule(pick=picks, to=picks, role=actors, same_teacher=st.booleans())
+    def move_seat(self, pick: int, to: int, role: str, same_teacher: bool) -> None:
+        pool = self.active_group_booking_pks
+        booking = get_booking_model().objects.get(pk=pool[pick % len(pool)])
+        # Mostly another class of the same teacher (the move that may work), else any class at all.
+        targets = list(get_session_model().objects.filter(kind=SessionKind.GROUP, teacher_id=booking.teacher_id)
+                       .exclude(pk=booking.session_id).values_list("pk", flat=True)) if same_teacher else []
+        targets = targets or self.group_pks
+        session = get_session_model().objects.get(pk=targets[to % len(targets)])
+        actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
+        self._call("move_seat", services.move_seat, booking, session, actor=actor, now=self.now)
+
+    @precondition(lambda self: self.group_pks)
+    @rule(pick=picks, offset=st.integers(0, 16), duration=st.one_of(st.none(), st.sampled_from(DURATIONS)),
+          role=actors)
+    def reschedule_class(self, pick: int, offset: int, duration: int | None, role: str) -> None:
+        session = get_session_model().objects.get(pk=self.group_pks[pick % len(self.group_pks)])
+        actor = self._actor(role, student_id=None, teacher_id=session.teacher_id)
+        self._call("reschedule_session", services.reschedule_session, session, start=self._slot(offset),
+                   duration=duration, actor=actor, now=self.now)
+
+    @precondition(lambda self: self.session_pks)
+    @rule(pick=picks, capacity=st.one_of(st.none(), st.integers(1, 4)), link=st.booleans(), role=actors)
+    def update_class(self, pick: int, capacity: int | None, link: bool, role: str) -> None:
+        session = get_session_model().objects.get(pk=self.session_pks[pick % len(self.session_pks)])
+        actor = self._actor(role, student_id=None, teacher_id=session.teacher_id)
+        self._call("update_session", services.update_session, session, actor=actor, capacity=capacity,
+                   meeting_url=f"https://meet.example.org/{session.pk}" if link else None, now=self.now)
+
+    @precondition(lambda self: self.active_lesson_pks)
+    @rule(pick=picks, offset=st.integers(0, 16), role=st.sampled_from(["student", "teacher", "other_student"]))
+    def propose_new_time(self, pick: int, offset: int, role: str) -> None:
+        booking = get_booking_model().objects.get(pk=self.active_lesson_pks[pick % len(self.active_lesson_pks)])
+        actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
+        self._call("request_reschedule", services.request_reschedule, booking, start=self._slot(offset),
+                   actor=actor, now=self.now)
+
+    @precondition(lambda self: self.proposal_pks)
+    @rule(pick=picks, action=st.sampled_from(["accept", "decline", "withdraw"]),
+          role=st.sampled_from(["student", "teacher", "system", "other_teacher"]))
+    def answer_proposal(self, pick: int, action: str, role: str) -> None:
+        proposal = RescheduleRequest.objects.select_related("booking").get(
+            pk=self.proposal_pks[pick % len(self.proposal_pks)])
+        actor = self._actor(role, student_id=proposal.booking.student_id, teacher_id=proposal.booking.teacher_id)
+        service = {"accept": services.accept_reschedule, "decline": services.decline_reschedule,
+                   "withdraw": services.withdraw_reschedule}[action]
+        self._call(f"{action}_reschedule", service, proposal, actor=actor, now=self.now)
+
+    @precondition(lambda self: self.booking_pks)
+    @rule(pick=picks, outcome=st.sampled_from(["completed", "no_show", "teacher_no_show"]), role=actors,
+          started=st.booleans())
+    def record_outcome(self, pick: int, outcome: str, role: str, started: bool) -> None:
+        # Mostly a lesson under way or over (where an outcome may be recorded), else any booking.
+        pool = self.started_booking_pks if started and self.started_booking_pks else self.booking_pks
+        booking = get_booking_model().objects.get(pk=pool[pick % len(pool)])
+        actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
+        self._call("record_outcome", services.record_outcome, booking, outcome=outcome, actor=actor, now=self.now)
+
+    @precondition(lambda self: self.started_booking_pks)
+    @rule(pick=picks, account=st.sampled_from(["teacher:completed", "teacher:no_show", "student:teacher_no_show",
+                                              "system:completed", "system:no_show"]))
+    def attend(self, pick: int, account: str) -> None:
+        """A party (or the system) says what happened in a lesson under way or over: records and disputes."""
+        role, outcome = account.split(":")
+        booking = get_booking_model().objects.get(pk=self.started_booking_pks[pick % len(self.started_booking_pks)])
+        actor = self._actor(role, student_id=booking.student_id, teacher_id=booking.teacher_id)
+        self._call("record_outcome", services.record_outcome, booking, outcome=outcome, actor=actor, now=self.now)
+
     # --- waitlists ----------------------------------------------------------------------------
 
     @precondition(lambda self: self.group_pks)
@@ -488,11 +601,24 @@ class BookingMachine(RuleBasedStateMachine):
                                                                    session_id__in=lines).values_list("pk", flat=True))
         self.offered_entry_pks = sorted(pk for pk, status in self.seen_entries.items()
                                         if status == WaitlistStatus.OFFERED)
+        active = Booking.objects.filter(status__in=ACTIVE_BOOKING_STATUSES)
+        self.active_group_booking_pks = sorted(active.filter(kind=SessionKind.GROUP).values_list("pk", flat=True))
+        self.active_lesson_pks = sorted(active.filter(kind=SessionKind.ONE_ON_ONE).values_list("pk", flat=True))
+        self.started_booking_pks = sorted(Booking.objects.filter(
+            status__in=[BookingStatus.CONFIRMED, *_RECORDED, BookingStatus.DISPUTED], start_at_utc__lte=self.now)
+            .values_list("pk", flat=True))
+        proposals = dict(RescheduleRequest.objects.values_list("pk", "status"))
+        self._check_moves("reschedule request", self.seen_proposals, proposals, PROPOSAL_MOVES,
+                          first={RescheduleStatus.PENDING, RescheduleStatus.ACCEPTED})
+        self.proposal_pks = sorted(pk for pk, status in proposals.items() if status == RescheduleStatus.PENDING)
         self.recurrence_keys = sorted(Session.objects.exclude(recurrence_key="").exclude(recurrence_key=None)
                                       .values_list("recurrence_key", flat=True).distinct())
+        window = dt.timedelta(hours=72)
         self.something_due = (
             Booking.objects.due_to_expire(self.now).exists()
             or SessionWaitlist.objects.filter(status=WaitlistStatus.OFFERED, offer_expires_at__lte=self.now).exists()
+            or RescheduleRequest.objects.due_to_expire(self.now).exists()
+            or Booking.objects.filter(status=BookingStatus.CONFIRMED, end_at_utc__lt=self.now - window).exists()
         )
 
     @staticmethod

@@ -130,11 +130,12 @@ class DefaultBookingAdapter:
         The teacher records ``completed`` or ``no_show``; the student may record ``teacher_no_show``;
         a manager records any outcome (and resolves disputes).
         """
-        if self.is_staff_manager(actor):
+        # The parties first: their own account needs no permission lookup.
+        if actor.pk == booking.teacher_id and outcome in ("completed", "no_show"):
             return True
-        if actor.pk == booking.teacher_id:
-            return outcome in ("completed", "no_show")
-        return actor.pk == booking.student_id and outcome == "teacher_no_show"
+        if actor.pk == booking.student_id and outcome == "teacher_no_show":
+            return True
+        return self.is_staff_manager(actor)
 
     # --- what the pages show ------------------------------------------------------------------------
 

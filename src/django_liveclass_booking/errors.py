@@ -306,6 +306,11 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         "session of another teacher, or the booking is not a group booking (``params[\"session\"]``).",
     ),
     ErrorCode(
+        "same_time",
+        _("The lesson already takes place at that time; pick another time."),
+        raised_as=_ERROR, when="``request_reschedule()``: the proposed start and length are the lesson's own.",
+    ),
+    ErrorCode(
         "reschedule_pending",
         _("This lesson already has a proposal for a new time waiting for an answer; withdraw it or wait for "
           "the answer."),

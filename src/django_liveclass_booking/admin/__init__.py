@@ -1,10 +1,11 @@
 """Django admin for the booking models.
 
-Booking state belongs to the services: status fields, seat counters and import references are
-read-only here, and every state change (adding a session, the actions, a teacher's settings in
-``admin.teachers``) goes through ``services`` so the overlap checks, seat counters and signals stay
-right. ``LiveClassSessionAdmin`` and ``LiveClassBookingAdmin`` are reusable: a host that swaps a
-model registers its own model with them.
+Booking state belongs to the services: status fields, seat counters, import references, the
+bookings' history and reschedule proposals (``admin.history``) are read-only here, and every
+state change (adding a session, the actions, a teacher's settings in ``admin.teachers``) goes
+through ``services`` so the overlap checks, seat counters and signals stay right.
+``LiveClassSessionAdmin`` and ``LiveClassBookingAdmin`` are reusable: a host that swaps a model
+registers its own model with them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db import models
 from django.db.models import QuerySet
@@ -28,7 +29,6 @@ from .. import services
 from ..exceptions import BookingError
 from ..models import (
     BookingSeries,
-    BookingSeriesItem,
     CalendarFeedToken,
     LiveClassBooking,
     LiveClassSession,
@@ -38,7 +38,6 @@ from ..models import (
     TeacherTimeOff,
     get_booking_model,
 )
-from ..models.calendar import CalendarFeedTokenQuerySet
 from ..models.validators import validate_timezone_name
 from ..services._engine import db
 from ..services._engine.timezones import find_zone
@@ -51,6 +50,8 @@ from ._common import (
     user_search_fields,
     with_extra_fields,
 )
+from .history import BookingEventAdmin, BookingEventInline, BookingSearchAdmin, RescheduleRequestAdmin
+from .records import BookingSeriesAdmin, BookingSeriesItemInline, CalendarFeedTokenAdmin, SessionWaitlistAdmin
 from .teachers import (
     TeacherAvailabilityAdmin,
     TeacherBookingPolicyAdmin,
@@ -58,6 +59,9 @@ from .teachers import (
 )
 
 __all__ = [
+    "BookingEventAdmin",
+    "BookingEventInline",
+    "BookingSearchAdmin",
     "BookingSeriesAdmin",
     "BookingSeriesItemInline",
     "CalendarFeedTokenAdmin",
@@ -65,6 +69,7 @@ __all__ = [
     "LiveClassSessionAdmin",
     "ReadOnlyInline",
     "ReasonActionForm",
+    "RescheduleRequestAdmin",
     "SESSION_SERVICE_OWNED",
     "SessionAddForm",
     "SessionBookingInline",
@@ -258,10 +263,13 @@ class LiveClassBookingAdmin(admin.ModelAdmin):
     """Admin for the booking model (or a swapped subclass): read-mostly, state changes only by the actions.
 
     Bookings are created by ``services.book_seat`` (or the other booking services), never here.
+    The status filter and column list every status, outcomes included; the page shows the
+    booking's history below it.
     """
 
     action_form = ReasonActionForm
     actions = ["confirm_bookings", "decline_bookings", "cancel_bookings"]
+    inlines = [BookingEventInline]
     list_display = ("__str__", "session", "student", "teacher", "kind", "status", "source", "start_at_utc",
                     "late_cancellation", "created")
     list_filter = ("status", "kind", "source", ("teacher", admin.RelatedOnlyFieldListFilter), "late_cancellation",
@@ -317,68 +325,6 @@ class LiveClassBookingAdmin(admin.ModelAdmin):
         self._transition(request, queryset,
                          lambda b: services.cancel_booking(b, actor=acting_user(request), reason=reason),
                          lambda n: ngettext("Cancelled %d booking.", "Cancelled %d bookings.", n) % n)
-
-
-class BookingSeriesItemInline(ReadOnlyInline):
-    """A series' occurrences, in order."""
-
-    model = BookingSeriesItem
-    fields = ("index", "start_at_utc", "end_at_utc", "status", "skip_reason", "booking")
-    readonly_fields = fields
-    ordering = ("index",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("booking")
-
-
-class BookingSeriesAdmin(ViewOnlyAdmin):
-    """Recurring bookings with what became of each occurrence."""
-
-    inlines = [BookingSeriesItemInline]
-    list_display = ("__str__", "student", "teacher", "kind", "first_start_date", "first_start_time", "timezone",
-                    "status", "created")
-    list_filter = ("status", "kind", "on_conflict")
-    list_select_related = ("student", "teacher")
-    date_hierarchy = "first_start_date"
-
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
-        return ["rrule", "recurrence_key", *user_search_fields("student", "teacher")]
-
-
-class SessionWaitlistAdmin(ViewOnlyAdmin):
-    """Waiting students per session, in line order."""
-
-    list_display = ("session", "position", "student", "status", "offered_at", "offer_expires_at")
-    list_filter = ("status",)
-    list_select_related = ("session", "student")
-    ordering = ("session", "position", "pk")
-
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
-        return ["session__title", *user_search_fields("student")]
-
-
-class CalendarFeedTokenAdmin(ViewOnlyAdmin):
-    """Feed tokens (only their digests are stored); support staff revoke a leaked feed address here."""
-
-    list_display = ("user", "created", "last_used_at", "revoked_at")
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
-    list_select_related = ("user",)
-    fields = ("user", "created", "last_used_at", "revoked_at")
-    actions = ["revoke"]
-
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
-        return user_search_fields("user")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Revoking is the one change allowed, and only through the action below.
-        return obj is None and super(ViewOnlyAdmin, self).has_change_permission(request, obj)
-
-    @admin.action(description=_("Revoke the selected feed tokens"), permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: CalendarFeedTokenQuerySet) -> None:
-        users = {token.user for token in queryset.live().select_related("user")}
-        count = sum(services.revoke_feed_token(user) for user in users)
-        self.message_user(request, ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
-                          % {"count": count}, messages.SUCCESS)
 
 
 admin.site.register(CalendarFeedToken, CalendarFeedTokenAdmin)

@@ -1,11 +1,14 @@
-"""Writing a plan: bulk inserts and one counter update, a constant number of statements, in the caller's transaction."""
+"""Writing a plan: bulk inserts and one counter update, a constant number of statements, in the caller's transaction.
+
+Every new booking gets its first history row, an ``imported`` event naming the legacy row.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import get_booking_model, get_session_model
+from ..models import BookingEvent, BookingEventKind, get_booking_model, get_session_model
 from ..services._engine import seats, transitions
 from .context import chunks
 from .plan import Plan
@@ -21,14 +24,7 @@ def apply_plan(plan: Plan, *, using: str) -> None:
     Session, Booking = get_session_model(), get_booking_model()
     sessions = [_begin(Session, fields, plan) for fields in plan.sessions]
     write_seats_taken(sessions, plan.seat_counts, plan.seat_increments, using=using)
-    created = Session.objects.using(using).bulk_create(sessions)
-    session_pks = {obj.external_ref: obj.pk for obj in created}
-    if any(pk is None for pk in session_pks.values()):
-        # Backends that cannot return the new keys from a bulk insert: look them up by ref.
-        session_pks = {}
-        for chunk in chunks(s["external_ref"] for s in plan.sessions):
-            session_pks.update(Session.objects.using(using).filter(external_ref__in=chunk)
-                               .values_list("external_ref", "pk"))
+    session_pks = _insert(Session, sessions, using=using)
     bookings = []
     for fields in plan.bookings:
         values = dict(fields)
@@ -36,7 +32,34 @@ def apply_plan(plan: Plan, *, using: str) -> None:
         if ref is not None:
             values["session_id"] = session_pks[ref]
         bookings.append(_begin(Booking, values, plan))
-    Booking.objects.using(using).bulk_create(bookings)
+    booking_pks = _insert(Booking, bookings, using=using)
+    write_events(bookings, booking_pks, plan, using=using)
+
+
+def write_events(bookings: list[Any], pks: Mapping[str, Any], plan: Plan, *, using: str) -> None:
+    """The history of the new bookings: one ``imported`` event each, in one bulk insert.
+
+    Built here rather than by ``history.created``, which writes on the booking models' usual
+    database: the import writes on ``using``, and each event names its own legacy row.
+    """
+    BookingEvent.objects.using(using).bulk_create([
+        BookingEvent(booking_id=pks[b.external_ref], kind=BookingEventKind.IMPORTED, actor_id=None, at=plan.now,
+                     data={"status": b.status, "source": b.source, "legacy_ref": b.external_ref,
+                           "legacy_status": plan.legacy_statuses[b.external_ref]})
+        for b in bookings
+    ])
+
+
+def _insert(model: Any, objs: list[Any], *, using: str) -> dict[str, Any]:
+    """Bulk insert ``objs``; their primary keys by ``external_ref``."""
+    created = model.objects.using(using).bulk_create(objs)
+    pks = {obj.external_ref: obj.pk for obj in created}
+    if any(pk is None for pk in pks.values()):
+        # Backends that cannot return the new keys from a bulk insert: look them up by ref.
+        pks = {}
+        for chunk in chunks(obj.external_ref for obj in objs):
+            pks.update(model.objects.using(using).filter(external_ref__in=chunk).values_list("external_ref", "pk"))
+    return pks
 
 
 def write_seats_taken(new: list[Any], counts: Mapping[str, int], increments: Mapping[Any, int], *,

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 
 from ..models import (
-    ACTIVE_BOOKING_STATUSES,
+    SEAT_HOLDING_STATUSES,
     SessionKind,
     SessionStatus,
     TeacherBookingPolicy,
@@ -52,7 +52,7 @@ class Context:
     users: dict[str, Any]  # username -> pk
     sessions: dict[str, Existing]  # external_ref -> session imported before
     booking_refs: set[str]  # bookings imported before
-    active_pairs: dict[tuple[Any, Any], str]  # (session pk, student pk) -> active booking in ``sessions``
+    seat_holders: dict[tuple[Any, Any], str]  # (session pk, student pk) -> seat-holding booking in ``sessions``
     busy: dict[Any, list[tuple[dt.datetime, dt.datetime, str]]]  # teacher pk -> scheduled sessions
     policies: dict[Any, tuple[int | None, int]]  # teacher pk -> (request_ttl_hours, buffer_minutes)
 
@@ -86,15 +86,15 @@ def load_context(parsed: Parsed, now: dt.datetime, *, using: str, lock: bool) ->
         # external_ref is nullable, but a row matched by external_ref__in has one.
         booking_refs.update(cast(Iterable[str], Booking.objects.using(using).filter(external_ref__in=chunk)
                                  .values_list("external_ref", flat=True)))
-    active_pairs: dict[tuple[Any, Any], str] = {}
+    seat_holders: dict[tuple[Any, Any], str] = {}
     for chunk in chunks(s.pk for s in sessions.values() if s.kind == SessionKind.GROUP):
         for session_id, student_id, pk, ref in (
-                Booking.objects.using(using).filter(session_id__in=chunk, status__in=ACTIVE_BOOKING_STATUSES)
+                Booking.objects.using(using).filter(session_id__in=chunk, status__in=SEAT_HOLDING_STATUSES)
                 .values_list("session_id", "student_id", "pk", "external_ref")):
-            active_pairs[(session_id, student_id)] = ref or f"booking #{pk}"
+            seat_holders[(session_id, student_id)] = ref or f"booking #{pk}"
     max_buffer = max((buffer for _, buffer in policies.values()), default=0)
     busy = _busy(teacher_ids, parsed.time_range(), dt.timedelta(minutes=max_buffer), using=using)
-    return Context(now=now, users=users, sessions=sessions, booking_refs=booking_refs, active_pairs=active_pairs,
+    return Context(now=now, users=users, sessions=sessions, booking_refs=booking_refs, seat_holders=seat_holders,
                    busy=busy, policies=policies)
 
 

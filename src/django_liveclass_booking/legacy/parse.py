@@ -29,17 +29,16 @@ SESSION_STATUSES = {
     "cancelled": SessionStatus.CANCELLED,
 }
 
-#: Legacy booking status -> (booking status, reason stored on the booking).
-#: ``attended`` and ``no_show`` are confirmed bookings in the past; a no-show keeps that fact as
-#: its reason, since the unified model has no attendance status.
+#: Legacy booking status -> booking status. ``attended`` and ``no_show`` are outcomes: the planner
+#: imports them only for a session that has ended, as ``record_outcome`` records them.
 BOOKING_STATUSES = {
-    "pending": (BookingStatus.PENDING, ""),
-    "confirmed": (BookingStatus.CONFIRMED, ""),
-    "booked": (BookingStatus.CONFIRMED, ""),
-    "attended": (BookingStatus.CONFIRMED, ""),
-    "no_show": (BookingStatus.CONFIRMED, "no_show"),
-    "cancelled": (BookingStatus.CANCELLED, ""),
-    "declined": (BookingStatus.DECLINED, ""),
+    "pending": BookingStatus.PENDING,
+    "confirmed": BookingStatus.CONFIRMED,
+    "booked": BookingStatus.CONFIRMED,
+    "attended": BookingStatus.COMPLETED,
+    "no_show": BookingStatus.NO_SHOW,
+    "cancelled": BookingStatus.CANCELLED,
+    "declined": BookingStatus.DECLINED,
 }
 
 _MAX_TITLE, _MAX_URL, _MAX_TZ = 200, 500, 64

@@ -1,9 +1,10 @@
 """Planning: every parsed row decided against the context — created, unchanged or a problem — without the database.
 
 The invariants the services keep are decided here: no two scheduled sessions of a teacher
-overlap, a 1:1 lesson keeps the teacher's buffer, a session holds no more active bookings than
-seats, a student holds one active booking per session, and a status is what the session's state
-implies. A dry run and an import share every one of these decisions.
+overlap, a 1:1 lesson keeps the teacher's buffer, a session holds no more seat-holding bookings
+(active ones and outcomes) than seats, a student holds one seat per session, and a status is what
+the session's state implies (an outcome only once the session has ended). A dry run and an
+import share every one of these decisions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
+    OUTCOME_STATUSES,
+    SEAT_HOLDING_STATUSES,
     BookingSource,
     BookingStatus,
     SessionKind,
@@ -50,7 +53,8 @@ class Plan:
     sessions: list[dict[str, Any]] = field(default_factory=list)  # model fields but the counter
     bookings: list[dict[str, Any]] = field(default_factory=list)  # plus "session_ref" or "session_id"
     seat_counts: dict[str, int] = field(default_factory=dict)  # new session's external_ref -> its seats_taken
-    seat_increments: dict[Any, int] = field(default_factory=dict)  # existing session pk -> new active bookings
+    seat_increments: dict[Any, int] = field(default_factory=dict)  # existing session pk -> new seats taken
+    legacy_statuses: dict[str, str] = field(default_factory=dict)  # new booking's external_ref -> legacy status
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
     adjusted: list[Problem] = field(default_factory=list)  # imported, with a status the rules imposed
@@ -61,6 +65,10 @@ class Plan:
 
     def adjust(self, table: str, row: Any, reason: str) -> None:
         self.adjusted.append(Problem(table, row.position, row.ref, reason))
+
+    def add_booking(self, row: BookingRow | LessonRow, fields: dict[str, Any]) -> None:
+        self.bookings.append(fields)
+        self.legacy_statuses[row.ref] = row.legacy_status
 
 
 def plan_import(parsed: Parsed, ctx: Context) -> Plan:
@@ -126,7 +134,7 @@ def _plan_sessions(parsed: Parsed, ctx: Context, plan: Plan, calendar: Callable[
 
 
 def _plan_bookings(parsed: Parsed, ctx: Context, plan: Plan) -> None:
-    holders = dict(ctx.active_pairs)
+    holders = dict(ctx.seat_holders)
     for row in sorted(parsed.bookings, key=_by_created):
         if row.ref in ctx.booking_refs:
             plan.unchanged += 1
@@ -141,10 +149,13 @@ def _plan_bookings(parsed: Parsed, ctx: Context, plan: Plan) -> None:
         student_id = _student(ctx, plan, "bookings", row, target)
         if student_id is None:
             continue
-        status, reason = _booking_status(plan, "bookings", row, target, ctx.now)
-        if status in ACTIVE_BOOKING_STATUSES and not _take_seat(plan, row, target, student_id, holders):
+        decided = _booking_status(plan, "bookings", row, target, ctx.now)
+        if decided is None:
             continue
-        plan.bookings.append(_booking_fields(row, target, student_id, status, reason, ctx))
+        status, reason = decided
+        if status in SEAT_HOLDING_STATUSES and not _take_seat(plan, row, target, student_id, status, holders):
+            continue
+        plan.add_booking(row, _booking_fields(row, target, student_id, status, reason, ctx))
 
 
 def _student(ctx: Context, plan: Plan, table: str, row: BookingRow | LessonRow, target: Target) -> Any:
@@ -158,39 +169,49 @@ def _student(ctx: Context, plan: Plan, table: str, row: BookingRow | LessonRow, 
 
 
 def _booking_status(plan: Plan, table: str, row: BookingRow | LessonRow, target: Target,
-                    now: dt.datetime) -> tuple[str, str]:
-    """The imported status: the legacy one mapped, then what the session's state implies."""
-    status, reason = BOOKING_STATUSES[row.legacy_status]
-    if status in ACTIVE_BOOKING_STATUSES and target.status == SessionStatus.CANCELLED:
-        # cancel_session cancels every active booking: a cancelled session holds none.
+                    now: dt.datetime) -> tuple[str, str] | None:
+    """The imported status and reason: the legacy one mapped, then what the session's state implies.
+
+    None when the row cannot be imported (it is reported): an outcome of a session not yet over.
+    """
+    status = BOOKING_STATUSES[row.legacy_status]
+    if status in SEAT_HOLDING_STATUSES and target.status == SessionStatus.CANCELLED:
+        # A cancelled session holds no seat: cancel_session cancels its active bookings, and no
+        # lesson took place in it to have an outcome.
         plan.adjust(table, row, f"imported as cancelled: legacy status {row.legacy_status!r}, "
                     "but its session is cancelled")
         return BookingStatus.CANCELLED, "session cancelled"
+    if status in OUTCOME_STATUSES and target.end > now:
+        # record_outcome records what happened once it has: never for a lesson still to come.
+        plan.problem(table, row, f"legacy status {row.legacy_status!r} for a session that has not ended yet "
+                     f"({_when(target.start, target.end)})")
+        return None
     if status == BookingStatus.PENDING and target.start <= now:
         # A request expires at the session start at the latest; one past it is expired.
         plan.adjust(table, row, "imported as expired: a pending request for a session that has started")
         return BookingStatus.EXPIRED, ""
-    return status, reason
+    return status, ""
 
 
-def _take_seat(plan: Plan, row: BookingRow, target: Target, student_id: Any,
+def _take_seat(plan: Plan, row: BookingRow, target: Target, student_id: Any, status: str,
                holders: dict[tuple[Any, Any], str]) -> bool:
-    """Claim a seat for an active booking, or report why it gets none."""
+    """Claim a seat for a seat-holding booking (active, or with an outcome), or report why it gets none."""
     pair = (target.existing.pk if target.existing else target.ref, student_id)
     if pair in holders:
+        what = "active" if status in ACTIVE_BOOKING_STATUSES else "seat-holding"
         plan.problem("bookings", row,
-                     f"duplicate active booking of {row.student!r} in {target.ref} ({holders[pair]} is kept)")
+                     f"duplicate {what} booking of {row.student!r} in {target.ref} ({holders[pair]} is kept)")
         return False
     if target.seats >= target.capacity:
         seats = f"{target.capacity} seat" + ("s" if target.capacity != 1 else "")
-        plan.problem("bookings", row, f"{target.ref} is full ({seats}): the earliest active bookings keep them")
+        plan.problem("bookings", row, f"{target.ref} is full ({seats}): the earliest seat-holding bookings keep them")
         return False
     holders[pair] = row.ref
     target.seats += 1
     if target.existing is not None:
         plan.seat_increments[target.existing.pk] = plan.seat_increments.get(target.existing.pk, 0) + 1
     else:
-        # The new session starts with exactly its active bookings.
+        # The new session starts with exactly its seat-holding bookings.
         plan.seat_counts[target.ref] = target.seats
     return True
 
@@ -227,24 +248,28 @@ def _plan_lessons(parsed: Parsed, ctx: Context, plan: Plan, calendar: Callable[[
         student_id = _student(ctx, plan, "one_on_one_bookings", row, target)
         if student_id is None:
             continue
-        status, reason = _booking_status(plan, "one_on_one_bookings", row, target, ctx.now)
-        active = status in ACTIVE_BOOKING_STATUSES
-        if active and not _lesson_time_free(plan, ctx, row, teacher_id, calendar(teacher_id)):
+        decided = _booking_status(plan, "one_on_one_bookings", row, target, ctx.now)
+        if decided is None:
             continue
-        # A 1:1 lesson is its booking: once that is no longer active, its session is cancelled.
-        target.status = SessionStatus.SCHEDULED if active else SessionStatus.CANCELLED
-        target.seats = 1 if active else 0
+        status, reason = decided
+        # A lesson that took place (an outcome) keeps its seat and its time, as an active one does.
+        holding = status in SEAT_HOLDING_STATUSES
+        if holding and not _lesson_time_free(plan, ctx, row, teacher_id, calendar(teacher_id)):
+            continue
+        # A 1:1 lesson is its booking: once that holds no seat, its session is cancelled.
+        target.status = SessionStatus.SCHEDULED if holding else SessionStatus.CANCELLED
+        target.seats = 1 if holding else 0
         plan.sessions.append(dict(
             external_ref=row.ref, teacher_id=teacher_id, kind=SessionKind.ONE_ON_ONE, title="",
             start_at_utc=row.start, end_at_utc=row.end, duration_minutes=row.duration, timezone_snapshot=row.timezone,
             meeting_url=row.meeting_url, capacity=1, status=target.status,
         ))
         plan.seat_counts[row.ref] = target.seats
-        plan.bookings.append(_booking_fields(row, target, student_id, status, reason, ctx))
+        plan.add_booking(row, _booking_fields(row, target, student_id, status, reason, ctx))
 
 
 def _lesson_time_free(plan: Plan, ctx: Context, row: LessonRow, teacher_id: Any, cal: TeacherCalendar) -> bool:
-    """An active 1:1 lesson needs the teacher free, with the policy's buffer, as request_lesson does."""
+    """A seat-holding 1:1 lesson needs the teacher free, with the policy's buffer, as request_lesson does."""
     _, buffer_minutes = ctx.policies.get(teacher_id, (None, 0))
     clash = cal.first_meeting(row.start, row.end, dt.timedelta(minutes=buffer_minutes))
     if clash is not None:

@@ -142,6 +142,11 @@ class AbstractLiveClassBooking(TimeStampedModel):
 
         return services.cancel_booking(self, actor=actor, reason=reason, now=now)
 
+    def record_outcome(self, outcome: str, actor: Any, *, note: str = "", now: Any = None) -> AbstractLiveClassBooking:
+        from .. import services
+
+        return services.record_outcome(self, outcome=outcome, actor=actor, note=note, now=now)
+
 
 class LiveClassBooking(AbstractLiveClassBooking):
     class Meta(AbstractLiveClassBooking.Meta):

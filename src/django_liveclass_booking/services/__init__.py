@@ -18,6 +18,13 @@ from .calendar import issue_feed_token, revoke_feed_token
 from .jobs import process_due
 from .lessons import available_slots, request_lesson
 from .moves import move_seat
+from .outcomes import record_outcome
+from .reschedule import (
+    accept_reschedule,
+    decline_reschedule,
+    request_reschedule,
+    withdraw_reschedule,
+)
 from .series import (
     cancel_series,
     confirm_series,
@@ -48,6 +55,7 @@ __all__ = [
     "Actor",
     "User",
     "accept_offer",
+    "accept_reschedule",
     "add_availability",
     "add_time_off",
     "available_slots",
@@ -61,6 +69,7 @@ __all__ = [
     "create_series",
     "decline_booking",
     "decline_offer",
+    "decline_reschedule",
     "decline_series",
     "expire_offer",
     "issue_feed_token",
@@ -69,14 +78,17 @@ __all__ = [
     "move_seat",
     "offer_seat",
     "process_due",
+    "record_outcome",
     "remove_availability",
     "remove_time_off",
     "request_lesson",
     "reschedule_session",
+    "request_reschedule",
     "revoke_feed_token",
     "schedule_recurring_sessions",
     "schedule_session",
     "set_policy",
     "subscribe_to_recurring_sessions",
     "update_session",
+    "withdraw_reschedule",
 ]

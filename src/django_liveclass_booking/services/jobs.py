@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ..models import SessionWaitlist, WaitlistStatus, get_booking_model
-from ._engine import db, expiry, inputs, locks
+from ._engine import db, expiry, inputs, locks, outcomes, reschedule
 from ._engine.guard import keeps_arguments_on_refusal
 
 __all__ = ["process_due", "BATCH_SIZE"]
@@ -17,11 +17,12 @@ BATCH_SIZE = 200
 
 @keeps_arguments_on_refusal
 def process_due(now: dt.datetime | None = None) -> dict[str, int]:
-    """Expire requests and waitlist offers past their expiry; offer freed seats to the next in line.
+    """Expire requests, waitlist offers and reschedule proposals past their expiry; offer freed seats to the
+    next in line; complete the confirmed bookings whose session ended more than ``OUTCOME_WINDOW_HOURS`` ago.
 
-    Returns ``{"expired_requests": n, "expired_offers": n, "offers_made": n}``. Idempotent and safe to
-    run in several processes at once (sessions another worker holds are skipped, not waited for); a
-    constant number of queries per batch of sessions.
+    Returns ``{"expired_requests": n, "expired_offers": n, "offers_made": n, "completed": n,
+    "expired_reschedules": n}``. Idempotent and safe to run in several processes at once (sessions
+    another worker holds are skipped, not waited for); a constant number of queries per batch.
     """
     current = inputs.resolve_now(now)
     counts = {"expired_requests": 0, "expired_offers": 0, "offers_made": 0}
@@ -46,4 +47,6 @@ def process_due(now: dt.datetime | None = None) -> dict[str, int]:
                 counts[key] += value
         if len(found) < BATCH_SIZE:
             break
+    counts["completed"] = outcomes.complete_due(current)
+    counts["expired_reschedules"] = reschedule.sweep(current)
     return counts

@@ -171,6 +171,16 @@ def move_rows(queryset: QuerySet[Any], target: str, now: dt.datetime, *, event: 
     return moved
 
 
+def statement(queryset: QuerySet[Any], target: str, now: dt.datetime,
+              **fields: Any) -> tuple[QuerySet[Any], dict[str, Any]]:
+    """The conditional UPDATE of a move, unsent: the rows allowed to move and the values to write.
+
+    For a caller that sends several UPDATEs as one statement; it writes the history itself.
+    """
+    model = queryset.model
+    return queryset.filter(status__in=sources_for(model, target)), _values(model, target, now, fields)
+
+
 def apply(obj: Model, target: str, now: dt.datetime, **fields: Any) -> None:
     """Show on an instance a move already written to its row."""
     for name, value in _values(type(obj), target, now, fields).items():

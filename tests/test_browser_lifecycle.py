@@ -66,11 +66,13 @@ def test_a_student_proposes_a_new_time_and_the_teacher_accepts(browser: Browser,
                                                                student: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    services.set_policy(teacher, approval_mode="auto", timezone="UTC")
+    # A teacher who approves every booking: the student's proposal waits for their answer.
+    services.set_policy(teacher, approval_mode="manual", timezone="UTC")
     for weekday in range(7):
         services.add_availability(teacher, weekday=weekday, start_time=dt.time(9), end_time=dt.time(17),
                                   timezone="UTC")
-    lesson = services.request_lesson(student, teacher, start=soon(3, 10), duration=60)
+    lesson = services.confirm_booking(services.request_lesson(student, teacher, start=soon(3, 10), duration=60),
+                                      actor=teacher)
     new_start = soon(3, 14)
 
     browser.log_in_as(student)

@@ -45,7 +45,9 @@ def login(user: Any) -> Client:
 
 @pytest.fixture
 def open_week(teacher: Any) -> None:
-    services.set_policy(teacher, approval_mode="auto", timezone="UTC")
+    # A teacher who approves every booking: a student's proposal waits for their answer (with
+    # automatic confirmation it would be applied at once, see the test of that below).
+    services.set_policy(teacher, approval_mode="manual", timezone="UTC")
     for weekday in range(7):
         services.add_availability(teacher, weekday=weekday, start_time=dt.time(8), end_time=dt.time(18),
                                   timezone="UTC")
@@ -54,6 +56,7 @@ def open_week(teacher: Any) -> None:
 @pytest.fixture
 def lesson(teacher: Any, student: Any, open_week: None) -> Any:
     booking = services.request_lesson(student, teacher, start=soon(hour=11), duration=60)
+    services.confirm_booking(booking, actor=teacher)
     assert booking.status == "confirmed"
     return booking
 
@@ -84,7 +87,7 @@ def test_the_proposal_page_lists_the_teachers_free_times(lesson: Any, student: A
 def test_a_student_proposes_and_withdraws(lesson: Any, student: Any) -> None:
     client = login(student)
     response = propose(client, lesson, soon(hour=14), message="Dentist")
-    assert any("New time proposed" in m for m in flashed(response))
+    assert any("New time proposed" in m and "waiting for teacher" in m for m in flashed(response))
     proposal = RescheduleRequest.objects.get(booking=lesson)
     assert (proposal.status, proposal.start_at_utc, proposal.message) == ("pending", soon(hour=14), "Dentist")
     assert response.context["proposal"] == proposal
@@ -95,6 +98,22 @@ def test_a_student_proposes_and_withdraws(lesson: Any, student: Any) -> None:
     proposal.refresh_from_db()
     lesson.refresh_from_db()
     assert proposal.status == "withdrawn" and lesson.start_at_utc == soon(hour=11)
+
+
+def test_a_students_proposal_to_a_teacher_who_confirms_automatically_moves_the_lesson_at_once(
+        lesson: Any, student: Any, teacher: Any) -> None:
+    services.set_policy(teacher, approval_mode="auto")
+    response = propose(login(student), lesson, soon(hour=14))
+    assert any(m.startswith("The lesson is moved to") for m in flashed(response))
+    assert not any("proposed" in m for m in flashed(response))
+    proposal = RescheduleRequest.objects.get(booking=lesson)
+    lesson.refresh_from_db()
+    assert (proposal.status, lesson.start_at_utc) == ("accepted", soon(hour=14))
+    assert response.context["proposal"] is None and response.context["can_propose"]
+    event, details = response.context["events"][-1]
+    assert event.kind == "rescheduled" and event.actor_id == student.pk
+    shown = {str(label): text for label, text in details}
+    assert shown["Old time"].endswith("11:00–12:00") and shown["New time"].endswith("14:00–15:00")
 
 
 def test_a_typed_time_is_read_in_the_viewers_timezone(lesson: Any, student: Any) -> None:
@@ -283,18 +302,26 @@ def test_the_move_hook_is_asked(settings: Any, teacher: Any, student: Any, group
 
 def test_the_history_shows_each_change_in_the_viewers_zone(lesson: Any, student: Any, teacher: Any,
                                                            make_user: Any) -> None:
+    proposal = services.request_reschedule(lesson, start=soon(hour=14), actor=teacher)
+    services.accept_reschedule(proposal, actor=student)
     services.cancel_booking(lesson, actor=teacher, reason="Ill")
     client = login(student)
     client.post(url("set_timezone"), {"timezone": "America/New_York"})
     page = client.get(url("booking_detail", lesson.pk))
     rows = page.context["events"]
-    assert [e.kind for e, _ in rows] == ["confirmed", "cancelled"]
+    assert [e.kind for e, _ in rows] == ["requested", "confirmed", "rescheduled", "cancelled"]
     assert ("Reason", "Ill") in [(str(label), text) for label, text in rows[-1][1]]
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    old, new = (soon(hour=hour).astimezone(new_york) for hour in (11, 14))
+    moved = {str(label): text for label, text in rows[2][1]}
+    assert moved == {"Old time": f"{old:%a} {old.day} {old:%b %Y, %H:%M}–{old + dt.timedelta(hours=1):%H:%M}",
+                     "New time": f"{new:%a} {new.day} {new:%b %Y, %H:%M}–{new + dt.timedelta(hours=1):%H:%M}"}
     html = page.content.decode()
-    assert "History" in html and "Cancelled" in html and teacher.get_username() in html
+    assert "History" in html and "Cancelled" in html and "Rescheduled" in html and teacher.get_username() in html
+    assert "Old time" in html and "previous_start" not in html and "+00:00" not in html
     for kind in ("confirmed", "cancelled"):
         event = next(e for e, _ in rows if e.kind == kind)
-        local = event.at.astimezone(zoneinfo.ZoneInfo("America/New_York"))
+        local = event.at.astimezone(new_york)
         assert f"{local:%H:%M}" in html
     assert login(teacher).get(url("booking_detail", lesson.pk)).context["events"]
     assert login(make_user("nosy")).get(url("booking_detail", lesson.pk)).status_code == 404

@@ -58,7 +58,7 @@ def record_outcome(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         services.record_outcome(booking, outcome=outcome, actor=request.user, note=form.cleaned_data["note"])
     except BookingError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(request, RECORDED[outcome])
     return safe_next(request, reverse("liveclass_booking:booking_detail", args=[booking.pk]))

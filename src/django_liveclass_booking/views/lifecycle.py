@@ -11,8 +11,6 @@ import zoneinfo
 from typing import Any
 
 from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.utils.formats import date_format
-from django.utils.translation import gettext_lazy as _
 
 from ..adapter import get_adapter
 from ..conf import booking_settings
@@ -26,15 +24,12 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
+from .history import history
 
 #: At most this many other dates are offered to move a seat to.
 MOVE_OPTIONS_LIMIT = 20
 #: The answers to a proposed new time, in the order their buttons appear.
 ANSWERS = ("accept", "decline", "withdraw")
-#: Keys of ``BookingEvent.data`` shown in a booking's history, with their labels.
-TEXT_DETAILS = {"reason": _("Reason"), "note": _("Note"), "message": _("Message")}
-TIME_DETAILS = {"previous_start": _("Was at"), "previous_start_at_utc": _("Was at"), "start": _("Now at"),
-                "start_at_utc": _("Now at")}
 
 
 def outcome_window_open(session: Any, now: dt.datetime) -> bool:
@@ -97,33 +92,6 @@ def move_options(user: Any, booking: Any, now: dt.datetime) -> list[Any]:
         else Value(0, output_field=IntegerField())
     ordered = visible.annotate(lcb_rank=rank).order_by("lcb_rank", "start_at_utc", "pk")[:MOVE_OPTIONS_LIMIT]
     return [s for s in ordered if adapter.can_move_booking(user, booking, s)]
-
-
-def _instant(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def event_details(event: Any, tz: zoneinfo.ZoneInfo) -> list[tuple[Any, str]]:
-    """What an event's ``data`` says that a reader cares about, as (label, text) pairs: times in ``tz``."""
-    details: list[tuple[Any, str]] = []
-    for key, value in (event.data or {}).items():
-        if key in TIME_DETAILS and (instant := _instant(value)) is not None:
-            details.append((TIME_DETAILS[key], date_format(instant.astimezone(tz), "D j M Y, H:i")))
-        elif key in TEXT_DETAILS and value:
-            details.append((TEXT_DETAILS[key], str(value)))
-    return details
-
-
-def history(booking: Any, tz: zoneinfo.ZoneInfo) -> list[tuple[Any, list[tuple[Any, str]]]]:
-    """The booking's events in order, each with its details."""
-    events = booking.events.select_related("actor").order_by("at", "pk")
-    return [(event, event_details(event, tz)) for event in events]
 
 
 def booking_lifecycle(user: Any, booking: Any, tz: zoneinfo.ZoneInfo) -> dict[str, Any]:

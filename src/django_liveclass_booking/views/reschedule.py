@@ -54,6 +54,19 @@ def _when(request: AuthenticatedRequest, value: dt.datetime) -> str:
 # --- proposing a new time -----------------------------------------------------------------------
 
 
+def _name(user: Any) -> str:
+    return str(user.get_full_name() or user.get_username())
+
+
+def _answering(user: Any, booking: Any) -> str:
+    """Who answers a proposal ``user`` made: the other party (either of them for a manager)."""
+    if user.pk == booking.student_id:
+        return _name(booking.teacher)
+    if user.pk == booking.teacher_id:
+        return _name(booking.student)
+    return _("%(teacher)s or %(student)s") % {"teacher": _name(booking.teacher), "student": _name(booking.student)}
+
+
 def _lesson_for_proposal(request: AuthenticatedRequest, pk: int) -> Any:
     """The 1:1 booking, if the viewer may see it and propose a new time for it; else 404."""
     booking = get_object_or_404(visible_bookings(request.user), pk=pk, kind=SessionKind.ONE_ON_ONE)
@@ -108,10 +121,12 @@ def propose(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         else:
             when = _when(request, proposal.start_at_utc)
             if proposal.status == RescheduleStatus.ACCEPTED:
+                # A student's proposal to a teacher who confirms without approval is applied at once.
                 messages.success(request, _("The lesson is moved to %(when)s.") % {"when": when})
             else:
-                messages.success(request, _("New time proposed (%(when)s): the lesson moves once it is accepted.")
-                                 % {"when": when})
+                messages.success(request, _("New time proposed (%(when)s); waiting for %(who)s to accept or "
+                                            "decline it. The lesson keeps its time until then.")
+                                 % {"when": when, "who": _answering(request.user, booking)})
             return redirect(_booking_url(booking))
     return _propose_page(request, booking, form)
 
@@ -136,7 +151,7 @@ def accept(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         booking = services.accept_reschedule(proposal, actor=request.user)
     except BookingError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
     else:
         when = _when(request, booking.start_at_utc)
         messages.success(request, _("The lesson is moved to %(when)s.") % {"when": when})
@@ -154,7 +169,7 @@ def decline(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         services.decline_reschedule(proposal, actor=request.user, reason=form.cleaned_data["reason"])
     except BookingError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("The new time is declined: the lesson stays as it was."))
     return safe_next(request, _booking_url(proposal.booking))
@@ -167,7 +182,7 @@ def withdraw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         services.withdraw_reschedule(proposal, actor=request.user)
     except BookingError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("Your proposal is withdrawn: the lesson stays as it was."))
     return safe_next(request, _booking_url(proposal.booking))
@@ -191,7 +206,7 @@ def move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         moved = services.move_seat(booking, session, actor=request.user)
     except BookingError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
         return redirect(_booking_url(booking))
     messages.success(request, _("Your seat is moved to %(when)s.") % {"when": _when(request, moved.start_at_utc)})
     return redirect(_booking_url(moved))

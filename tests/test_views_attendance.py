@@ -168,3 +168,25 @@ def test_recording_needs_post_and_the_csrf_token(clock: Any, teacher: Any, group
     strict.force_login(teacher)
     assert strict.post(url("record_outcome", booked[0].pk), {"outcome": "completed"}).status_code == 403
     assert status_of(booked[0]) == "confirmed"
+
+
+def test_a_student_disputes_the_teachers_record_and_the_history_says_both(clock: Any, teacher: Any, student: Any,
+                                                                          group: Any, booked: list[Any]) -> None:
+    clock.current = START + dt.timedelta(minutes=70)
+    here = url("session_roster", group.pk)
+    login(teacher).post(url("record_outcome", booked[0].pk), {"outcome": "completed", "note": "Good work",
+                                                              "next": here})
+    client = login(student)
+    page = client.get(url("booking_detail", booked[0].pk))
+    assert [value for value, _ in page.context["outcomes"]] == ["teacher_no_show"]
+    response = client.post(url("record_outcome", booked[0].pk), {"outcome": "teacher_no_show", "note": "Empty room"},
+                           follow=True)
+    assert status_of(booked[0]) == "disputed" and response.context["outcomes"] == []
+    rows = [(e.kind, {str(label): text for label, text in details}) for e, details in response.context["events"]]
+    assert rows[-2:] == [
+        ("completed", {"Note": "Good work"}),
+        ("disputed", {"Outcome recorded": "Teacher did not attend", "Replaces": "Completed", "Note": "Empty room"}),
+    ]
+    # The teacher cannot answer a dispute; only a manager settles it.
+    roster = login(teacher).get(here)
+    assert dict((b.pk, outcomes) for b, outcomes in roster.context["rows"])[booked[0].pk] == []

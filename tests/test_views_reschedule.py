@@ -254,6 +254,10 @@ def test_a_group_booking_lists_other_dates_of_the_class_and_moves(teacher: Any, 
     assert any("moved" in m for m in flashed(response))
     moved = response.context["booking"]
     assert moved.session_id == weekly[0] and moved.status == "confirmed"
+    event, details = response.context["events"][-1]
+    shown = {str(label): text for label, text in details}
+    assert event.kind == "moved" and shown["Old time"].endswith("09:00–10:00") and set(shown) == {"Old time",
+                                                                                                  "New time"}
 
 
 def test_a_move_the_service_refuses_shows_its_message(teacher: Any, student: Any, other_student: Any,

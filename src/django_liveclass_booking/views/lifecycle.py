@@ -17,6 +17,7 @@ from ..conf import booking_settings
 from ..forms import OUTCOME_CHOICES
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
+    OUTCOME_STATUSES,
     BookingStatus,
     RescheduleRequest,
     RescheduleStatus,
@@ -30,6 +31,10 @@ from .history import history
 MOVE_OPTIONS_LIMIT = 20
 #: The answers to a proposed new time, in the order their buttons appear.
 ANSWERS = ("accept", "decline", "withdraw")
+#: The teacher's account of a lesson.
+TEACHER_OUTCOMES = (BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+#: The statuses an outcome may be recorded over.
+RECORDABLE = (BookingStatus.CONFIRMED, *OUTCOME_STATUSES)
 
 
 def outcome_window_open(session: Any, now: dt.datetime) -> bool:
@@ -39,12 +44,34 @@ def outcome_window_open(session: Any, now: dt.datetime) -> bool:
     return session.start_at_utc <= now <= closes
 
 
+def answers_the_record(user: Any, booking: Any, outcome: str) -> bool:
+    """Whether recording ``outcome`` over the booking's current status is a move the service makes.
+
+    On a confirmed booking any outcome is. Over an outcome on record, a party gives their account
+    against the other party's (the booking becomes ``disputed``): the student reports that the
+    teacher did not come against the teacher's ``completed`` or ``no_show``, the teacher marks the
+    student against the student's ``teacher_no_show``. Anyone else the adapter lets record outcomes
+    (a manager) may replace any outcome, a disputed one included.
+    """
+    status = booking.status
+    if status == BookingStatus.CONFIRMED:
+        return True
+    if status not in OUTCOME_STATUSES or status == outcome:
+        return False
+    if user.pk == booking.teacher_id and outcome in TEACHER_OUTCOMES:
+        return status == BookingStatus.TEACHER_NO_SHOW
+    if user.pk == booking.student_id and outcome == BookingStatus.TEACHER_NO_SHOW:
+        return status in TEACHER_OUTCOMES
+    return True
+
+
 def allowed_outcomes(user: Any, booking: Any, now: dt.datetime) -> list[tuple[str, Any]]:
-    """The (outcome, button text) pairs ``user`` may record for ``booking`` now."""
-    if booking.status != BookingStatus.CONFIRMED or not outcome_window_open(booking.session, now):
+    """The (outcome, button text) pairs ``user`` may record for ``booking`` now (the adapter decides who)."""
+    if booking.status not in RECORDABLE or not outcome_window_open(booking.session, now):
         return []
     adapter = get_adapter()
-    return [(value, label) for value, label in OUTCOME_CHOICES if adapter.can_record_outcome(user, booking, value)]
+    return [(value, label) for value, label in OUTCOME_CHOICES
+            if answers_the_record(user, booking, value) and adapter.can_record_outcome(user, booking, value)]
 
 
 def pending_proposal(booking: Any, now: dt.datetime) -> RescheduleRequest | None:

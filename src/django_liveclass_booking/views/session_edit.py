@@ -26,7 +26,7 @@ from ._common import AuthenticatedRequest, add_booking_error, local, render_page
 
 TIME_ERRORS = {
     "teacher_unavailable": "start", "start_in_past": "start", "naive_datetime": "start",
-    "invalid_datetime": "start", "invalid_duration": "duration", "session_started": "start",
+    "invalid_datetime": "start", "invalid_duration": "duration",
 }
 DETAILS_ERRORS = {"capacity_below_taken": "capacity", "invalid_capacity": "capacity"}
 

@@ -6,7 +6,7 @@ calendar program fetches with the secret token in its address.
 
 from django.urls import path
 
-from .views import calendar, lessons, student, teacher
+from .views import attendance, calendar, lessons, reschedule, session_edit, student, teacher
 
 app_name = "liveclass_booking"
 
@@ -20,6 +20,12 @@ urlpatterns = [
     path("bookings/", student.my_bookings, name="my_bookings"),
     path("bookings/<int:pk>/", student.booking_detail, name="booking_detail"),
     path("bookings/<int:pk>/cancel/", student.cancel, name="cancel_booking"),
+    path("bookings/<int:pk>/reschedule/", reschedule.propose, name="propose_reschedule"),
+    path("bookings/<int:pk>/move/", reschedule.move, name="move_booking"),
+    path("bookings/<int:pk>/outcome/", attendance.record_outcome, name="record_outcome"),
+    path("reschedule/<int:pk>/accept/", reschedule.accept, name="accept_reschedule"),
+    path("reschedule/<int:pk>/decline/", reschedule.decline, name="decline_reschedule"),
+    path("reschedule/<int:pk>/withdraw/", reschedule.withdraw, name="withdraw_reschedule"),
     path("waitlist/<int:pk>/accept/", student.accept_offer, name="accept_offer"),
     path("waitlist/<int:pk>/decline/", student.decline_offer, name="decline_offer"),
     path("waitlist/<int:pk>/leave/", student.leave_waitlist, name="leave_waitlist"),
@@ -38,6 +44,7 @@ urlpatterns = [
     path("teach/series/<int:pk>/decline/", teacher.decline_series, name="decline_series"),
     path("teach/sessions/new/", teacher.schedule, name="schedule_session"),
     path("teach/sessions/<int:pk>/", teacher.session_roster, name="session_roster"),
+    path("teach/sessions/<int:pk>/edit/", session_edit.edit_session, name="edit_session"),
     path("teach/sessions/<int:pk>/cancel/", teacher.cancel_session, name="cancel_session"),
     path("teach/policy/", teacher.policy, name="teacher_policy"),
     path("teach/availability/", teacher.availability, name="teacher_availability"),

@@ -1,5 +1,14 @@
 """Forms of the optional views: ``student`` and ``teacher`` pages. They parse input only."""
 
+from .lifecycle import (
+    OUTCOME_CHOICES,
+    AnswerForm,
+    MoveForm,
+    OutcomeForm,
+    RescheduleForm,
+    SessionDetailsForm,
+    SessionTimeForm,
+)
 from .student import (
     CancelForm,
     InstantField,
@@ -14,6 +23,13 @@ from .student import (
 )
 
 __all__ = [
+    "OUTCOME_CHOICES",
+    "AnswerForm",
+    "MoveForm",
+    "OutcomeForm",
+    "RescheduleForm",
+    "SessionDetailsForm",
+    "SessionTimeForm",
     "CancelForm",
     "InstantField",
     "LessonRequestForm",

@@ -143,3 +143,18 @@ def render_page(request: HttpRequest, template: str, context: dict[str, Any] | N
             "common_timezones": common_timezones(), "calendar_feeds": calendar_feeds_available()}
     page.update(context or {})
     return render(request, template, page, status=status)
+
+
+def visible_bookings(user: Any) -> Any:
+    """Bookings ``user`` may open, as the adapter decides (any other answers 404)."""
+    from ..models import get_booking_model
+
+    bookings = get_booking_model().objects.select_related("session", "student", "teacher")
+    return get_adapter().bookings_visible_to(user, bookings)
+
+
+def visible_sessions(user: Any) -> Any:
+    """Sessions ``user`` may open, as the adapter decides (any other answers 404)."""
+    from ..models import get_session_model
+
+    return get_adapter().sessions_visible_to(user, get_session_model().objects.select_related("teacher"))

@@ -43,7 +43,9 @@ from ._common import (
     render_page,
     safe_next,
     small_int,
+    viewer_timezone,
 )
+from .lifecycle import booking_lifecycle
 
 
 def _now() -> dt.datetime:
@@ -184,6 +186,8 @@ def _booking_page(request: AuthenticatedRequest, booking: Any, form: CancelForm 
         "show_meeting": _shows_meeting(request.user, booking.session, booking),
         "cancellable": booking.status in ACTIVE_BOOKING_STATUSES,
         "form": form or CancelForm(),
+        "here": request.get_full_path(),
+        **booking_lifecycle(request.user, booking, viewer_timezone(request)),
     }
     return render_page(request, "liveclass_booking/student/booking_detail.html", context)
 

@@ -35,6 +35,7 @@ from ..forms.teacher import (
     WindowForm,
 )
 from ..models import (
+    OUTCOME_STATUSES,
     BookingSeries,
     BookingStatus,
     SeriesStatus,
@@ -47,6 +48,7 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
+from ..models.bookings import live_at
 from ._common import (
     AuthenticatedRequest,
     add_booking_error,
@@ -55,6 +57,8 @@ from ._common import (
     teacher_required,
     viewer_timezone,
 )
+from .attendance import roster_rows
+from .lifecycle import outcome_window_open, proposals_to_answer
 
 #: The dashboard lists at most this many upcoming sessions (the roster pages show the rest).
 UPCOMING_LIMIT = 100
@@ -138,6 +142,7 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     )
     return render_page(request, "liveclass_booking/teacher/dashboard.html", {
         "pending_bookings": pending, "pending_series": series, "upcoming": upcoming,
+        "proposals": proposals_to_answer(user, now),
         "upcoming_limit": UPCOMING_LIMIT, "here": request.get_full_path(),
     })
 
@@ -227,12 +232,17 @@ def session_roster(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """One session: who is booked, who waits, the meeting details, and a cancel button."""
     session = get_object_or_404(_own(get_session_model().objects.all(), request.user), pk=pk)
     now = get_adapter().now()
-    bookings = (get_booking_model().objects.live(now).filter(session_id=session.pk)
+    # Live bookings, and those whose outcome is recorded (they keep their place on the roster).
+    bookings = (get_booking_model().objects.filter(live_at(now) | Q(status__in=OUTCOME_STATUSES),
+                                                   session_id=session.pk)
                 .select_related("student").order_by("created", "pk"))
     waitlist = SessionWaitlist.objects.filter(session_id=session.pk).select_related("student").order_by(
         "position", "pk")
     return render_page(request, "liveclass_booking/teacher/roster.html", {
         "session": session, "bookings": bookings, "waitlist": waitlist, "here": request.get_full_path(),
+        "rows": roster_rows(request.user, session, bookings, now),
+        "can_edit": get_adapter().can_manage_session(request.user, session),
+        "outcome_window_open": outcome_window_open(session, now),
         "cancel_form": ReasonForm(auto_id="cancel-session-%s"),
         "scheduled": session.status == SessionStatus.SCHEDULED,
     })

@@ -47,10 +47,13 @@ def test_move_seat_with_a_waitlist_hand_over_budget(make_session, make_user, stu
     assert_all()
 
 
-def test_move_seat_budget_with_booking_limits(make_session, student, set_policy, now):
+@pytest.mark.parametrize("someone_waits", [False, True])
+def test_move_seat_budget_with_booking_limits(make_session, make_user, student, set_policy, now, someone_waits):
     set_policy(max_bookings_per_day=2)
     old, new = make_session(capacity=1), make_session(capacity=2)
     booking = services.book_seat(student, old, now=now)
+    if someone_waits:
+        services.join_waitlist(make_user(), old, now=now)
     queries, sql = count(lambda: services.move_seat(booking, new, actor=student, now=now))
     assert queries <= MOVE_SEAT_BUDGET + CLAIM_LOCK, (queries, sql)
 

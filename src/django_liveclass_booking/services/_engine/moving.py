@@ -21,7 +21,6 @@ from ...models import (
     BookingStatus,
     SessionKind,
     SessionStatus,
-    TeacherBookingPolicy,
     get_booking_model,
     get_session_model,
 )
@@ -77,10 +76,9 @@ def _move_once(booking: Any, session: Any, now: dt.datetime, actor_id: Any, as_s
     old_pk, target_pk = booking.session_id, session.pk
     with db.atomic():
         # The stored state, read under the locks: the booking (with its student, for the rules) and both rows.
-        policy = TeacherBookingPolicy.for_teacher(booking.teacher_id)
-        if seating.counts_bookings(policy):
-            # As for a new seat: with a limit set, the teacher row serialises the student's bookings.
-            policy = locks.lock_teacher(booking.teacher_id)
+        # Always the teacher row first (one read either way): with a limit set it serialises the student's
+        # bookings, as for a new seat, and a move is rare enough to queue behind the teacher's other changes.
+        policy = locks.lock_teacher(booking.teacher_id)
         rows = {row.pk: row for row in _lock_sessions([old_pk, target_pk])}
         old: Any = rows.get(old_pk)
         target: Any = rows.get(target_pk)

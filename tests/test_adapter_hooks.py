@@ -165,6 +165,16 @@ def test_the_assistant_confirms_a_series_on_the_teacher_pages(client: Any, assis
     assert set(get_booking_model().objects.values_list("status", flat=True)) == {"confirmed"}
 
 
+def test_the_assistant_sees_the_teachers_requests_and_classes_on_the_dashboard(
+        client: Any, assistant_adapter: Any, pending_series: BookingSeries, teacher: Any) -> None:
+    group = services.schedule_session(teacher, start=soon() + dt.timedelta(days=2), duration=60, capacity=3)
+    client.force_login(assistant_adapter)
+    response = client.get(url("teacher_dashboard"))
+    assert response.status_code == 200
+    assert response.context["pending_series"].get().pk == pending_series.pk
+    assert group.pk in {s.pk for s in response.context["upcoming"]}
+
+
 def test_the_assistant_opens_a_students_booking_page(client: Any, assistant_adapter: Any, group: Any,
                                                       student: Any) -> None:
     booking = services.book_seat(student, group)

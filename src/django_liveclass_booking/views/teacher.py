@@ -8,6 +8,7 @@ Which sessions, bookings, series and windows a viewer reaches is the adapter's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -120,23 +121,24 @@ def _dashboard_url() -> str:
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     """Pending requests and series to answer, and the teacher's upcoming sessions."""
     user, now = request.user, get_adapter().now()
+    # The rows of the user's teacher pages: their own, or more for whoever the adapter lets manage them.
+    mine = functools.partial(get_adapter().teacher_rows_managed_by, user)
     pending = (
-        get_booking_model().objects.live(now).filter(teacher=user, status=BookingStatus.PENDING)
+        mine(get_booking_model().objects.live(now).filter(status=BookingStatus.PENDING))
         # A pending series is answered as a whole, in its own list.
-        # The reverse relation from BookingSeriesItem.booking is not on the abstract model that types it.
-        .exclude(series_item__series__status=SeriesStatus.PENDING)  # type: ignore[misc]
+        .exclude(series_item__series__status=SeriesStatus.PENDING)
         .select_related("student", "session").order_by("start_at_utc", "pk")
     )
     live_pending = Q(items__booking__status=BookingStatus.PENDING) & (
         Q(items__booking__expires_at__isnull=True) | Q(items__booking__expires_at__gt=now))
     series = (
-        BookingSeries.objects.filter(teacher=user, status=SeriesStatus.PENDING)
+        mine(BookingSeries.objects.filter(status=SeriesStatus.PENDING))
         .annotate(pending_count=Count("items", filter=live_pending),
                   first_start=Min("items__start_at_utc", filter=live_pending))
         .filter(pending_count__gt=0).select_related("student").order_by("first_start", "pk")
     )
     upcoming = (
-        get_session_model().objects.filter(teacher=user, status=SessionStatus.SCHEDULED, start_at_utc__gt=now)
+        mine(get_session_model().objects.filter(status=SessionStatus.SCHEDULED, start_at_utc__gt=now))
         .annotate(waiting=Count("waitlist_entries", filter=Q(waitlist_entries__status=WaitlistStatus.WAITING)))
         .order_by("start_at_utc", "pk")[:UPCOMING_LIMIT]
     )

@@ -260,3 +260,31 @@ def test_the_booking_status_filter_and_column_show_the_outcomes(admin_client: An
     page = admin_client.get(url(Booking, "change", imported["bookings:2"].pk))
     assert [e.kind for e in inline_events(page)] == ["imported"]
     assert "Student did not attend" in page.content.decode()
+
+
+def test_a_manager_accepts_and_declines_proposals_from_the_list(admin_client: Any, settings: Any, teacher: Any,
+                                                                 student: Any) -> None:
+    settings.LIVECLASS_BOOKING = {"REQUIRE_AVAILABILITY": False}
+    services.set_policy(teacher, approval_mode="manual", timezone="UTC")
+    lessons = []
+    for day in (2, 3):
+        start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=day)
+        lessons.append(services.request_lesson(student, teacher, start=start, duration=60))
+    services.set_policy(teacher, approval_mode="auto")
+    proposals = [services.request_reschedule(b, start=b.start_at_utc + dt.timedelta(hours=2), actor=teacher)
+                 for b in lessons]
+    changelist = url(RescheduleRequest, "changelist")
+    response = admin_client.post(changelist, {"action": "accept_proposals", "_selected_action": [proposals[0].pk]})
+    assert response.status_code == 302
+    response = admin_client.post(changelist, {"action": "decline_proposals", "_selected_action": [proposals[1].pk],
+                                              "reason": "The room is taken"})
+    assert response.status_code == 302
+    first, second = (RescheduleRequest.objects.get(pk=p.pk) for p in proposals)
+    assert (first.status, second.status, second.reason) == ("accepted", "declined", "The room is taken")
+    moved = get_booking_model().objects.get(pk=lessons[0].pk)
+    assert moved.start_at_utc == proposals[0].start_at_utc
+    assert list(moved.events.values_list("kind", flat=True)) == ["requested", "rescheduled"]
+    # A second accept of an answered proposal is refused by the service and reported, not applied.
+    response = admin_client.post(changelist, {"action": "accept_proposals", "_selected_action": [proposals[1].pk]},
+                                 follow=True)
+    assert "invalid_transition" in response.content.decode()

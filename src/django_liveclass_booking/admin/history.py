@@ -1,8 +1,9 @@
 """Admin for what happened to bookings: their history (``BookingEvent``) and the reschedule proposals.
 
 Both are written only by the services, in the transaction of the change they record, so both are
-read-only here: no add, no change, no delete. A booking's history also shows on its own page
-(:class:`BookingEventInline`, which ``LiveClassBookingAdmin`` lists).
+read-only here: no add, no change, no delete. A proposal may be accepted or declined from its list,
+through the services (which ask the adapter whether the signed-in user may). A booking's history
+also shows on its own page (:class:`BookingEventInline`, which ``LiveClassBookingAdmin`` lists).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from .. import services
 from ..models import BookingEvent, RescheduleRequest, get_booking_model
-from ._common import ReadOnlyInline, ViewOnlyAdmin, user_search_fields
+from ._common import ReadOnlyInline, ReasonActionForm, ViewOnlyAdmin, acting_user, run_for_each, user_search_fields
 
 
 def describe(data: Mapping[str, Any] | None) -> SafeString | None:
@@ -112,8 +115,24 @@ class RescheduleRequestAdmin(BookingSearchAdmin):
         (_("Records"), {"fields": ("created", "modified"), "classes": ("collapse",)}),
     ]
 
+    action_form = ReasonActionForm
+    actions = ["accept_proposals", "decline_proposals"]
+
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         return [*super().get_search_fields(request), *user_search_fields("proposed_by")]
+
+    @admin.action(description=_("Accept the selected proposals (the lessons move)"), permissions=["view"])
+    def accept_proposals(self, request: HttpRequest, queryset: QuerySet) -> None:
+        run_for_each(self, request, queryset.select_related("booking"),
+                     lambda p: services.accept_reschedule(p, actor=acting_user(request)),
+                     lambda n: ngettext("Accepted %d proposal.", "Accepted %d proposals.", n) % n)
+
+    @admin.action(description=_("Decline the selected proposals"), permissions=["view"])
+    def decline_proposals(self, request: HttpRequest, queryset: QuerySet) -> None:
+        reason = request.POST.get("reason", "")
+        run_for_each(self, request, queryset.select_related("booking"),
+                     lambda p: services.decline_reschedule(p, actor=acting_user(request), reason=reason),
+                     lambda n: ngettext("Declined %d proposal.", "Declined %d proposals.", n) % n)
 
 
 admin.site.register(BookingEvent, BookingEventAdmin)

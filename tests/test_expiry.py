@@ -116,7 +116,8 @@ def test_the_process_command_prints_what_it_did(make_session, make_user, manual,
                                          "expired_reschedules": 0, "completed": 0}
     out = io.StringIO()
     call_command("liveclass_booking", "process", stdout=out)
-    assert out.getvalue().startswith("Expired 0 request(s)")
+    assert out.getvalue() == ("Expired 0 request(s), 0 offer(s) and 0 reschedule proposal(s); made 0 offer(s); "
+                              "completed 0 lesson(s).\n")
 
 
 def test_the_process_command_refuses_a_naive_now():

@@ -61,8 +61,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(counts, sort_keys=True))
             return
         self.stdout.write(
-            f"Expired {counts['expired_requests']} request(s) and {counts['expired_offers']} offer(s); "
-            f"made {counts['offers_made']} offer(s)."
+            f"Expired {counts['expired_requests']} request(s), {counts['expired_offers']} offer(s) and "
+            f"{counts['expired_reschedules']} reschedule proposal(s); made {counts['offers_made']} offer(s); "
+            f"completed {counts['completed']} lesson(s)."
         )
 
     def import_legacy(self, options: dict[str, Any]) -> None:

@@ -142,6 +142,13 @@ def test_the_teacher_accepts_a_students_proposal_from_the_dashboard(lesson: Any,
     assert [e.kind for e, _ in page.context["events"]][-1] == "rescheduled"
 
 
+def test_a_proposal_of_a_cancelled_lesson_is_no_longer_offered(lesson: Any, student: Any, teacher: Any) -> None:
+    propose(login(student), lesson, soon(hour=14))
+    services.cancel_booking(lesson, actor=teacher)
+    assert login(teacher).get(url("teacher_dashboard")).context["proposals"] == []
+    assert b"Accept the new time" not in login(teacher).get(url("booking_detail", lesson.pk)).content
+
+
 def test_the_teacher_proposes_and_the_student_declines(lesson: Any, student: Any, teacher: Any) -> None:
     response = propose(login(teacher), lesson, soon(hour=15))
     proposal = RescheduleRequest.objects.get(booking=lesson)

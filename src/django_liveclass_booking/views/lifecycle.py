@@ -75,7 +75,13 @@ def allowed_outcomes(user: Any, booking: Any, now: dt.datetime) -> list[tuple[st
 
 
 def pending_proposal(booking: Any, now: dt.datetime) -> RescheduleRequest | None:
-    """The booking's proposal for a new time still waiting for an answer, if any."""
+    """The booking's proposal for a new time still waiting for an answer, if any.
+
+    None once the booking is no longer active: its proposal can no longer be accepted (the sweep
+    marks it expired at the latest at the lesson's start).
+    """
+    if booking.status not in ACTIVE_BOOKING_STATUSES:
+        return None
     return (RescheduleRequest.objects.filter(booking_id=booking.pk, status=RescheduleStatus.PENDING,
                                              expires_at__gt=now)
             .select_related("proposed_by").first())
@@ -137,7 +143,8 @@ def booking_lifecycle(user: Any, booking: Any, tz: zoneinfo.ZoneInfo) -> dict[st
 
 def proposals_to_answer(user: Any, now: dt.datetime, limit: int = 100) -> list[tuple[RescheduleRequest, list[str]]]:
     """Pending proposals on the bookings of ``user``'s teacher pages, each with the answers ``user`` may give."""
-    bookings = get_adapter().teacher_rows_managed_by(user, get_booking_model().objects.all())
+    bookings = get_adapter().teacher_rows_managed_by(
+        user, get_booking_model().objects.filter(status__in=ACTIVE_BOOKING_STATUSES))
     pending = (RescheduleRequest.objects.filter(status=RescheduleStatus.PENDING, expires_at__gt=now,
                                                 booking__in=bookings.values("pk"))
                .select_related("booking", "booking__student", "proposed_by")

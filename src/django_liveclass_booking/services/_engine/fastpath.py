@@ -111,3 +111,28 @@ def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any]
         return None
     _saved(booking, row[0])
     return int(row[1])
+
+
+def update_with_event(queryset: Any, values: dict[str, Any], event: dict[str, Any]) -> int:
+    """Run the UPDATE of ``queryset`` with ``values`` and insert one history row per updated booking, in one
+    statement. The number of rows updated."""
+    from django.db.models.sql import UpdateQuery
+
+    connection = db.connection()
+    qn = connection.ops.quote_name
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    query.annotations = {}
+    update_sql, update_params = query.get_compiler(connection=connection).as_sql()
+    e = BookingEvent._meta
+    event_fields: list[Any] = [e.get_field(name) for name in ("booking", "kind", "actor", "at", "data")]
+    row = BookingEvent(booking_id=0, **event)
+    event_values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in event_fields[1:]]
+    typed = ", ".join(f"CAST(%s AS {_cast_type(f, connection)})" for f in event_fields[1:])
+    pk = qn(queryset.model._meta.pk.column)
+    sql = (f"WITH moved AS ({update_sql} RETURNING {pk} AS id) "
+           f"INSERT INTO {qn(e.db_table)} ({', '.join(qn(f.column) for f in event_fields)}) "
+           f"SELECT moved.id, {typed} FROM moved")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*update_params, *event_values])
+        return int(cursor.rowcount)

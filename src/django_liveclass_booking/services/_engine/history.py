@@ -83,3 +83,20 @@ def insert_new(booking: Any, now: dt.datetime, event: Event | None = None) -> No
         return
     booking.save(force_insert=True, using=db.alias())
     created([booking], now, event)
+
+
+def update_moving(queryset: Any, values: dict[str, Any], pk: Any, status: str, now: dt.datetime,
+                  event: Event) -> bool:
+    """The conditional UPDATE that moves the booking ``pk`` to ``status`` (``queryset`` holds at most that
+    row), and its history row if it moved: one statement on PostgreSQL, two elsewhere. Whether it moved.
+    """
+    from . import fastpath
+
+    data = {"status": status, **event.data}
+    if db.connection().vendor == "postgresql":
+        return bool(fastpath.update_with_event(queryset, values, {
+            "kind": KIND_OF_STATUS[status], "actor_id": event.actor_id, "at": now, "data": data}))
+    if not queryset.update(**values):
+        return False
+    record([pk], KIND_OF_STATUS[status], now, Event(event.actor_id, data))
+    return True

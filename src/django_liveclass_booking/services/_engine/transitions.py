@@ -202,11 +202,17 @@ def move(obj: Model, target: str, now: dt.datetime, *, queryset: QuerySet[Any] |
     if queryset is None:
         queryset = model._default_manager.db_manager(db.alias()).all()
     sources = sources_for(model, target)
-    # One conditional UPDATE: only a row whose stored status allows the move changes.
-    if not sources or not queryset.filter(pk=obj.pk, status__in=sources).update(**_values(model, target, now, fields)):
+    if not sources:
         return False
+    # One conditional UPDATE: only a row whose stored status allows the move changes.
+    row = queryset.filter(pk=obj.pk, status__in=sources)
+    values = _values(model, target, now, fields)
     if _kind(model) == "booking":
-        history.moved([obj.pk], target, now, _event(event, fields))
+        moved = history.update_moving(row, values, obj.pk, target, now, _event(event, fields))
+    else:
+        moved = bool(row.update(**values))
+    if not moved:
+        return False
     apply(obj, target, now, **fields)
     return True
 

@@ -19,6 +19,7 @@ from django_liveclass_booking import services
 from django_liveclass_booking.exceptions import BookingError
 from django_liveclass_booking.models import (
     ApprovalMode,
+    RescheduleRequest,
     SessionWaitlist,
     TeacherAvailability,
     TeacherBookingPolicy,
@@ -29,6 +30,9 @@ from school.adapter import add_credits
 from school.models import CreditAccount, CreditEntry, Lesson
 
 ADDRESS = "127.0.0.1:8000"
+#: A lesson whose teacher proposes a new time: the student answers it on the lesson's page.
+PROPOSAL = {"teacher": "t.jones", "student": "s.chen", "minutes": 60, "subject": "Mathematics",
+            "message": "Something came up that morning: could we move to later in the week?"}
 #: Every demo teacher and student logs in with this password.
 DEMO_PASSWORD = "demo"
 
@@ -93,6 +97,7 @@ class Command(BaseCommand):
         self.seed_bookings(users, lessons)
         self.seed_waitlist(users, lessons)
         self.seed_club(users)
+        self.seed_proposal(users)
         if self.created:
             self.stdout.write(self.style.SUCCESS(f"Created {self.created} demo objects."))
         else:
@@ -207,6 +212,28 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.WARNING(f"  - {username} not on the waitlist of {lesson.title!r}: {exc}"))
                 continue
             self.note(f"{username} on the waitlist of {lesson.title!r} ({entry.status})")
+
+    def seed_proposal(self, users: dict[str, Any]) -> None:
+        """A 1:1 lesson of s.chen with t.jones, and a new time t.jones proposes for it, waiting for s.chen."""
+        if RescheduleRequest.objects.exists():
+            return
+        teacher, student = users[PROPOSAL["teacher"]], users[PROPOSAL["student"]]
+        now = timezone.now()
+        slots = services.available_slots(teacher, start=now + dt.timedelta(days=2), end=now + dt.timedelta(days=16),
+                                         duration=PROPOSAL["minutes"])
+        if len(slots) < 2:
+            self.stdout.write(self.style.WARNING("  - no free 1:1 slots of t.jones for the reschedule example"))
+            return
+        try:
+            lesson = services.request_lesson(student, teacher, start=slots[0][0], duration=PROPOSAL["minutes"])
+            # The service knows nothing of the host's own fields.
+            Lesson.objects.filter(pk=lesson.session_id).update(subject=PROPOSAL["subject"])
+            services.request_reschedule(lesson, start=slots[-1][0], actor=teacher, message=PROPOSAL["message"])
+        except BookingError as exc:
+            self.stdout.write(self.style.WARNING(f"  - reschedule example not made: {exc} ({exc.code})"))
+            return
+        self.note(f"1:1 lesson of {student.username} with {teacher.username} on {slots[0][0]:%a %d %b %H:%M} UTC, "
+                  f"and a new time proposed by the teacher: {slots[-1][0]:%a %d %b %H:%M} UTC")
 
     def seed_club(self, users: dict[str, Any]) -> None:
         if Lesson.objects.filter(external_ref__startswith=CLUB["key"] + "-").exists():

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -16,6 +17,7 @@ from django_liveclass_booking.models import (
     get_session_model,
 )
 from django_liveclass_booking.operations import OVERLAP_CONSTRAINT
+from django_liveclass_booking.services._engine import locks
 
 from .invariants import assert_all
 from .threads import run_at_once
@@ -131,3 +133,76 @@ def test_library_keeps_one_pending_proposal_per_booking(tutor, make_user, now):
         assert Counter(outcome(r) for r in results) == {"ok": 1, "BookingError": 3}, results
         assert {r.code for r in results if isinstance(r, BookingError)} == {"reschedule_pending"}
         assert RescheduleRequest.objects.filter(booking=booking, status="pending").count() == 1
+
+
+# --- an answer and a cancel of the same lesson at once ---------------------------------------------------
+
+def _cancel_holding_the_session(monkeypatch, booking, student, now, held):
+    """cancel_booking that keeps its session lock a while before it writes the booking row."""
+    real = locks.lock_session
+
+    def slow(pk):
+        row = real(pk)
+        if threading.current_thread().name == "cancel":
+            held.set()
+            time.sleep(1.0)
+        return row
+
+    monkeypatch.setattr(locks, "lock_session", slow)
+
+    def cancel():
+        threading.current_thread().name = "cancel"
+        return services.cancel_booking(get_booking_model().objects.get(pk=booking.pk), actor=student, now=now)
+
+    return cancel
+
+
+def _lesson_with_a_proposal(tutor, student, now):
+    booking = services.request_lesson(student, tutor, start=now + 3 * 24 * HOUR, duration=60, now=now)
+    proposal = services.request_reschedule(booking, start=booking.start_at_utc + 4 * HOUR, actor=tutor, now=now)
+    assert proposal.status == "pending"
+    return booking, proposal
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="one writer at a time: SQLite cannot deadlock")
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+def test_an_answer_and_a_cancel_of_one_lesson_at_once_never_deadlock(tutor, student, now, monkeypatch, answer):
+    booking, proposal = _lesson_with_a_proposal(tutor, student, now)
+    held = threading.Event()
+    cancel = _cancel_holding_the_session(monkeypatch, booking, student, now, held)
+
+    def work(i):
+        if i == 0:
+            return cancel()
+        held.wait(10)
+        time.sleep(0.2)  # the cancel holds the session: the answer comes in behind it
+        row = RescheduleRequest.objects.get(pk=proposal.pk)
+        service = services.accept_reschedule if answer == "accept" else services.decline_reschedule
+        return service(row, actor=student, now=now)
+
+    cancelled, answered = run_at_once(work, [0, 1])
+    assert outcome(cancelled) == "ok", cancelled
+    # The answer waited for the cancel, then found the lesson cancelled (or, declining, simply answered).
+    assert outcome(answered) in ({"ok"} if answer == "decline" else {"InvalidTransition"}), answered
+    assert get_booking_model().objects.get(pk=booking.pk).status == "cancelled"
+    assert_all()
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="one writer at a time: SQLite cannot deadlock")
+def test_control_locking_the_booking_before_the_session_deadlocks(tutor, student, now, monkeypatch):
+    booking, _ = _lesson_with_a_proposal(tutor, student, now)
+    held = threading.Event()
+    cancel = _cancel_holding_the_session(monkeypatch, booking, student, now, held)
+
+    def work(i):
+        if i == 0:
+            return cancel()
+        held.wait(10)
+        with transaction.atomic():
+            # The other order: the booking row, then its session.
+            get_booking_model().objects.select_for_update().get(pk=booking.pk)
+            get_session_model().objects.select_for_update().get(pk=booking.session_id)
+        return None
+
+    results = run_at_once(work, [0, 1])
+    assert any(isinstance(r, OperationalError) and "deadlock" in str(r).lower() for r in results), results

@@ -98,6 +98,40 @@ def test_a_later_start_extends_an_expiry_that_was_the_old_start(make_session, ma
     assert_all()
 
 
+def test_subscriptions_follow_a_moved_class_into_its_line_and_out_of_it(teacher, make_user, now, settings):
+    settings.LIVECLASS_BOOKING = {"REQUIRE_AVAILABILITY": False}
+    sessions = services.schedule_recurring_sessions(teacher, first_start=now + 2 * DAY, duration=60, capacity=1,
+                                                    rrule="FREQ=WEEKLY;COUNT=3", timezone="UTC", now=now)
+    services.book_seat(make_user(), sessions[0], now=now)  # the first class is full
+    subscriber = make_user()
+    series = services.subscribe_to_recurring_sessions(subscriber, sessions[0].recurrence_key, now=now)
+    waiting_item, booked_item = series.items.get(index=0), series.items.get(index=1)
+    assert (waiting_item.status, booked_item.status) == ("waitlisted", "booked")
+
+    for session in sessions[:2]:
+        services.reschedule_session(stored(session), start=session.start_at_utc + 3 * HOUR, actor=teacher, now=now)
+    for item, session in ((waiting_item, sessions[0]), (booked_item, sessions[1])):
+        item.refresh_from_db()
+        assert item.start_at_utc == stored(session).start_at_utc
+    # Cancelling the subscription leaves the moved class's line too.
+    services.cancel_series(series, actor=subscriber, now=now)
+    assert SessionWaitlist.objects.get(session=sessions[0], student=subscriber).status == "left"
+    waiting_item.refresh_from_db()
+    assert waiting_item.status == "cancelled"
+    assert_all()
+
+
+def test_a_class_that_has_started_is_not_cancelled(make_session, student, teacher, now):
+    session = make_session(capacity=3)
+    booking = services.book_seat(student, session, now=now)
+    during = session.start_at_utc + dt.timedelta(minutes=10)
+    assert_refused(lambda: services.cancel_session(stored(session), actor=teacher, now=during), "session_closed",
+                   stored(session), booking)
+    services.record_outcome(booking, outcome="completed", actor=teacher, now=during)
+    assert stored(session).status == "scheduled"
+    assert_all()
+
+
 def test_reschedule_refusals(make_session, make_user, teacher, other_student, lesson, now):
     session = make_session(capacity=2)
     services.book_seat(make_user(), session, now=now)

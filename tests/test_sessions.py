@@ -158,7 +158,7 @@ def test_system_and_managers_may_cancel_a_session(make_session, make_user, now):
 
 
 def test_session_model_method_cancel_delegates_to_the_service(session, teacher, now):
-    session.cancel(teacher)
+    session.cancel(teacher, now=now)
     session.refresh_from_db()
     assert session.status == SessionStatus.CANCELLED
 

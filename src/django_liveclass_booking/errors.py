@@ -233,7 +233,9 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         _("This session is cancelled or has already started; pick another session."),
         raised_as=_ERROR, when="``book_seat()``, ``check_booking()``, ``join_waitlist()``, ``accept_offer()`` or "
         "``offer_seat()``: the session is cancelled or has started. ``cancel_booking()``: a student cancels "
-        "after the start.",
+        "after the start. ``cancel_session()``: the session has started (record what happened with "
+        "``record_outcome()``). ``request_reschedule()``, ``accept_reschedule()``, ``move_seat()`` and "
+        "``reschedule_session()``: the lesson or class has started or is cancelled.",
     ),
     ErrorCode(
         "not_a_group_session",

@@ -104,10 +104,10 @@ class AbstractLiveClassSession(TimeStampedModel):
     def is_group(self) -> bool:
         return self.kind == SessionKind.GROUP
 
-    def cancel(self, actor: Any, reason: str = "") -> AbstractLiveClassSession:
+    def cancel(self, actor: Any, reason: str = "", *, now: Any = None) -> AbstractLiveClassSession:
         from .. import services
 
-        return services.cancel_session(self, actor=actor, reason=reason)
+        return services.cancel_session(self, actor=actor, reason=reason, now=now)
 
 
 class LiveClassSession(AbstractLiveClassSession):

@@ -111,8 +111,9 @@ def cancel_session(session: AbstractLiveClassSession, *, actor: Actor, reason: s
     """Cancel a session: its active bookings become ``cancelled``, its open waitlist entries ``left``.
 
     Whoever the adapter's ``can_manage_session`` allows (the teacher, a manager) or ``SYSTEM``
-    (``NotAllowed`` otherwise); an already cancelled session raises ``InvalidTransition``. Signals:
-    ``booking_cancelled`` per booking, then ``session_cancelled``.
+    (``NotAllowed`` otherwise); an already cancelled session raises ``InvalidTransition``, one that
+    has started ``session_closed`` (what happened in it is recorded with ``record_outcome()``).
+    Signals: ``booking_cancelled`` per booking, then ``session_cancelled``.
     """
     inputs.session(session)
     reason = inputs.text(reason, "reason")
@@ -127,6 +128,8 @@ def cancel_session(session: AbstractLiveClassSession, *, actor: Actor, reason: s
         if locked is None or locked.status != SessionStatus.SCHEDULED:
             raise InvalidTransition(code="invalid_transition",
                                     params={"from": getattr(locked, "status", None), "to": SessionStatus.CANCELLED})
+        if locked.start_at_utc <= current:
+            raise BookingError(code="session_closed", params={"session": locked.pk})
         # The session row lock serialises every change to this session's seats and bookings, so
         # the set read here is exactly the set the UPDATE below cancels.
         bookings = lifecycle.cancel_in_session(

@@ -7,13 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError
+from django.db.models import Q
 
 from ... import signals
 from ...exceptions import BookingError
 from ...models import (
     ACTIVE_BOOKING_STATUSES,
     BookingEventKind,
+    BookingSeriesItem,
     BookingStatus,
+    SeriesItemStatus,
     SessionKind,
     SessionStatus,
     SessionWaitlist,
@@ -55,6 +58,7 @@ def reschedule(session: Any, start: dt.datetime, end: dt.datetime, length: int, 
             Session.objects.using(using).filter(pk=locked.pk).update(
                 start_at_utc=start, end_at_utc=end, duration_minutes=length, modified=now)
             bookings = _move_bookings(locked, start, end, now, actor_id)
+            _move_items(locked, bookings, previous_start, start, end)
             # An offer never outlives the start: one made for the old time is cut to the new one.
             SessionWaitlist.objects.using(using).filter(
                 session_id=locked.pk, status=WaitlistStatus.OFFERED, offer_expires_at__gt=start,
@@ -71,6 +75,19 @@ def reschedule(session: Any, start: dt.datetime, end: dt.datetime, length: int, 
         # PostgreSQL's exclusion constraint: only a write that bypassed the teacher lock gets here.
         dberrors.raise_if_overlap(exc)
         raise
+
+
+def _move_items(locked: Any, bookings: list[Any], previous_start: dt.datetime, start: dt.datetime,
+                end: dt.datetime) -> None:
+    """Subscriptions' occurrences of the class follow it: those booked, and those waiting in its line
+    (found by their recurrence key and the class's old start, as cancelling a subscription finds them)."""
+    moved = Q(booking_id__in=[b.pk for b in bookings]) if bookings else Q(pk__in=[])
+    if locked.recurrence_key:
+        moved |= Q(series__recurrence_key=locked.recurrence_key, status=SeriesItemStatus.WAITLISTED,
+                   start_at_utc=previous_start)
+    elif not bookings:
+        return
+    BookingSeriesItem.objects.using(db.alias()).filter(moved).update(start_at_utc=start, end_at_utc=end)
 
 
 def _move_bookings(locked: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime, actor_id: Any) -> list[Any]:

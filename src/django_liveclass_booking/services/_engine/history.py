@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 from ...models import BookingEvent, BookingEventKind, BookingStatus
 from . import db
@@ -100,3 +103,30 @@ def update_moving(queryset: Any, values: dict[str, Any], pk: Any, status: str, n
         return False
     record([pk], KIND_OF_STATUS[status], now, Event(event.actor_id, data))
     return True
+
+
+def write_with_event(updates: list[tuple[QuerySet[Any], dict[str, Any]]], event: BookingEvent) -> None:
+    """Run these UPDATEs and insert the history row ``event``: one statement on PostgreSQL, one each elsewhere.
+
+    Called under the locks that make every UPDATE hit its row, so no row count is needed. On
+    PostgreSQL data-modifying CTEs make them one round trip; its exclusion constraint still
+    checks the moved session (an IntegrityError for the whole statement).
+    """
+    connection = db.connection()
+    if connection.vendor != "postgresql":
+        for queryset, values in updates:
+            queryset.update(**values)
+        BookingEvent.objects.using(db.alias()).bulk_create([event])
+        return
+    parts, params = [], []
+    for number, (queryset, values) in enumerate(updates):
+        query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+        query.add_update_values(values)
+        text, args = query.get_compiler(connection=connection).as_sql()
+        parts.append(f"u{number} AS ({text})")
+        params.extend(args)
+    insert = InsertQuery(BookingEvent)
+    insert.insert_values([f for f in BookingEvent._meta.concrete_fields if not f.primary_key], [event])
+    [(text, args)] = insert.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {text}", [*params, *args])

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ...models import TeacherBookingPolicy, get_session_model
+from django.db.models import Subquery
+
+from ...models import TeacherBookingPolicy, get_booking_model, get_session_model
 from . import db
 
 
@@ -52,6 +54,15 @@ def lock_session(session_pk: Any) -> Any:
     """Lock one session row (``SELECT ... FOR UPDATE``) and return it, or None if it is gone."""
     require_transaction()
     return get_session_model().objects.using(db.alias()).select_for_update().filter(pk=session_pk).first()
+
+
+def lock_session_of(booking_pk: Any) -> None:
+    """Lock the session of the booking ``booking_pk`` in one statement, before anything touches the booking row."""
+    require_transaction()
+    using = db.alias()
+    session = get_booking_model().objects.using(using).filter(pk=booking_pk).values("session_id")[:1]
+    list(get_session_model().objects.using(using).select_for_update().filter(pk=Subquery(session))
+         .values_list("pk", flat=True))
 
 
 def lock_sessions(session_pks: Iterable[Any], *, skip_locked: bool = False) -> list[Any]:

@@ -17,7 +17,9 @@ from ... import signals
 from ...exceptions import AlreadyBooked, BookingError, PolicyViolation
 from ...models import (
     ACTIVE_BOOKING_STATUSES,
+    BookingEvent,
     BookingEventKind,
+    BookingSeriesItem,
     BookingStatus,
     SessionKind,
     SessionStatus,
@@ -103,8 +105,18 @@ def _move_once(booking: Any, session: Any, now: dt.datetime, actor_id: Any, as_s
         if stored.status == BookingStatus.PENDING and stored.expires_at is not None:
             fields["expires_at"] = moved_expiry(stored.expires_at, stored.status_changed, old.start_at_utc,
                                                 target.start_at_utc, policy.request_ttl_hours)
-        # The unique key refuses a second active booking of the student in the target (IntegrityError).
-        Booking.objects.using(using).filter(pk=booking.pk).update(session_id=target_pk, **fields)
+        # The booking, its series item (a subscription's occurrence follows it) and its history row: one
+        # statement on PostgreSQL. The unique key refuses a second active booking of the student in the
+        # target (IntegrityError).
+        event = history.by(actor_id, previous_session=old_pk, previous_start=old.start_at_utc,
+                           previous_end=old.end_at_utc, session=target_pk, start=target.start_at_utc,
+                           end=target.end_at_utc)
+        history.write_with_event([
+            (Booking.objects.using(using).filter(pk=booking.pk), {"session_id": target_pk, **fields}),
+            (BookingSeriesItem.objects.using(using).filter(booking_id=booking.pk),
+             {"start_at_utc": target.start_at_utc, "end_at_utc": target.end_at_utc}),
+        ], BookingEvent(booking_id=booking.pk, kind=BookingEventKind.MOVED, actor_id=event.actor_id, at=now,
+                        data=dict(event.data)))
         places.released([booking], places.MOVED)
         shown_old = seats.cached_session(booking)
         booking.session = session
@@ -115,9 +127,6 @@ def _move_once(booking: Any, session: Any, now: dt.datetime, actor_id: Any, as_s
         else:
             seats.show_claimed(target, session)
         places.taken([booking])
-        history.record([booking.pk], BookingEventKind.MOVED, now, history.by(
-            actor_id, previous_session=old_pk, previous_start=old.start_at_utc, previous_end=old.end_at_utc,
-            session=target_pk, start=target.start_at_utc, end=target.end_at_utc))
         send_after_commit(signals.booking_rescheduled, Booking, booking=booking, previous_start=old.start_at_utc,
                           previous_end=old.end_at_utc)
         # The old seat last: its offer (if anyone waits there) signals after the move.

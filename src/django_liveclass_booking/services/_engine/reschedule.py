@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, QuerySet, Subquery
-from django.db.models.sql import InsertQuery, UpdateQuery
 from model_utils.fields import MonitorField
 
 from ... import signals
@@ -97,33 +96,6 @@ def new_booking_expiry(booking: Any, policy: TeacherBookingPolicy, start: dt.dat
     return min(booking.expires_at, start)
 
 
-def write_all(updates: list[tuple[QuerySet[Any], dict[str, Any]]], event: BookingEvent) -> None:
-    """Run these UPDATEs and insert the history row: one statement on PostgreSQL, one each elsewhere.
-
-    Called under the locks that make every UPDATE hit its row, so no row count is needed. On
-    PostgreSQL data-modifying CTEs make them one round trip; its exclusion constraint still
-    checks the moved session (an IntegrityError for the whole statement).
-    """
-    connection = db.connection()
-    if connection.vendor != "postgresql":
-        for queryset, values in updates:
-            queryset.update(**values)
-        BookingEvent.objects.using(db.alias()).bulk_create([event])
-        return
-    parts, params = [], []
-    for number, (queryset, values) in enumerate(updates):
-        query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
-        query.add_update_values(values)
-        text, args = query.get_compiler(connection=connection).as_sql()
-        parts.append(f"u{number} AS ({text})")
-        params.extend(args)
-    insert = InsertQuery(BookingEvent)
-    insert.insert_values([f for f in BookingEvent._meta.concrete_fields if not f.primary_key], [event])
-    [(text, args)] = insert.get_compiler(connection=connection).as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} {text}", [*params, *args])
-
-
 def move_lesson(booking: Any, session: Any, policy: TeacherBookingPolicy, start: dt.datetime, end: dt.datetime,
                 now: dt.datetime, by: Any, proposal: Any, series_item: Any = ...,
                 also: Sequence[tuple[QuerySet[Any], dict[str, Any]]] = ()) -> None:
@@ -154,7 +126,7 @@ def move_lesson(booking: Any, session: Any, policy: TeacherBookingPolicy, start:
     updates.extend(also)
     event = history.by(by, previous_start=previous_start.isoformat(), previous_end=previous_end.isoformat(),
                        start=start.isoformat(), end=end.isoformat(), request=proposal.pk)
-    write_all(updates, BookingEvent(booking_id=booking.pk, kind=BookingEventKind.RESCHEDULED,
+    history.write_with_event(updates, BookingEvent(booking_id=booking.pk, kind=BookingEventKind.RESCHEDULED,
                                     actor_id=event.actor_id, at=now, data=dict(event.data)))
     session.start_at_utc, session.end_at_utc, session.duration_minutes = start, end, length
     booking.start_at_utc, booking.end_at_utc, booking.expires_at = start, end, expires_at
@@ -184,7 +156,12 @@ def lock_teacher_of(proposal: Any) -> TeacherBookingPolicy:
 
 
 def locked_read(proposal: Any) -> Any:
-    """The proposal as stored, with its booking, session and series item: the three rows locked."""
+    """The proposal as stored, with its booking, session and series item: the three rows locked.
+
+    The lesson's session row first, as every booking change locks it before the booking row: a cancel
+    of the lesson at the same moment then waits here instead of deadlocking with this answer.
+    """
+    locks.lock_session_of(proposal.booking_id)
     qs = RescheduleRequest.objects.using(db.alias()).select_related("booking__session", "booking__series_item")
     if _has_select_for_update_of():
         qs = qs.select_related("booking__student").select_for_update(of=("self", "booking", "booking__session"))

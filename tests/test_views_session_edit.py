@@ -139,6 +139,21 @@ def test_a_group_class_moves_and_its_bookings_follow(teacher_client: Client, gro
     assert group.end_at_utc == new_start + dt.timedelta(minutes=90)
 
 
+def test_a_longer_class_at_the_second_of_two_equal_times_keeps_its_start(client: Client, teacher: Any) -> None:
+    # 31 Oct 2027, London: 01:30 happens twice; this class is at the second (01:30 GMT = 01:30 UTC).
+    services.set_policy(teacher, timezone="Europe/London")
+    start = dt.datetime(2027, 10, 31, 1, 30, tzinfo=UTC)
+    session = services.schedule_session(teacher, start=start, duration=60, capacity=3, timezone="Europe/London")
+    client.force_login(teacher)
+    page = client.get(url("edit_session", session.pk))
+    shown = page.context["time_form"]["start"].value()
+    response = client.post(url("edit_session", session.pk),
+                           {"part": "time", "time-start": shown.strftime("%Y-%m-%dT%H:%M"), "time-duration": 90})
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert (session.start_at_utc, session.duration_minutes) == (start, 90)
+
+
 def test_a_time_in_the_past_is_refused_and_nothing_moves(teacher_client: Client, group: Any) -> None:
     before = group.start_at_utc
     response = teacher_client.post(url("edit_session", group.pk),

@@ -61,9 +61,14 @@ def edit_session(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         time_form = SessionTimeForm(request.POST, tz=tz, prefix="time")
         if time_form.is_valid():
             data = time_form.cleaned_data
+            # The wall-clock time shown, sent back unchanged, keeps the instant it stood for: the second
+            # of two equal times on a fall-back night reads back as the first otherwise.
+            shown = local(session.start_at_utc, request).replace(tzinfo=None)
+            start = session.start_at_utc if data["start"].astimezone(tz).replace(tzinfo=None) == shown \
+                else data["start"]
             try:
                 services.reschedule_session(
-                    session, start=data["start"], actor=user,
+                    session, start=start, actor=user,
                     duration=data["duration"] if data["duration"] != session.duration_minutes else None)
             except BookingError as exc:
                 add_booking_error(time_form, exc, TIME_ERRORS)

@@ -7,6 +7,7 @@ the field it concerns.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone as dj_timezone
 
+from .. import services
 from ..adapter import get_adapter
 from ..exceptions import BookingError, PolicyViolation
 from ..models import TeacherBookingPolicy
@@ -158,3 +160,29 @@ def visible_sessions(user: Any) -> Any:
     from ..models import get_session_model
 
     return get_adapter().sessions_visible_to(user, get_session_model().objects.select_related("teacher"))
+
+
+def free_week(teacher: Any, week: dt.date | None, duration: int, tz: zoneinfo.ZoneInfo) -> dict[str, Any]:
+    """A week of the teacher's free 1:1 times for the slot pickers, as template context.
+
+    ``days``: (local day, [(start, end), ...]) in the viewer's zone; ``week`` (never before today) and
+    its neighbours ``previous_week``/``next_week``; ``slots_error``: the refusal if the times could not
+    be read.
+    """
+    today = get_adapter().now().astimezone(tz).date()
+    week = week if week and week >= today else today
+    start = dt.datetime.combine(week, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
+    slots_error: BookingError | None = None
+    try:
+        slots = services.available_slots(teacher, start=start, end=end, duration=duration)
+    except BookingError as exc:
+        slots, slots_error = [], exc
+    days: list[tuple[dt.date, list[tuple[dt.datetime, dt.datetime]]]] = []
+    for slot_start, slot_end in slots:
+        day = slot_start.astimezone(tz).date()
+        if not days or days[-1][0] != day:
+            days.append((day, []))
+        days[-1][1].append((slot_start, slot_end))
+    return {"days": days, "week": week, "previous_week": max(today, week - dt.timedelta(days=7)),
+            "next_week": week + dt.timedelta(days=7), "slots_error": slots_error}

@@ -39,6 +39,7 @@ from ..models import (
 from ._common import (
     AuthenticatedRequest,
     add_booking_error,
+    free_week,
     render_page,
     small_int,
     viewer_timezone,
@@ -91,27 +92,10 @@ def _lesson_page(request: AuthenticatedRequest, teacher: Any, form: LessonReques
     if search.is_valid():
         week = search.cleaned_data["week"]
         duration = search.cleaned_data["duration"] or duration
-    today = _now().astimezone(tz).date()
-    week = week if week and week >= today else today
-    start = dt.datetime.combine(week, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
-    slots_error: BookingError | None = None
-    days: list[Any] = []
-    try:
-        slots = services.available_slots(teacher, start=start, end=end, duration=duration)
-    except BookingError as exc:
-        slots, slots_error = [], exc
-    for slot_start, slot_end in slots:
-        local_day = slot_start.astimezone(tz).date()
-        if not days or days[-1][0] != local_day:
-            days.append((local_day, []))
-        days[-1][1].append((slot_start, slot_end))
     form = form or LessonRequestForm(initial={"duration": duration})
     context = {
-        "teacher": teacher, "search": search, "form": form, "days": days, "duration": duration,
-        "week": week, "previous_week": max(today, week - dt.timedelta(days=7)),
-        "next_week": week + dt.timedelta(days=7),
-        "slots_error": slots_error, "selected": request.POST.get("start", ""),
+        "teacher": teacher, "search": search, "form": form, "duration": duration,
+        "selected": request.POST.get("start", ""), **free_week(teacher, week, duration, tz),
     }
     return render_page(request, "liveclass_booking/student/request_lesson.html", context)
 

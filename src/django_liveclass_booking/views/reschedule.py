@@ -29,6 +29,7 @@ from ..models import RescheduleRequest, RescheduleStatus, SessionKind
 from ._common import (
     AuthenticatedRequest,
     add_booking_error,
+    free_week,
     render_page,
     safe_next,
     viewer_timezone,
@@ -79,27 +80,10 @@ def _propose_page(request: AuthenticatedRequest, booking: Any, form: RescheduleF
     tz = viewer_timezone(request)
     minutes = booking.session.duration_minutes
     search = SlotSearchForm(request.GET or None, durations=[minutes])
-    today = get_adapter().now().astimezone(tz).date()
-    week = search.cleaned_data["week"] if search.is_valid() and search.cleaned_data["week"] else today
-    week = max(week, today)
-    start = dt.datetime.combine(week, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
-    slots_error: BookingError | None = None
-    try:
-        slots = services.available_slots(booking.teacher, start=start, end=end, duration=minutes)
-    except BookingError as exc:
-        slots, slots_error = [], exc
-    days: list[Any] = []
-    for slot_start, slot_end in slots:
-        day = slot_start.astimezone(tz).date()
-        if not days or days[-1][0] != day:
-            days.append((day, []))
-        days[-1][1].append((slot_start, slot_end))
+    week = search.cleaned_data["week"] if search.is_valid() else None
     return render_page(request, "liveclass_booking/student/propose_reschedule.html", {
-        "booking": booking, "session": booking.session, "form": form, "search": search, "days": days,
-        "week": week, "previous_week": max(today, week - dt.timedelta(days=7)),
-        "next_week": week + dt.timedelta(days=7), "slots_error": slots_error,
-        "selected": request.POST.get("start", ""),
+        "booking": booking, "session": booking.session, "form": form, "search": search,
+        "selected": request.POST.get("start", ""), **free_week(booking.teacher, week, minutes, tz),
         "proposal": pending_proposal(booking, get_adapter().now()),
     })
 

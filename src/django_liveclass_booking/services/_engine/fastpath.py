@@ -9,10 +9,11 @@ path (claim UPDATE, then INSERT) is used elsewhere; both pass the same invariant
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db.models import NOT_PROVIDED, Model, signals
+from django.db.models.sql import InsertQuery, UpdateQuery
 from model_utils.models import TimeStampedModel
 
 from ...models import BookingEvent, SessionStatus, SessionWaitlist, WaitlistStatus, get_session_model
@@ -41,24 +42,46 @@ def _cast_type(field: Any, connection: Any) -> str:
     return "text" if db_type.startswith("varchar") else db_type
 
 
+def _typed(fields: list[Any], connection: Any) -> str:
+    # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
+    return ", ".join(f"CAST(%s AS {_cast_type(f, connection)})" for f in fields)
+
+
+def _events_from(source: str, event: dict[str, Any]) -> tuple[str, list[Any]]:
+    """An INSERT of one history row per ``id`` of the CTE ``source``, with the values of ``event``."""
+    connection = db.connection()
+    qn = connection.ops.quote_name
+    e = BookingEvent._meta
+    fields: list[Any] = [e.get_field(name) for name in ("booking", "kind", "actor", "at", "data")]
+    row = BookingEvent(booking_id=0, **event)
+    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields[1:]]
+    sql = (f"INSERT INTO {qn(e.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"SELECT {source}.id, {_typed(fields[1:], connection)} FROM {source}")
+    return sql, values
+
+
+def _update_sql(queryset: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The SQL of ``queryset.update(**values)``, unsent."""
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values(values)
+    query.annotations = {}
+    sql, params = query.get_compiler(connection=db.connection()).as_sql()
+    return sql, list(params)
+
+
 def _inserts(booking: Any, first_event: dict[str, Any], source: str) -> tuple[str, list[Any]]:
     """``ins`` (the booking, its columns selected ``FROM source``) and ``ev`` (its first history row)."""
     connection = db.connection()
     qn = connection.ops.quote_name
-    b, e = type(booking)._meta, BookingEvent._meta
+    b = type(booking)._meta
     fields = [f for f in b.concrete_fields if not f.primary_key and not f.generated]
     values = [f.get_db_prep_save(f.pre_save(booking, True), connection) for f in fields]
-    event = BookingEvent(booking_id=0, **first_event)
-    event_fields: list[Any] = [e.get_field(name) for name in ("booking", "kind", "actor", "at", "data")]
-    event_values = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in event_fields[1:]]
-    # Typed placeholders: with server-side binding PostgreSQL cannot infer a bare $n in a SELECT list.
-    typed = lambda some: ", ".join(f"CAST(%s AS {_cast_type(f, connection)})" for f in some)  # noqa: E731
+    event_sql, event_values = _events_from("ins", first_event)
     sql = (
         f"ins AS (INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"SELECT {typed(fields)}{f' FROM {source}' if source else ''} "
+        f"SELECT {_typed(fields, connection)}{f' FROM {source}' if source else ''} "
         f"RETURNING {qn(b.pk.column)} AS id), "
-        f"ev AS (INSERT INTO {qn(e.db_table)} ({', '.join(qn(f.column) for f in event_fields)}) "
-        f"SELECT ins.id, {typed(event_fields[1:])} FROM ins)"
+        f"ev AS ({event_sql})"
     )
     return sql, [*values, *event_values]
 
@@ -116,23 +139,25 @@ def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any]
 def update_with_event(queryset: Any, values: dict[str, Any], event: dict[str, Any]) -> int:
     """Run the UPDATE of ``queryset`` with ``values`` and insert one history row per updated booking, in one
     statement. The number of rows updated."""
-    from django.db.models.sql import UpdateQuery
-
-    connection = db.connection()
-    qn = connection.ops.quote_name
-    query = queryset.query.chain(UpdateQuery)
-    query.add_update_values(values)
-    query.annotations = {}
-    update_sql, update_params = query.get_compiler(connection=connection).as_sql()
-    e = BookingEvent._meta
-    event_fields: list[Any] = [e.get_field(name) for name in ("booking", "kind", "actor", "at", "data")]
-    row = BookingEvent(booking_id=0, **event)
-    event_values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in event_fields[1:]]
-    typed = ", ".join(f"CAST(%s AS {_cast_type(f, connection)})" for f in event_fields[1:])
-    pk = qn(queryset.model._meta.pk.column)
-    sql = (f"WITH moved AS ({update_sql} RETURNING {pk} AS id) "
-           f"INSERT INTO {qn(e.db_table)} ({', '.join(qn(f.column) for f in event_fields)}) "
-           f"SELECT moved.id, {typed} FROM moved")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*update_params, *event_values])
+    update_sql, update_params = _update_sql(queryset, values)
+    event_sql, event_values = _events_from("moved", event)
+    pk = db.connection().ops.quote_name(queryset.model._meta.pk.column)
+    with db.connection().cursor() as cursor:
+        cursor.execute(f"WITH moved AS ({update_sql} RETURNING {pk} AS id) {event_sql}",
+                       [*update_params, *event_values])
         return int(cursor.rowcount)
+
+
+def updates_with_event(updates: list[tuple[Any, dict[str, Any]]], event: BookingEvent) -> None:
+    """Several UPDATEs (each hitting its row under the caller's locks) and one history row, in one statement."""
+    connection = db.connection()
+    parts, params = [], []
+    for number, (queryset, values) in enumerate(updates):
+        text, args = _update_sql(queryset, values)
+        parts.append(f"u{number} AS ({text})")
+        params.extend(args)
+    insert = InsertQuery(BookingEvent)
+    insert.insert_values([f for f in BookingEvent._meta.concrete_fields if not f.primary_key], [event])
+    [(text, args)] = insert.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {text}", [*params, *args])

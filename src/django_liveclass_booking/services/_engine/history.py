@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import QuerySet
-from django.db.models.sql import InsertQuery, UpdateQuery
 
 from ...models import BookingEvent, BookingEventKind, BookingStatus
 from . import db
@@ -112,21 +111,11 @@ def write_with_event(updates: list[tuple[QuerySet[Any], dict[str, Any]]], event:
     PostgreSQL data-modifying CTEs make them one round trip; its exclusion constraint still
     checks the moved session (an IntegrityError for the whole statement).
     """
-    connection = db.connection()
-    if connection.vendor != "postgresql":
-        for queryset, values in updates:
-            queryset.update(**values)
-        BookingEvent.objects.using(db.alias()).bulk_create([event])
+    from . import fastpath
+
+    if db.connection().vendor == "postgresql":
+        fastpath.updates_with_event(updates, event)
         return
-    parts, params = [], []
-    for number, (queryset, values) in enumerate(updates):
-        query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
-        query.add_update_values(values)
-        text, args = query.get_compiler(connection=connection).as_sql()
-        parts.append(f"u{number} AS ({text})")
-        params.extend(args)
-    insert = InsertQuery(BookingEvent)
-    insert.insert_values([f for f in BookingEvent._meta.concrete_fields if not f.primary_key], [event])
-    [(text, args)] = insert.get_compiler(connection=connection).as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} {text}", [*params, *args])
+    for queryset, values in updates:
+        queryset.update(**values)
+    BookingEvent.objects.using(db.alias()).bulk_create([event])

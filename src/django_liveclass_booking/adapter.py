@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         AbstractLiveClassBooking,
         AbstractLiveClassSession,
         BookingSeries,
+        Notification,
         RescheduleRequest,
         SessionWaitlist,
     )
@@ -34,6 +35,10 @@ class DefaultBookingAdapter:
     def get_user_timezone(self, user: AbstractBaseUser) -> str | None:
         """IANA name of the user's timezone, if the host knows it (e.g. from a profile)."""
         return getattr(user, "timezone", None) or None
+
+    def get_user_language(self, user: AbstractBaseUser) -> str | None:
+        """Language code the user's messages are written in (e.g. from a profile); None: ``LANGUAGE_CODE``."""
+        return getattr(user, "language", None) or None
 
     def is_staff_manager(self, actor: AbstractBaseUser) -> bool:
         """Whether ``actor`` may manage every booking (staff tooling, support agents)."""
@@ -202,6 +207,21 @@ class DefaultBookingAdapter:
         (e.g. with your own translations); return ``default`` for the rest.
         """
         return default
+
+    # --- notifications ------------------------------------------------------------------------------
+
+    def send_notification(self, notification: Notification) -> None:
+        """Deliver one outbox row; the channel hook (override it for SMS, push or a chat app).
+
+        Called by the delivery workers outside any transaction, at most once per row unless it
+        raises: an exception marks the row failed (``last_error``) and it is tried again later, so
+        raise only when nothing reached the recipient. Default: an email in the recipient's
+        language and timezone through Django's email backend (see ``notifications.send_email``);
+        a recipient without an email address is skipped.
+        """
+        from .notifications import send_email
+
+        send_email(notification)
 
 
 def _stand_in(series: BookingSeries) -> AbstractLiveClassBooking:

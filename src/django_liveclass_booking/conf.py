@@ -69,6 +69,31 @@ DEFAULTS: dict[str, Any] = {
     # Hours after a lesson's end during which its outcome may be recorded or corrected; after that
     # process_due() marks a still-confirmed booking completed.
     "OUTCOME_WINDOW_HOURS": 72,
+    # The outbox: who is told what, by email unless the adapter's send_notification says otherwise.
+    # Keys left out keep the values of NOTIFICATION_DEFAULTS.
+    "NOTIFICATIONS": {},
+    # Right-hand side of every iCalendar UID (feeds and invitations alike): a domain of the host's, so
+    # calendar clients never mix its events with another site's.
+    "ICS_UID_DOMAIN": "liveclass-booking",
+}
+
+#: Values of ``NOTIFICATIONS`` keys a host leaves out.
+NOTIFICATION_DEFAULTS: dict[str, Any] = {
+    # Off by default: a host turns it on once its email backend is set up.
+    "ENABLED": False,
+    # Reminders before each confirmed booking's start, in minutes; an offset already past when the
+    # booking is made (or moved) is skipped.
+    "REMINDERS_MINUTES": [1440, 60],
+    # Sender address; None: Django's DEFAULT_FROM_EMAIL.
+    "FROM_EMAIL": None,
+    # Absolute address of the site (e.g. "https://school.example"), for links in the messages to the
+    # optional pages; None: messages carry no links.
+    "SITE_URL": None,
+    # The site's name in the messages' footer.
+    "SITE_NAME": "",
+    # Send a change's messages right after its commit (in the same process) rather than leaving them
+    # all to the next process_due() run.
+    "DELIVER_ON_COMMIT": True,
 }
 
 IMPORT_STRINGS = {"ADAPTER"}
@@ -120,6 +145,12 @@ class BookingSettings:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise _improperly(key, f"must be a positive integer, not {value!r}.")
             return value
+        if key == "NOTIFICATIONS":
+            return self._notifications(value)
+        if key == "ICS_UID_DOMAIN":
+            if not isinstance(value, str) or not value or any(c in value for c in " @\r\n\t"):
+                raise _improperly(key, f"must be a domain name such as 'school.example', not {value!r}.")
+            return value
         if key == "REQUIRE_AVAILABILITY":
             if not isinstance(value, bool):
                 raise _improperly(key, f"must be True or False, not {value!r}.")
@@ -141,6 +172,35 @@ class BookingSettings:
                     raise _improperly(key, f"entry {entry!r} needs a 'NAME' (dotted path of a rule class).")
             return list(value)
         return value
+
+    @staticmethod
+    def _notifications(value: Any) -> dict[str, Any]:
+        key = "NOTIFICATIONS"
+        if not isinstance(value, dict):
+            raise _improperly(key, "must be a dict such as {'ENABLED': True}.")
+        unknown = sorted(set(value) - set(NOTIFICATION_DEFAULTS))
+        if unknown:
+            raise _improperly(key, f"has unknown keys {unknown}; known keys: {sorted(NOTIFICATION_DEFAULTS)}.")
+        merged = {**NOTIFICATION_DEFAULTS, **value}
+        for name in ("ENABLED", "DELIVER_ON_COMMIT"):
+            if not isinstance(merged[name], bool):
+                raise _improperly(key, f"{name} must be True or False, not {merged[name]!r}.")
+        offsets = merged["REMINDERS_MINUTES"]
+        if not isinstance(offsets, (list, tuple)) or any(
+                not isinstance(m, int) or isinstance(m, bool) or not 1 <= m <= 60 * 24 * 60 for m in offsets):
+            raise _improperly(key, f"REMINDERS_MINUTES must be a list of minutes from 1 to 86400, not {offsets!r}.")
+        merged["REMINDERS_MINUTES"] = sorted(set(offsets), reverse=True)
+        for name in ("FROM_EMAIL", "SITE_URL"):
+            if merged[name] is not None and (not isinstance(merged[name], str) or not merged[name]):
+                raise _improperly(key, f"{name} must be a non-empty string or None, not {merged[name]!r}.")
+        site = merged["SITE_URL"]
+        if site is not None and not site.startswith(("https://", "http://")):
+            raise _improperly(key, f"SITE_URL must be an absolute http(s) address, not {site!r}.")
+        if site is not None:
+            merged["SITE_URL"] = site.rstrip("/")
+        if not isinstance(merged["SITE_NAME"], str):
+            raise _improperly(key, f"SITE_NAME must be a string, not {merged['SITE_NAME']!r}.")
+        return merged
 
     @staticmethod
     def _check_policy_values(values: dict[str, Any]) -> None:

@@ -51,7 +51,7 @@ from .models import (
 #: ``PRODID`` of every calendar this package writes.
 PRODID = "-//django-liveclass-booking//EN"
 
-#: Right-hand side of every event ``UID``; stable, so a refreshed feed updates events in place.
+#: Right-hand side of every event ``UID`` unless ``LIVECLASS_BOOKING["ICS_UID_DOMAIN"]`` names the host's own.
 UID_DOMAIN = "liveclass-booking"
 
 #: Most events one feed carries (the nearest ones); bounds the work and the response size.
@@ -90,14 +90,21 @@ def require_icalendar() -> None:
     _icalendar()
 
 
+def uid_domain() -> str:
+    """The domain of every ``UID``: stable, so a refreshed feed or a later invitation updates the same event."""
+    from .conf import booking_settings
+
+    return str(booking_settings.ICS_UID_DOMAIN)
+
+
 def booking_uid(booking: Any) -> str:
     """Stable ``UID`` of a booking's event."""
-    return f"booking-{booking.pk}@{UID_DOMAIN}"
+    return f"booking-{booking.pk}@{uid_domain()}"
 
 
 def session_uid(session: Any) -> str:
     """Stable ``UID`` of a session's event in its teacher's feed."""
-    return f"session-{session.pk}@{UID_DOMAIN}"
+    return f"session-{session.pk}@{uid_domain()}"
 
 
 def display_name(user: Any) -> str:
@@ -315,4 +322,42 @@ def booking_calendar(booking: Any, *, now: dt.datetime | None = None, for_teache
         now = get_adapter().now()
     calendar = _new_calendar(_booking_summary(booking, for_teacher=for_teacher))
     calendar.add_component(booking_event(booking, stamp=_utc(now), for_teacher=for_teacher, viewer=viewer))
+    return calendar.to_ical()
+
+
+def invitation(booking: Any, *, method: str, sequence: int, start: dt.datetime, end: dt.datetime,
+               organizer: str, attendee: str, now: dt.datetime, for_teacher: bool = False,
+               viewer: Any = None) -> bytes:
+    """An iTIP invitation (RFC 5546) for one booking: ``METHOD:REQUEST`` to add or update the event,
+    ``METHOD:CANCEL`` to remove it.
+
+    The ``UID`` is the booking's (the same as in the feeds), ``SEQUENCE`` grows with each move, and
+    ``start``/``end`` are the times the message tells about (they may differ from the booking's
+    current ones when the message is sent late). ``organizer`` is the sending address and
+    ``attendee`` the recipient's.
+    """
+    if method not in ("REQUEST", "CANCEL"):
+        raise ValueError(f"method must be REQUEST or CANCEL, not {method!r}")
+    ical = _icalendar()
+    calendar = _new_calendar(_booking_summary(booking, for_teacher=for_teacher))
+    calendar.pop("method")
+    calendar.add("method", method)
+    cancel = method == "CANCEL"
+    session = booking.session
+    meeting = not cancel and booking.status == BookingStatus.CONFIRMED and session.status == SessionStatus.SCHEDULED \
+        and _shows_meeting(viewer, session, booking)
+    description = [
+        _("Teacher: %(teacher)s") % {"teacher": display_name(booking.teacher)},
+        *(_meeting_lines(session) if meeting else []),
+    ]
+    event = _event(
+        uid=booking_uid(booking), start=start, end=end, stamp=_utc(now),
+        summary=_booking_summary(booking, for_teacher=for_teacher), description=description,
+        status="CANCELLED" if cancel else "CONFIRMED", url=session.meeting_url if meeting else "",
+    )
+    event.add("sequence", max(int(sequence), 0))
+    event.add("organizer", ical.vCalAddress(f"mailto:{_one_line(organizer)}"))
+    event.add("attendee", ical.vCalAddress(f"mailto:{_one_line(attendee)}"),
+              parameters={"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED", "RSVP": "FALSE"})
+    calendar.add_component(event)
     return calendar.to_ical()

@@ -17,6 +17,7 @@ from .choices import (
     BookingEventKind,
     BookingSource,
     BookingStatus,
+    NotificationKind,
     OnConflict,
     RescheduleStatus,
     SeriesItemStatus,
@@ -26,6 +27,7 @@ from .choices import (
     WaitlistStatus,
 )
 from .history import BookingEvent
+from .notifications import Notification
 from .policy import TeacherBookingPolicy
 from .reschedule import RescheduleRequest, RescheduleRequestQuerySet
 from .series import BookingSeries, BookingSeriesItem
@@ -56,6 +58,8 @@ __all__ = [
     "LiveClassBookingQuerySet",
     "LiveClassSession",
     "LiveClassSessionQuerySet",
+    "Notification",
+    "NotificationKind",
     "OnConflict",
     "RescheduleRequest",
     "RescheduleRequestQuerySet",

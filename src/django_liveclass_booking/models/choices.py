@@ -102,3 +102,22 @@ class WaitlistStatus(models.TextChoices):
 
 #: Waitlist entries in these states are "open": at most one per (session, student).
 OPEN_WAITLIST_STATUSES = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification tells; each kind has its own email templates."""
+
+    BOOKING_REQUESTED = "booking_requested", _("Lesson requested")
+    BOOKING_CONFIRMED = "booking_confirmed", _("Booking confirmed")
+    BOOKING_DECLINED = "booking_declined", _("Request declined")
+    BOOKING_EXPIRED = "booking_expired", _("Request expired")
+    BOOKING_CANCELLED = "booking_cancelled", _("Booking cancelled")
+    SEAT_OFFERED = "seat_offered", _("Seat offered")
+    OFFER_EXPIRED = "offer_expired", _("Seat offer expired")
+    RESCHEDULE_REQUESTED = "reschedule_requested", _("New time proposed")
+    RESCHEDULE_DECLINED = "reschedule_declined", _("Proposed time declined")
+    RESCHEDULE_EXPIRED = "reschedule_expired", _("Proposed time expired")
+    BOOKING_RESCHEDULED = "booking_rescheduled", _("Booking moved")
+    SESSION_CANCELLED = "session_cancelled", _("Class cancelled")
+    SESSION_RESCHEDULED = "session_rescheduled", _("Class moved")
+    REMINDER = "reminder", _("Reminder")

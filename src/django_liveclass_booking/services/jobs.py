@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ..models import SessionWaitlist, WaitlistStatus, get_booking_model
-from ._engine import db, expiry, inputs, locks, outcomes, reschedule
+from ._engine import db, delivery, expiry, inputs, locks, outbox, outcomes, reschedule
 from ._engine.guard import keeps_arguments_on_refusal
 
 __all__ = ["process_due", "BATCH_SIZE"]
@@ -18,13 +18,22 @@ BATCH_SIZE = 200
 @keeps_arguments_on_refusal
 def process_due(now: dt.datetime | None = None) -> dict[str, int]:
     """Expire requests, waitlist offers and reschedule proposals past their expiry; offer freed seats to the
-    next in line; complete the confirmed bookings whose session ended more than ``OUTCOME_WINDOW_HOURS`` ago.
+    next in line; complete the confirmed bookings whose session ended more than ``OUTCOME_WINDOW_HOURS`` ago;
+    send the notifications that are due (each at most once, however many workers run).
 
     Returns ``{"expired_requests": n, "expired_offers": n, "offers_made": n, "completed": n,
-    "expired_reschedules": n}``. Idempotent and safe to run in several processes at once (sessions
-    another worker holds are skipped, not waited for); a constant number of queries per batch.
+    "expired_reschedules": n, "notifications_sent": n}``. Idempotent and safe to run in several processes at
+    once (sessions another worker holds are skipped, not waited for); a constant number of queries per batch.
     """
     current = inputs.resolve_now(now)
+    with outbox.deferred():
+        counts = _sweep(current)
+    # Last: the messages of everything above, and every other row now due, in batches.
+    counts["notifications_sent"] = delivery.deliver_due(current) if outbox.enabled() else 0
+    return counts
+
+
+def _sweep(current: dt.datetime) -> dict[str, int]:
     counts = {"expired_requests": 0, "expired_offers": 0, "offers_made": 0}
     skipped: set[Any] = set()
     using = db.alias()

@@ -17,7 +17,8 @@ from ... import legacy, services
 
 class Command(BaseCommand):
     help = ("Booking jobs. 'process' runs everything that is due: it expires pending requests and waitlist "
-            "offers past their expiry and offers the freed seats to the next in line. 'import_legacy' imports "
+            "offers past their expiry, offers the freed seats to the next in line and sends the due notifications. "
+            "'import_legacy' imports "
             "a legacy export (a dry run unless --apply).")
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -63,7 +64,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Expired {counts['expired_requests']} request(s), {counts['expired_offers']} offer(s) and "
             f"{counts['expired_reschedules']} reschedule proposal(s); made {counts['offers_made']} offer(s); "
-            f"completed {counts['completed']} lesson(s)."
+            f"completed {counts['completed']} lesson(s); sent {counts['notifications_sent']} notification(s)."
         )
 
     def import_legacy(self, options: dict[str, Any]) -> None:

@@ -7,8 +7,8 @@ accident.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import contextlib
+from collections.abc import Callable, Iterator
 
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -25,9 +25,13 @@ def connection() -> BaseDatabaseWrapper:
     return connections[alias()]
 
 
-def atomic() -> Any:
-    """``transaction.atomic`` on the booking database."""
-    return transaction.atomic(using=alias())
+@contextlib.contextmanager
+def atomic() -> Iterator[None]:
+    """``transaction.atomic`` on the booking database, writing the block's notifications before it ends."""
+    from . import outbox
+
+    with transaction.atomic(using=alias()), outbox.collecting():
+        yield
 
 
 def on_commit(func: Callable[[], None]) -> None:

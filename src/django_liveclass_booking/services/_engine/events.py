@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from django.db.models import Model
 from django.dispatch import Signal
 
-from . import db
+from . import db, outbox
+
+
+@functools.cache
+def _signal_names() -> dict[int, str]:
+    from ... import signals
+
+    return {id(value): name for name, value in vars(signals).items() if isinstance(value, Signal)}
 
 
 def snapshot(obj: Model) -> Model:
@@ -26,6 +34,8 @@ def send_after_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
     ``send_robust`` so that one failing receiver (a mail server down) neither hides the others nor
     reaches the caller, whose booking has already committed; Django logs the receiver's error.
     """
+    # The outbox keeps what the announcement tells now, to write its messages in this transaction.
+    outbox.plan(_signal_names().get(id(signal), ""), kwargs)
     # A copy: a later change in the same transaction must not show in this transition's signal.
     frozen = {name: snapshot(value) if isinstance(value, Model) else value for name, value in kwargs.items()}
 

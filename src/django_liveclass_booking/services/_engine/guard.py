@@ -9,10 +9,13 @@ at each raise site.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar
 
 from django.db.models import Model
+
+from . import outbox
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,11 +52,22 @@ def _restore(obj: Model, saved: tuple[dict[str, Any], dict[str, Any]]) -> None:
 def keeps_arguments_on_refusal(func: Callable[P, R]) -> Callable[P, R]:
     """Wrap a public service: on any exception, its model arguments get their old field values back."""
 
+    parameters = list(inspect.signature(func).parameters)
+    actor_at = parameters.index("actor") if "actor" in parameters else None
+    now_at = parameters.index("now") if "now" in parameters else None
+
+    def argument(args: tuple[Any, ...], kwargs: dict[str, Any], name: str, at: int | None) -> Any:
+        if name in kwargs:
+            return kwargs[name]
+        return args[at] if at is not None and at < len(args) else None
+
     @functools.wraps(func)
     def service(*args: P.args, **kwargs: P.kwargs) -> R:
         saved = [(obj, _save(obj)) for obj in _instances([*args, *kwargs.values()])]
         try:
-            return func(*args, **kwargs)
+            # Who acts and when, for the messages the call's changes send (see outbox).
+            with outbox.calling(argument(args, kwargs, "actor", actor_at), argument(args, kwargs, "now", now_at)):
+                return func(*args, **kwargs)
         except BaseException:
             for obj, state in saved:
                 _restore(obj, state)

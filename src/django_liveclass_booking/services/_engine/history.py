@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from ...models import BookingEvent, BookingEventKind, BookingStatus
-from . import db
+from . import db, outbox
 
 #: The event kind of a move to each booking status (a new pending booking is a request).
 KIND_OF_STATUS: Mapping[str, str] = {
@@ -65,6 +65,7 @@ def created(bookings: Iterable[Any], now: dt.datetime, event: Event | None = Non
     rows = [BookingEvent(booking_id=b.pk, kind=kind or KIND_OF_STATUS[b.status], actor_id=event.actor_id, at=now,
                          data={"status": b.status, "source": b.source, **event.data})
             for b in bookings]
+    outbox.mark_new(row.booking_id for row in rows)
     if rows:
         BookingEvent.objects.using(db.alias()).bulk_create(rows)
 
@@ -82,9 +83,10 @@ def insert_new(booking: Any, now: dt.datetime, event: Event | None = None) -> No
 
     if fastpath.available(type(booking)):
         fastpath.insert_with_event(booking, first_event_values(booking, now, event))
-        return
-    booking.save(force_insert=True, using=db.alias())
-    created([booking], now, event)
+    else:
+        booking.save(force_insert=True, using=db.alias())
+        created([booking], now, event)
+    outbox.mark_new([booking.pk])
 
 
 def update_moving(queryset: Any, values: dict[str, Any], pk: Any, status: str, now: dt.datetime,

@@ -66,7 +66,7 @@ def claim_and_insert(booking: Any, session: Any, now: dt.datetime, first_event: 
     True: booked (``session`` shows the new count); False: no seat (nothing written); None: this path
     does not apply, use ``claim_seat``.
     """
-    from . import fastpath
+    from . import fastpath, outbox
 
     if not fastpath.available(type(booking)):
         return None
@@ -74,6 +74,7 @@ def claim_and_insert(booking: Any, session: Any, now: dt.datetime, first_event: 
     if taken is None:
         return False
     session.seats_taken = taken
+    outbox.mark_new([booking.pk])
     return True
 
 

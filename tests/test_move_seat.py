@@ -336,3 +336,22 @@ def test_cancellation_window_binds_a_student(two, student, set_policy):
     booking = loaded(services.book_seat(student, old, now=old.start_at_utc - 3 * HOUR))
     assert_refused(lambda: services.move_seat(booking, new, actor=student, now=old.start_at_utc - 2 * HOUR),
                    "cancellation_window", booking, new)
+
+
+@pytest.mark.parametrize("then", ["cancel", "decline"])
+def test_a_copy_read_before_a_move_frees_the_seat_the_booking_holds_now(make_session, student, teacher, set_policy,
+                                                                          now, then):
+    """The caller's copy still names the old class: the seat given back is the new class's, not the old one's."""
+    set_policy(approval_mode="manual" if then == "decline" else "auto")
+    first, second = make_session(capacity=2), make_session(capacity=2)
+    booking = services.book_seat(student, first, actor=student, now=now)
+    stale = type(booking).objects.get(pk=booking.pk)
+    services.move_seat(booking, second, actor=teacher, now=now)
+    if then == "cancel":
+        services.cancel_booking(stale, actor=student, now=now)
+    else:
+        services.decline_booking(stale, actor=teacher, now=now)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.seats_taken, second.seats_taken) == (0, 0)
+    assert (stale.session_id, stale.start_at_utc) == (second.pk, second.start_at_utc)

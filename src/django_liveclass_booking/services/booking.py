@@ -111,7 +111,7 @@ def confirm_booking(booking: AbstractLiveClassBooking, *, actor: Actor,
     with db.atomic():
         # Locked although no seat changes: every booking transition holds its session's lock,
         # so a sweep or a cancel_session holding it sees a set of bookings nobody else is moving.
-        locks.lock_session(booking.session_id)
+        locks.lock_session_of_booking(booking)
         lifecycle.move_booking(booking, BookingStatus.CONFIRMED, current, decided_by_id=actor_id(actor),
                                decided_at=current, expires_at=None)
         send_after_commit(signals.booking_confirmed, type(booking), booking=booking)
@@ -129,7 +129,7 @@ def decline_booking(booking: AbstractLiveClassBooking, *, actor: Actor, reason: 
             "Only the teacher or a manager may decline this booking.")
     current = inputs.resolve_now(now)
     with db.atomic():
-        session = locks.lock_session(booking.session_id)
+        session = locks.lock_session_of_booking(booking)
         lifecycle.move_booking(booking, BookingStatus.DECLINED, current, decided_by_id=actor_id(actor),
                                decided_at=current, reason=reason)
         lifecycle.leave_active(signals.booking_declined, booking, current, session)
@@ -156,7 +156,7 @@ def cancel_booking(booking: AbstractLiveClassBooking, *, actor: Actor, reason: s
     # The cutoff binds the student acting as the student, even one who also holds the manage permission.
     as_student = not is_system(actor) and actor.pk == booking.student_id != booking.teacher_id
     with db.atomic():
-        session = locks.lock_session(booking.session_id)
+        session = locks.lock_session_of_booking(booking)
         late, refusal = lifecycle.student_cutoff(booking, current) if as_student else (False, None)
         # The state machine speaks first: cancelling a cancelled booking is invalid_transition, not
         # a cutoff problem. A cutoff refusal then rolls the move back (and the guard the instance).

@@ -56,6 +56,25 @@ def lock_session(session_pk: Any) -> Any:
     return get_session_model().objects.using(db.alias()).select_for_update().filter(pk=session_pk).first()
 
 
+def lock_session_of_booking(booking: Any) -> Any:
+    """Lock the session ``booking`` is stored in and return it (None if it is gone), in one statement.
+
+    The caller's copy of the booking may predate a move (a reschedule, a move to another class): it
+    then gets the stored session and times, so the seat given back or the slot freed is the one the
+    booking holds now, never the one it held when the copy was read.
+    """
+    require_transaction()
+    using = db.alias()
+    stored = get_booking_model().objects.using(using).filter(pk=booking.pk).values("session_id")[:1]
+    session = get_session_model().objects.using(using).select_for_update().filter(pk=Subquery(stored)).first()
+    if session is not None and (booking.session_id, booking.start_at_utc, booking.end_at_utc) != (
+            session.pk, session.start_at_utc, session.end_at_utc):
+        booking.session_id, booking.start_at_utc, booking.end_at_utc = (
+            session.pk, session.start_at_utc, session.end_at_utc)
+        booking._state.fields_cache.pop("session", None)
+    return session
+
+
 def lock_session_of(booking_pk: Any) -> None:
     """Lock the session of the booking ``booking_pk`` in one statement, before anything touches the booking row."""
     require_transaction()

@@ -137,7 +137,7 @@ def record(booking: Any, outcome: str, actor: Any, note: str, now: dt.datetime) 
         return history.by(actor_id(actor), outcome=outcome, note=note, recorded=previous)
 
     with db.atomic():
-        session = locks.lock_session(booking.session_id)
+        session = locks.lock_session_of_booking(booking)
         start, end = ((session.start_at_utc, session.end_at_utc) if session is not None
                       else (booking.start_at_utc, booking.end_at_utc))
         current, plan = booking.status, None

@@ -337,3 +337,25 @@ def test_a_mail_server_down_loses_nothing_and_sends_once_when_back(notifying, ma
     row.refresh_from_db()
     assert row.sent_at == later and row.attempts == 3
     assert [rcpt for rcpt, _m in received(notifying)] == ["ana@example.com"]
+
+
+def test_the_admin_lists_the_outbox_and_sends_a_failed_row_again(notifying, make_session, people, admin_client,
+                                                                  now):
+    from django.urls import reverse
+
+    ana = people["ana"]
+    notifying.stop()
+    booking = services.book_seat(ana, make_session(capacity=3), actor=ana, now=now)
+    [row] = Notification.objects.filter(kind="booking_confirmed")
+    changelist = reverse("admin:liveclass_booking_notification_changelist")
+    failing = admin_client.get(changelist, {"delivery": "failing"}).content.decode()
+    assert "Booking confirmed" in failing and "Connection" in failing
+    assert admin_client.get(changelist, {"delivery": "sent"}).context["cl"].result_count == 0
+    assert admin_client.get(reverse("admin:liveclass_booking_notification_change", args=[row.pk])).status_code == 200
+    assert admin_client.get(changelist, {"q": f"#{booking.pk}"}).context["cl"].result_count >= 1
+    notifying.start()
+    response = admin_client.post(changelist, {"action": "send_now", "_selected_action": [row.pk]}, follow=True)
+    assert "1 notification sent." in response.content.decode()
+    row.refresh_from_db()
+    assert row.sent_at is not None and row.attempts == 2
+    assert [rcpt for rcpt, _m in received(notifying)] == ["ana@example.com"]

@@ -51,6 +51,7 @@ from ._common import (
     with_extra_fields,
 )
 from .history import BookingEventAdmin, BookingEventInline, BookingSearchAdmin, RescheduleRequestAdmin
+from .outbox import NotificationAdmin
 from .records import BookingSeriesAdmin, BookingSeriesItemInline, CalendarFeedTokenAdmin, SessionWaitlistAdmin
 from .teachers import (
     TeacherAvailabilityAdmin,
@@ -67,6 +68,7 @@ __all__ = [
     "CalendarFeedTokenAdmin",
     "LiveClassBookingAdmin",
     "LiveClassSessionAdmin",
+    "NotificationAdmin",
     "ReadOnlyInline",
     "ReasonActionForm",
     "RescheduleRequestAdmin",

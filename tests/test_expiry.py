@@ -33,7 +33,8 @@ def test_process_due_expires_requests_and_gives_seats_back(make_session, make_us
         assert services.process_due(now=now + dt.timedelta(hours=5, minutes=59))["expired_requests"] == 0
         counts = services.process_due(now=now + dt.timedelta(hours=6))
     assert counts == {"expired_requests": 2, "expired_offers": 0, "offers_made": 0,
-                      "expired_reschedules": 0, "completed": 0}
+                      "expired_reschedules": 0, "completed": 0,
+                      "notifications_sent": 0}
     assert [status(b) for b in requests] == ["expired", "expired"]
     session.refresh_from_db()
     assert session.seats_taken == 0
@@ -113,11 +114,11 @@ def test_the_process_command_prints_what_it_did(make_session, make_user, manual,
     later = (now + dt.timedelta(days=1)).isoformat()
     call_command("liveclass_booking", "process", "--now", later, "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"expired_offers": 0, "expired_requests": 1, "offers_made": 0,
-                                         "expired_reschedules": 0, "completed": 0}
+                                         "expired_reschedules": 0, "completed": 0, "notifications_sent": 0}
     out = io.StringIO()
     call_command("liveclass_booking", "process", stdout=out)
     assert out.getvalue() == ("Expired 0 request(s), 0 offer(s) and 0 reschedule proposal(s); made 0 offer(s); "
-                              "completed 0 lesson(s).\n")
+                              "completed 0 lesson(s); sent 0 notification(s).\n")
 
 
 def test_the_process_command_refuses_a_naive_now():

@@ -246,7 +246,8 @@ def test_the_sweep_runs_on_the_booking_database(full_with_line, routed, now):
     routed(services.cancel_booking, booking, actor=booking.student, now=now)
     counts, sent = routed.signals(services.process_due, now=now + dt.timedelta(minutes=61))
     assert counts == {"expired_requests": 0, "expired_offers": 1, "offers_made": 1,
-                      "expired_reschedules": 0, "completed": 0}
+                      "expired_reschedules": 0, "completed": 0,
+                      "notifications_sent": 0}
     assert sent == ["waitlist_offer_expired", "waitlist_seat_offered"]
     assert [stored(e).status for e in line] == ["expired", "offered", "waiting"]
 

@@ -58,4 +58,5 @@ def test_a_real_worker_runs_the_sweep(make_session, make_user, set_policy, now):
         result = tasks.process_due.apply_async(args=[(now + dt.timedelta(hours=2)).isoformat()])
         counts = result.get(timeout=60)
     assert counts == {"expired_requests": 1, "expired_offers": 0, "offers_made": 0,
-                      "expired_reschedules": 0, "completed": 0}
+                      "expired_reschedules": 0, "completed": 0,
+                      "notifications_sent": 0}

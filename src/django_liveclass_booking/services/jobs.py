@@ -26,36 +26,31 @@ def process_due(now: dt.datetime | None = None) -> dict[str, int]:
     once (sessions another worker holds are skipped, not waited for); a constant number of queries per batch.
     """
     current = inputs.resolve_now(now)
-    with outbox.deferred():
-        counts = _sweep(current)
-    # Last: the messages of everything above, and every other row now due, in batches.
-    counts["notifications_sent"] = delivery.deliver_due(current) if outbox.enabled() else 0
-    return counts
-
-
-def _sweep(current: dt.datetime) -> dict[str, int]:
     counts = {"expired_requests": 0, "expired_offers": 0, "offers_made": 0}
     skipped: set[Any] = set()
     using = db.alias()
     Booking = get_booking_model()
-    while True:
-        with db.atomic():
-            requests = (Booking.objects.using(using).due_to_expire(current).exclude(session_id__in=skipped)
-                        .order_by("session_id").values_list("session_id", flat=True).distinct()[:BATCH_SIZE])
-            offers = (SessionWaitlist.objects.using(using).filter(status=WaitlistStatus.OFFERED,
-                                                                  offer_expires_at__lte=current)
-                      .exclude(session_id__in=skipped).order_by("session_id")
-                      .values_list("session_id", flat=True).distinct()[:BATCH_SIZE])
-            found = sorted(set(requests) | set(offers))
-            due_sessions = found[:BATCH_SIZE]
-            if not due_sessions:
+    # The sweep's own messages are sent at its end, in batches, with every other row now due.
+    with outbox.deferred():
+        while True:
+            with db.atomic():
+                requests = (Booking.objects.using(using).due_to_expire(current).exclude(session_id__in=skipped)
+                            .order_by("session_id").values_list("session_id", flat=True).distinct()[:BATCH_SIZE])
+                offers = (SessionWaitlist.objects.using(using).filter(status=WaitlistStatus.OFFERED,
+                                                                      offer_expires_at__lte=current)
+                          .exclude(session_id__in=skipped).order_by("session_id")
+                          .values_list("session_id", flat=True).distinct()[:BATCH_SIZE])
+                found = sorted(set(requests) | set(offers))
+                due_sessions = found[:BATCH_SIZE]
+                if not due_sessions:
+                    break
+                locked = locks.lock_sessions(due_sessions, skip_locked=True)
+                skipped.update(set(due_sessions) - set(locked))
+                for key, value in expiry.refresh_sessions(locked, current).items():
+                    counts[key] += value
+            if len(found) < BATCH_SIZE:
                 break
-            locked = locks.lock_sessions(due_sessions, skip_locked=True)
-            skipped.update(set(due_sessions) - set(locked))
-            for key, value in expiry.refresh_sessions(locked, current).items():
-                counts[key] += value
-        if len(found) < BATCH_SIZE:
-            break
-    counts["completed"] = outcomes.complete_due(current)
-    counts["expired_reschedules"] = reschedule.sweep(current)
+        counts["completed"] = outcomes.complete_due(current)
+        counts["expired_reschedules"] = reschedule.sweep(current)
+    counts["notifications_sent"] = delivery.deliver_due(current) if outbox.enabled() else 0
     return counts

@@ -117,7 +117,7 @@ def _batch(now: dt.datetime, pks: Iterable[Any] | None, limit: int) -> tuple[int
                 claim_token="", next_attempt_at=now, attempts=F("attempts") - 1)
             break
         if _stale(row, now):
-            _mine(row.pk, token)._raw_delete(db.alias())
+            _mine(row.pk, token).delete()
             continue
         try:
             adapter.send_notification(row)

@@ -339,7 +339,7 @@ def flush(buffer: Buffer) -> None:
         stale = Q(booking_id__in=plan.drop_bookings) if plan.drop_bookings else Q()
         if plan.drop_sessions:
             stale |= Q(session_id__in=plan.drop_sessions)
-        Notification.objects.using(using).filter(stale, kind=Kind.REMINDER, sent_at__isnull=True)._raw_delete(using)
+        Notification.objects.using(using).filter(stale, kind=Kind.REMINDER, sent_at__isnull=True).delete()
     _sequences(plan, buffer.new_bookings)
     if plan.rows:
         Notification.objects.using(using).bulk_create(plan.rows)

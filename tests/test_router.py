@@ -473,3 +473,26 @@ def test_threads_racing_for_the_last_seat_through_the_router_book_it_once(make_s
         assert sum(not isinstance(r, Exception) for r in results) == 1
         assert on_booking(get_booking_model(), session_id=session.pk, status="confirmed").count() == 2
         assert stored(session).seats_taken == 2
+
+
+def test_notifications_are_written_and_sent_on_the_booking_database(session, student, teacher, routed, now,
+                                                                      settings):
+    from django.core import mail
+
+    from django_liveclass_booking.models import Notification
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.LIVECLASS_BOOKING = {"NOTIFICATIONS": {"ENABLED": True}}
+    student.email = "student@example.com"
+    student.save(using=BOOKING)
+    with CaptureQueriesContext(connections[DEFAULT]) as on_default:
+        booking = routed(services.book_seat, student, session, now=now)
+        counts = services.process_due(now=now)
+    assert [q["sql"] for q in on_default.captured_queries] == []
+    rows = on_booking(Notification, session_id=session.pk)
+    # The class starts in 24 hours: the 1-hour reminders only, to the student and to the teacher.
+    assert sorted(rows.values_list("kind", "recipient_id")) == sorted(
+        [("booking_confirmed", student.pk), ("reminder", student.pk), ("reminder", teacher.pk)])
+    assert rows.get(kind="booking_confirmed", booking=booking).sent_at is not None, "sent after the commit"
+    assert counts["notifications_sent"] == 0
+    assert [m.to for m in mail.outbox] == [["student@example.com"]]

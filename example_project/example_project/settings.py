@@ -44,6 +44,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Whether the navigation shows the outbox (the adapter decides).
+                "school.context_processors.school_nav",
             ],
         },
     },
@@ -80,8 +82,8 @@ LIVECLASS_BOOKING = {
 }
 
 # The emails are written to files in a folder rather than printed by the console backend, so the
-# runserver output stays readable. The folder lies beside the SQLite database (a demo on another
-# database file writes its own), and the backend creates it.
+# runserver output stays readable; staff read them at /outbox/. The folder lies beside the SQLite
+# database (a demo on another database file writes its own), and the backend creates it.
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = Path(DATABASES["default"]["NAME"]).parent / "sent_emails"
 DEFAULT_FROM_EMAIL = "Riverside Online School <school@example.com>"

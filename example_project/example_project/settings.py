@@ -73,7 +73,8 @@ LIVECLASS_BOOKING_SESSION_MODEL = "school.Lesson"
 # Every booking costs a lesson credit, charged and refunded inside the booking transaction.
 LIVECLASS_BOOKING = {
     "ADAPTER": "school.adapter.SchoolAdapter",
-    # Every booking change tells the people concerned by email.
+    # Every booking change tells the people concerned by email; `liveclass_demo --serve` also runs
+    # process_due() in the background, so reminders, offers and expiries go out on their own.
     "NOTIFICATIONS": {
         "ENABLED": True,
         "SITE_URL": "http://127.0.0.1:8000",

@@ -44,6 +44,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Whether the navigation shows the outbox (the adapter decides).
+                "school.context_processors.school_nav",
             ],
         },
     },
@@ -69,7 +71,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LIVECLASS_BOOKING_SESSION_MODEL = "school.Lesson"
 # Every booking costs a lesson credit, charged and refunded inside the booking transaction.
-LIVECLASS_BOOKING = {"ADAPTER": "school.adapter.SchoolAdapter"}
+LIVECLASS_BOOKING = {
+    "ADAPTER": "school.adapter.SchoolAdapter",
+    # Every booking change tells the people concerned by email; `liveclass_demo --serve` also runs
+    # process_due() in the background, so reminders, offers and expiries go out on their own.
+    "NOTIFICATIONS": {
+        "ENABLED": True,
+        "SITE_URL": "http://127.0.0.1:8000",
+        "SITE_NAME": "Riverside Online School",
+    },
+}
+
+# The emails are written to files in a folder rather than printed by the console backend, so the
+# runserver output stays readable; staff read them at /outbox/. The folder lies beside the SQLite
+# database (a demo on another database file writes its own), and the backend creates it.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = Path(DATABASES["default"]["NAME"]).parent / "sent_emails"
+DEFAULT_FROM_EMAIL = "Riverside Online School <school@example.com>"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "liveclass_booking:session_list"

@@ -45,3 +45,5 @@ else:
     raise RuntimeError(f"Unknown LIVECLASS_TEST_DB={DB!r}: use sqlite, postgres or mariadb.")
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The tests read the messages from django.core.mail.outbox; nothing is written beside the database.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

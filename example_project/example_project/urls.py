@@ -7,6 +7,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("credits/", school.my_credits, name="my_credits"),
     path("credits/buy/", school.buy_credits, name="buy_credits"),
+    path("outbox/", school.outbox, name="outbox"),
+    path("outbox/<int:pk>/", school.outbox_message, name="outbox_message"),
     # The booking pages are the whole site of this example school.
     path("", include("django_liveclass_booking.urls")),
 ]

@@ -1,18 +1,24 @@
 """Migrate and fill the example project with demo data; ``--serve`` then starts the development server.
 
-Running it again adds only what is missing, so a second run changes nothing.
+Running it again adds only what is missing, so a second run changes nothing. While it serves, a
+background thread runs ``process_due()`` every ``--sweep-every`` seconds, as a scheduler would in
+production: requests and offers expire, freed seats are offered, and reminders go out on their own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import traceback
 import zoneinfo
+from io import TextIOBase
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections, transaction
 from django.utils import timezone
 
 from django_liveclass_booking import services
@@ -30,6 +36,8 @@ from school.adapter import add_credits
 from school.models import CreditAccount, CreditEntry, Lesson
 
 ADDRESS = "127.0.0.1:8000"
+#: Seconds between two background runs of process_due() while --serve runs.
+SWEEP_EVERY = 30
 #: A lesson whose teacher proposes a new time: the student answers it on the lesson's page.
 PROPOSAL = {"teacher": "t.jones", "student": "s.chen", "minutes": 60, "subject": "Mathematics",
             "message": "Something came up that morning: could we move to later in the week?"}
@@ -85,10 +93,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--serve", action="store_true", help="Run the development server after seeding.")
         parser.add_argument("--address", default=ADDRESS, help=f"Where --serve listens (default {ADDRESS}).")
+        parser.add_argument("--sweep-every", type=int, default=SWEEP_EVERY, metavar="SECONDS",
+                            help=f"With --serve, run process_due() every SECONDS in the background "
+                                 f"(default {SWEEP_EVERY}; 0: never).")
 
     created = 0
 
-    def handle(self, *args: Any, serve: bool = False, address: str = ADDRESS, **options: Any) -> None:
+    def handle(self, *args: Any, serve: bool = False, address: str = ADDRESS, sweep_every: int = SWEEP_EVERY,
+               **options: Any) -> None:
+        if sweep_every < 0:
+            raise CommandError(f"--sweep-every must be 0 or more seconds, not {sweep_every}.")
         call_command("migrate", interactive=False, verbosity=options["verbosity"])
         users = self.seed_users()
         self.seed_availability(users)
@@ -105,7 +119,15 @@ class Command(BaseCommand):
         self.stdout.write(f"Open http://{address}/ and log in as a student (s.ahmed, s.chen, s.kowalski, "
                           f"s.okafor) or a teacher (t.jones, m.garcia), password {DEMO_PASSWORD!r}; "
                           f"the admin is at http://{address}/admin/ as admin / admin.")
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            self.stdout.write(f"The emails are written to {settings.EMAIL_FILE_PATH}; staff (admin) read them at "
+                              f"http://{address}/outbox/.")
         if serve:
+            if sweep_every:
+                self.stdout.write(f"process_due() runs every {sweep_every} s in the background.")
+                # A daemon: it ends with the server, whatever it is doing.
+                threading.Thread(target=sweep_forever, args=(sweep_every, self.stdout, self.stderr),
+                                 name="liveclass-sweep", daemon=True).start()
             # Without the reloader: a reload would start this whole command again.
             call_command("runserver", address, use_reloader=False)
 
@@ -140,6 +162,11 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
             self.note(f"user {username} ({first_name} {last_name}), password {DEMO_PASSWORD!r}")
+        elif not user.email:
+            # Users of a demo seeded before it sent emails: without an address they get none.
+            user.email = f"{username}@example.com"
+            user.save(update_fields=["email"])
+            self.note(f"email address {user.email} for {username}")
         return user
 
     def seed_credits(self, users: dict[str, Any]) -> None:
@@ -255,3 +282,39 @@ class Command(BaseCommand):
             session.save(update_fields=["subject", "external_ref"])
         self.note(f"weekly {CLUB['title']!r} with {CLUB['teacher']}: {len(sessions)} sessions from "
                   f"{first:%a %d %b %H:%M} {tz_name}")
+
+
+# --- the background sweep of --serve ------------------------------------------------------------------
+
+
+def sweep_once(stdout: TextIOBase, stderr: TextIOBase) -> dict[str, int] | None:
+    """One run of ``process_due()``: a line on ``stdout`` if it did anything; its counts, or None if it failed.
+
+    A failure is printed, never raised, so the thread that loops over this goes on. The run's
+    database connections are closed after it: ``connections`` holds one set per thread, so these
+    are this thread's alone, and nothing else closes them (Django closes a request's at its end).
+    The next run opens fresh ones, so a connection broken meanwhile is not reused.
+    """
+    try:
+        try:
+            counts = services.process_due()
+        finally:
+            connections.close_all()
+    except Exception:
+        stderr.write(f"[{timezone.now():%H:%M:%S}] process_due() failed, tried again in the next run:\n"
+                     f"{traceback.format_exc()}")
+        return None
+    done = {name: count for name, count in counts.items() if count}
+    if done:
+        stdout.write(f"[{timezone.now():%H:%M:%S}] process_due(): "
+                     + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in done.items()) + "\n")
+    return counts
+
+
+def sweep_forever(every: float, stdout: TextIOBase, stderr: TextIOBase, stop: threading.Event | None = None) -> None:
+    """``sweep_once`` now and then every ``every`` seconds, until ``stop`` is set (never, for the demo's daemon)."""
+    stop = stop or threading.Event()
+    while True:
+        sweep_once(stdout, stderr)
+        if stop.wait(every):
+            return

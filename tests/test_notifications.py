@@ -359,3 +359,29 @@ def test_the_admin_lists_the_outbox_and_sends_a_failed_row_again(notifying, make
     row.refresh_from_db()
     assert row.sent_at is not None and row.attempts == 2
     assert [rcpt for rcpt, _m in received(notifying)] == ["ana@example.com"]
+
+
+def test_a_pending_seat_moved_with_its_class_gets_no_invitation_and_no_reminder(notifying, make_session, people,
+                                                                                 teacher, set_policy, now):
+    set_policy(approval_mode="manual")
+    ana = people["ana"]
+    session = make_session(capacity=3, start=WED)
+    pending = services.book_seat(ana, session, actor=ana, now=now)
+    notifying.inbox.clear()
+    services.reschedule_session(session, start=THU, actor=teacher, now=now)
+    [row] = Notification.objects.filter(kind="session_rescheduled", booking=pending)
+    assert "method" not in row.data and row.sent_at is not None
+    assert not Notification.objects.filter(kind="reminder", booking=pending).exists()
+    [(rcpt, message)] = received(notifying)
+    assert rcpt == "ana@example.com" and invitation(message) is None
+
+
+def test_an_organizer_with_a_display_name_is_a_valid_calendar_address(notifying, make_session, people, settings,
+                                                                       now):
+    settings.DEFAULT_FROM_EMAIL = "Riverside School <bookings@school.example>"
+    ana = people["ana"]
+    services.book_seat(ana, make_session(capacity=3), actor=ana, now=now)
+    [(_rcpt, message)] = received(notifying)
+    event = only_event(invitation(message))
+    assert str(event["ORGANIZER"]) == "mailto:bookings@school.example"
+    assert event["ORGANIZER"].params["CN"] == "Riverside School"

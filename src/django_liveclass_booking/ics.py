@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from email.utils import parseaddr
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -356,8 +357,11 @@ def invitation(booking: Any, *, method: str, sequence: int, start: dt.datetime, 
         status="CANCELLED" if cancel else "CONFIRMED", url=session.meeting_url if meeting else "",
     )
     event.add("sequence", max(int(sequence), 0))
-    event.add("organizer", ical.vCalAddress(f"mailto:{_one_line(organizer)}"))
-    event.add("attendee", ical.vCalAddress(f"mailto:{_one_line(attendee)}"),
+    # A sender such as "School <bookings@school.example>": the address goes in the URI, the name in CN.
+    name, address = parseaddr(_one_line(organizer))
+    event.add("organizer", ical.vCalAddress(f"mailto:{address or _one_line(organizer)}"),
+              parameters={"CN": name} if name else None)
+    event.add("attendee", ical.vCalAddress(f"mailto:{parseaddr(_one_line(attendee))[1] or _one_line(attendee)}"),
               parameters={"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED", "RSVP": "FALSE"})
     calendar.add_component(event)
     return calendar.to_ical()

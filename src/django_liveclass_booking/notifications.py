@@ -86,9 +86,10 @@ def _zone_name(zone: dt.tzinfo) -> str:
 
 
 def format_instant(value: dt.datetime, zone: dt.tzinfo) -> str:
-    """A moment in ``zone``, in the active language, with the zone named.
+    """A moment in ``zone``, in the active language's formats, with the zone named.
 
-    "Tuesday, 3 March 2026, 14:00 (Europe/Berlin)" in English.
+    "Tuesday, March 3, 2026, 2 p.m. (Europe/Berlin)" in English, "Dienstag, 3. März 2026, 14:00
+    (Europe/Berlin)" in German.
     """
     local = value.astimezone(zone)
     return _("%(day)s, %(date)s, %(time)s (%(zone)s)") % {
@@ -97,7 +98,7 @@ def format_instant(value: dt.datetime, zone: dt.tzinfo) -> str:
 
 
 def format_span(start: dt.datetime, end: dt.datetime | None, zone: dt.tzinfo) -> str:
-    """A start and end in ``zone``: "Tuesday, 3 March 2026, 14:00–15:00 (Europe/Berlin)"."""
+    """A start and end in ``zone``, in the active language's formats, with the zone named once."""
     if end is None:
         return format_instant(start, zone)
     local, local_end = start.astimezone(zone), end.astimezone(zone)

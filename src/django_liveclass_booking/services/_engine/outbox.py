@@ -30,7 +30,7 @@ from typing import Any
 from django.db.models import Count, Q
 
 from ...conf import booking_settings
-from ...models import BookingEvent, BookingEventKind, Notification, NotificationKind, SessionKind
+from ...models import BookingEvent, BookingEventKind, BookingStatus, Notification, NotificationKind, SessionKind
 from . import db
 
 Kind = NotificationKind
@@ -185,7 +185,7 @@ class _Plan:
 
 
 def _row(plan: _Plan, recipient: Any, kind: str, intent: dict[str, Any], *, booking: dict[str, Any] | None = None,
-         session: Any = None, **data: Any) -> None:
+         session: Any = None, calendar: bool = True, **data: Any) -> None:
     if recipient is None:
         return
     now = intent["now"]
@@ -201,7 +201,7 @@ def _row(plan: _Plan, recipient: Any, kind: str, intent: dict[str, Any], *, book
         row.entry_id = intent["entry"]["pk"]
     if "request" in intent:
         row.reschedule_id = intent["request"]["pk"]
-    if kind in CALENDAR_METHODS and booking is not None:
+    if calendar and kind in CALENDAR_METHODS and booking is not None:
         row.data["method"] = CALENDAR_METHODS[kind]
         plan.sequenced.append((row, booking["pk"]))
     plan.rows.append(row)
@@ -276,9 +276,15 @@ def _build(buffer: Buffer) -> _Plan:
                 _row(plan, recipient, Kind.BOOKING_CANCELLED, intent, booking=booking, reason=booking["reason"])
         elif signal == "booking_rescheduled":
             _drop(plan, booking["pk"])
-            moved = {"previous_start": intent.get("previous_start"), "previous_end": intent.get("previous_end")}
+            moved: dict[str, Any] = {"previous_start": intent.get("previous_start"),
+                                     "previous_end": intent.get("previous_end")}
             kind = (Kind.SESSION_RESCHEDULED if ("session_rescheduled", booking["session"]) in class_changes
                     else Kind.BOOKING_RESCHEDULED)
+            if booking["status"] != BookingStatus.CONFIRMED:
+                # A request still awaiting the teacher: its student hears of the new time, but no calendar
+                # holds it yet and no reminder is due for it.
+                _row(plan, booking["student"], kind, intent, booking=booking, calendar=False, **moved)
+                continue
             for recipient in _holders(booking):
                 _row(plan, recipient, kind, intent, booking=booking, **moved)
             _reminders(plan, booking, now)

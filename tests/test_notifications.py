@@ -153,7 +153,7 @@ def test_a_lesson_tells_each_party_once_with_calendar_updates(notifying, tutor, 
     assert methods == ["REQUEST", "REQUEST", "REQUEST", "CANCEL"]
     events = [only_event(c) for c in calendars]
     assert {str(e["UID"]) for e in events} == {f"booking-{lesson.pk}@school.example"}
-    assert [int(e["SEQUENCE"]) for e in events] == [0, 1, 2, 2]
+    assert [int(e["SEQUENCE"]) for e in events] == [0, 1, 2, 3], "a cancellation outranks the last invitation"
     assert [e.decoded("DTSTART") for e in events] == [WED, THU, FRI, FRI]
     assert all(e["DTSTART"].to_ical().endswith(b"Z") for e in events), "times in UTC"
     assert str(events[-1]["STATUS"]) == "CANCELLED"
@@ -238,7 +238,7 @@ def test_a_moved_then_cancelled_class_tells_every_student_once(notifying, make_s
     for booking in bookings:
         messages = [m for rcpt, m in received(notifying) if rcpt == booking.student.email]
         calendars = [only_event(invitation(m)) for m in messages]
-        assert [int(e["SEQUENCE"]) for e in calendars] == [1, 1]
+        assert [int(e["SEQUENCE"]) for e in calendars] == [1, 2]
         assert {str(e["UID"]) for e in calendars} == {f"booking-{booking.pk}@school.example"}
     assert_each_row_sent_once(notifying)
 
@@ -385,3 +385,18 @@ def test_an_organizer_with_a_display_name_is_a_valid_calendar_address(notifying,
     event = only_event(invitation(message))
     assert str(event["ORGANIZER"]) == "mailto:bookings@school.example"
     assert event["ORGANIZER"].params["CN"] == "Riverside School"
+
+
+def test_a_sweep_inside_the_callers_transaction_sends_only_once_it_commits(notifying, tutor, people, now):
+    ana = people["ana"]
+    services.request_lesson(ana, tutor, start=WED, duration=60, now=now)
+    notifying.inbox.clear()
+    later = now + dt.timedelta(hours=49)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert services.process_due(now=later)["notifications_sent"] == 0
+        raise RuntimeError("the caller's transaction fails")
+    assert received(notifying) == [], "nothing told of an expiry that was rolled back"
+    with transaction.atomic():
+        services.process_due(now=later)
+    assert [rcpt for rcpt, _m in received(notifying)] == ["ana@example.com"]
+    assert services.process_due(now=later)["notifications_sent"] == 0

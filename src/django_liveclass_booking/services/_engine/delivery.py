@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import F
+from django.utils import timezone
 
 from ...models import BookingStatus, Notification, NotificationKind, SessionStatus
 from . import db
@@ -63,7 +64,9 @@ def claim(now: dt.datetime, *, pks: Iterable[Any] | None = None, limit: int = BA
         if not candidates:
             return token, []
         # Conditional: a row another worker took meanwhile (SQLite has no SKIP LOCKED) is not due any more.
-        _due(now, candidates).update(claim_token=token, next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
+        # The lease runs on the wall clock, not on ``now`` (a sweep's ``now`` may be minutes old by now).
+        lease_end = max(now, timezone.now()) + LEASE
+        _due(now, candidates).update(claim_token=token, next_attempt_at=lease_end, attempts=F("attempts") + 1)
     claimed = list(Notification.objects.using(db.alias()).filter(claim_token=token).values_list("pk", flat=True))
     return token, claimed
 
@@ -93,8 +96,24 @@ def _stale(row: Notification, now: dt.datetime) -> bool:
     return not live or start is None or abs((current - start).total_seconds()) >= 1 or current <= now
 
 
+def _after_commit(send: Any) -> bool:
+    """Inside a transaction (a host's own, a request's): leave the sending to its commit; whether it was left.
+
+    A message sent from inside a transaction that then rolls back would tell of a change that never
+    happened, and its row, unmarked again, would be sent a second time.
+    """
+    if not db.in_transaction():
+        return False
+    db.on_commit(send)
+    return True
+
+
 def deliver(now: dt.datetime, *, pks: Iterable[Any] | None = None, limit: int = BATCH_SIZE) -> int:
-    """Claim and send one batch of due rows (``pks``: only these); how many were sent."""
+    """Claim and send one batch of due rows (``pks``: only these); how many were sent (0 when called inside a
+    transaction: they are sent once it commits)."""
+    pks = None if pks is None else list(pks)
+    if _after_commit(lambda: deliver(now, pks=pks, limit=limit)):
+        return 0
     return _batch(now, pks, limit)[1]
 
 
@@ -136,6 +155,8 @@ def deliver_due(now: dt.datetime) -> int:
 
     Failed rows come due again only after their backoff, so a run always ends.
     """
+    if _after_commit(lambda: deliver_due(now)):
+        return 0
     total = 0
     while True:
         claimed, sent = _batch(now, None, BATCH_SIZE)

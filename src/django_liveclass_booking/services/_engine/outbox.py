@@ -324,14 +324,15 @@ def _proposal(plan: _Plan, intent: dict[str, Any]) -> None:
 
 
 def _sequences(plan: _Plan, new_bookings: set[Any]) -> None:
-    """Each invitation's ``SEQUENCE``: how often its booking has moved, this change included."""
+    """Each invitation's ``SEQUENCE``: how often its booking has moved, this change included (one more to cancel)."""
     pks = {pk for _row, pk in plan.sequenced if pk not in new_bookings}
     counts: dict[Any, int] = {}
     if pks:
         counts = dict(BookingEvent.objects.using(db.alias()).filter(booking_id__in=pks, kind__in=_MOVE_EVENTS)
                       .values_list("booking_id").annotate(n=Count("pk")).values_list("booking_id", "n"))
     for row, pk in plan.sequenced:
-        row.data["sequence"] = counts.get(pk, 0)
+        # A cancellation changes the event's status, so it outranks every invitation sent before it.
+        row.data["sequence"] = counts.get(pk, 0) + (row.data["method"] == "CANCEL")
 
 
 def flush(buffer: Buffer) -> None:

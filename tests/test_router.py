@@ -475,8 +475,8 @@ def test_threads_racing_for_the_last_seat_through_the_router_book_it_once(make_s
         assert stored(session).seats_taken == 2
 
 
-def test_notifications_are_written_and_sent_on_the_booking_database(session, student, teacher, routed, now,
-                                                                      settings):
+@pytest.mark.django_db(databases=[DEFAULT, BOOKING], transaction=True)
+def test_notifications_are_written_and_sent_on_the_booking_database(session, student, teacher, now, settings):
     from django.core import mail
 
     from django_liveclass_booking.models import Notification
@@ -486,7 +486,7 @@ def test_notifications_are_written_and_sent_on_the_booking_database(session, stu
     student.email = "student@example.com"
     student.save(using=BOOKING)
     with CaptureQueriesContext(connections[DEFAULT]) as on_default:
-        booking = routed(services.book_seat, student, session, now=now)
+        booking = services.book_seat(student, session, now=now)
         counts = services.process_due(now=now)
     assert [q["sql"] for q in on_default.captured_queries] == []
     rows = on_booking(Notification, session_id=session.pk)

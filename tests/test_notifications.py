@@ -17,7 +17,7 @@ from django.db import transaction
 from django_liveclass_booking import services
 from django_liveclass_booking.adapter import DefaultBookingAdapter
 from django_liveclass_booking.exceptions import BookingError
-from django_liveclass_booking.models import Notification
+from django_liveclass_booking.models import Notification, get_booking_model
 
 from .smtp import SMTPServer
 
@@ -400,3 +400,48 @@ def test_a_sweep_inside_the_callers_transaction_sends_only_once_it_commits(notif
         services.process_due(now=later)
     assert [rcpt for rcpt, _m in received(notifying)] == ["ana@example.com"]
     assert services.process_due(now=later)["notifications_sent"] == 0
+
+
+def test_a_class_nobody_is_booked_in_any_more_reminds_no_teacher(notifying, make_session, people, teacher, now):
+    ana, ben = people["ana"], people["ben"]
+    session = make_session(capacity=5, start=WED)
+    seats = [services.book_seat(s, session, actor=s, now=now) for s in (ana, ben)]
+    for seat in seats:
+        services.cancel_booking(seat, actor=seat.student, now=now)
+    assert Notification.objects.filter(kind="reminder", recipient=teacher, sent_at__isnull=True).count() == 2
+    notifying.inbox.clear()
+    assert services.process_due(now=WED - dt.timedelta(minutes=30))["notifications_sent"] == 0
+    assert received(notifying) == []
+    assert not Notification.objects.filter(kind="reminder").exists(), "dropped, not kept for later"
+
+
+def test_expiring_proposals_reads_their_bookings_at_once(notifying, settings, tutor, people, now):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # The first week's lessons are not completed by the second week's sweep.
+    settings.LIVECLASS_BOOKING = {**settings.LIVECLASS_BOOKING, "OUTCOME_WINDOW_HOURS": 24 * 60}
+    services.set_policy(tutor, timezone="UTC", request_ttl_hours=48, approval_mode="auto")
+    ana = people["ana"]
+    booking_table = get_booking_model()._meta.db_table
+
+    def expire(proposals: int, week: int) -> tuple[int, int]:
+        """(queries reading bookings, UPDATEs of the outbox) of a sweep expiring ``proposals`` proposals."""
+        start = now + dt.timedelta(weeks=week)
+        for hour in range(proposals):
+            lesson = services.request_lesson(ana, tutor, start=FRI + dt.timedelta(weeks=week, hours=hour),
+                                             duration=60, now=start)
+            services.request_reschedule(lesson, start=THU + dt.timedelta(weeks=week, hours=hour), actor=tutor,
+                                        now=start)
+        with CaptureQueriesContext(connection) as ctx:
+            counts = services.process_due(now=start + dt.timedelta(hours=48, minutes=1))
+        assert counts["expired_reschedules"] == counts["notifications_sent"] == proposals
+        sql = [q["sql"] for q in ctx.captured_queries]
+        reads = [q for q in sql if q.startswith("SELECT") and booking_table in q.split(" WHERE ")[0]
+                 and "notification" not in q.split(" WHERE ")[0]]
+        marks = [q for q in sql if q.startswith("UPDATE") and "notification" in q.split(" SET ")[0]]
+        return len(reads), len(marks)
+
+    few, many = expire(2, 0), expire(6, 1)
+    assert few[0] == many[0], "the expired proposals' bookings are read at once, not one by one"
+    assert (few[1], many[1]) == (1 + 2, 1 + 6), "one claim, then one mark per row sent"

@@ -156,14 +156,27 @@ def _name(user: Any) -> str:
     return display_name(user) if user is not None else ""
 
 
+#: Attribute holding a row's actor once read (by :func:`load_actors`, for a whole batch at once).
+_ACTOR = "_liveclass_booking_actor"
+
+
+def load_actors(notifications: list[Notification]) -> None:
+    """Read the users who made the changes of these rows in one query (rendering then needs none)."""
+    from django.contrib.auth import get_user_model
+
+    wanted = {n.data.get("actor") for n in notifications} - {None}
+    users = get_user_model()._default_manager.in_bulk(wanted) if wanted else {}
+    for notification in notifications:
+        setattr(notification, _ACTOR, users.get(notification.data.get("actor")))
+
+
 def _actor_name(notification: Notification) -> str:
     actor = notification.data.get("actor")
     if actor is None or actor == notification.recipient_id:
         return ""
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model()._default_manager.filter(pk=actor).first()
-    return _name(user)
+    if not hasattr(notification, _ACTOR):
+        load_actors([notification])
+    return _name(getattr(notification, _ACTOR))
 
 
 def _title(session: Any, booking: Any, role: str) -> str:

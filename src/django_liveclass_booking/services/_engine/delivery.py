@@ -26,7 +26,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from ...models import BookingStatus, Notification, NotificationKind, SessionStatus
+from ...models import BookingStatus, Notification, NotificationKind, SessionStatus, get_booking_model
 from . import db
 
 logger = logging.getLogger("django_liveclass_booking.notifications")
@@ -76,11 +76,26 @@ def _mine(pk: Any, token: str) -> Any:
 
 
 def _loaded(pks: list[Any]) -> list[Notification]:
-    return list(Notification.objects.using(db.alias()).filter(pk__in=pks).order_by("pk").select_related(
-        "recipient", "booking", "session", "entry", "reschedule"))
+    """The claimed rows with everything their messages show, in a constant number of queries."""
+    from ...notifications import load_actors
+
+    rows = list(Notification.objects.using(db.alias()).filter(pk__in=pks).order_by("pk").select_related(
+        "recipient", "booking__session", "booking__student", "booking__teacher", "session__teacher", "entry",
+        "reschedule"))
+    load_actors(rows)
+    return rows
 
 
-def _stale(row: Notification, now: dt.datetime) -> bool:
+def _booked_classes(rows: list[Notification]) -> set[Any]:
+    """Of the classes these rows remind their teachers of, those someone is still booked in (one query)."""
+    wanted = {row.session_id for row in rows if row.kind == NotificationKind.REMINDER and row.booking_id is None}
+    if not wanted:
+        return set()
+    return set(get_booking_model().objects.using(db.alias()).filter(
+        session_id__in=wanted, status=BookingStatus.CONFIRMED).values_list("session_id", flat=True).distinct())
+
+
+def _stale(row: Notification, now: dt.datetime, booked_classes: set[Any]) -> bool:
     """A reminder whose booking (or class) is no longer on at the time it was planned for."""
     if row.kind != NotificationKind.REMINDER:
         return False
@@ -90,7 +105,9 @@ def _stale(row: Notification, now: dt.datetime) -> bool:
     if row.booking is not None:
         current, live = row.booking.start_at_utc, row.booking.status == BookingStatus.CONFIRMED
     elif row.session is not None:
-        current, live = row.session.start_at_utc, row.session.status == SessionStatus.SCHEDULED
+        # A class's reminder to its teacher: only while someone is still booked in it.
+        current = row.session.start_at_utc
+        live = row.session.status == SessionStatus.SCHEDULED and row.session_id in booked_classes
     else:
         return True
     return not live or start is None or abs((current - start).total_seconds()) >= 1 or current <= now
@@ -127,6 +144,7 @@ def _batch(now: dt.datetime, pks: Iterable[Any] | None, limit: int) -> tuple[int
         return 0, 0
     sent = 0
     rows = _loaded(claimed)
+    booked_classes = _booked_classes(rows)
     adapter = get_adapter()
     for index, row in enumerate(rows):
         if time.monotonic() - started > LEASE.total_seconds() / 2:
@@ -135,7 +153,7 @@ def _batch(now: dt.datetime, pks: Iterable[Any] | None, limit: int) -> tuple[int
             Notification.objects.using(db.alias()).filter(pk__in=rest, claim_token=token).update(
                 claim_token="", next_attempt_at=now, attempts=F("attempts") - 1)
             break
-        if _stale(row, now):
+        if _stale(row, now, booked_classes):
             _mine(row.pk, token).delete()
             continue
         try:

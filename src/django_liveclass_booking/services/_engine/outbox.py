@@ -30,7 +30,15 @@ from typing import Any
 from django.db.models import Count, Q
 
 from ...conf import booking_settings
-from ...models import BookingEvent, BookingEventKind, BookingStatus, Notification, NotificationKind, SessionKind
+from ...models import (
+    BookingEvent,
+    BookingEventKind,
+    BookingStatus,
+    Notification,
+    NotificationKind,
+    SessionKind,
+    get_booking_model,
+)
 from . import db
 
 Kind = NotificationKind
@@ -160,14 +168,17 @@ def _keep(buffer: Buffer, signal_name: str, values: dict[str, Any]) -> None:
                            "offer_expires_at": entry.offer_expires_at}
     if "request" in values:
         request = values["request"]
-        booking = request.booking
         intent["request"] = {
             "pk": request.pk, "proposed_by": request.proposed_by_id, "start": request.start_at_utc,
             "end": request.end_at_utc, "previous_start": request.previous_start_at_utc,
             "previous_end": request.previous_end_at_utc, "message": request.message or "",
             "reason": request.reason or "", "decided_by": request.decided_by_id,
         }
-        intent["booking"] = _booking_values(booking)
+        if request._meta.get_field("booking").is_cached(request):
+            intent["booking"] = _booking_values(request.booking)
+        else:
+            # A sweep's proposals come without their bookings: the flush reads them all at once.
+            intent["booking_pk"] = request.booking_id
     for name in ("previous_start", "previous_end"):
         if name in values:
             intent[name] = values[name]
@@ -335,10 +346,22 @@ def _sequences(plan: _Plan, new_bookings: set[Any]) -> None:
         row.data["sequence"] = counts.get(pk, 0) + (row.data["method"] == "CANCEL")
 
 
+def _load_bookings(intents: list[dict[str, Any]]) -> None:
+    """The bookings the announcements named only by key, in one query."""
+    wanted = {intent["booking_pk"] for intent in intents if "booking_pk" in intent}
+    if not wanted:
+        return
+    found = get_booking_model().objects.using(db.alias()).in_bulk(wanted)
+    for intent in intents:
+        if "booking_pk" in intent:
+            intent["booking"] = _booking_values(found[intent.pop("booking_pk")])
+
+
 def flush(buffer: Buffer) -> None:
     """Write the rows of one block: drop the reminders it made stale, insert its messages and new reminders."""
     if not buffer.intents:
         return
+    _load_bookings(buffer.intents)
     plan = _build(buffer)
     buffer.intents.clear()
     using = db.alias()

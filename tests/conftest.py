@@ -135,3 +135,14 @@ def signal_log() -> Any:
     recorder = SignalRecorder()
     yield recorder
     recorder.disconnect()
+
+
+@pytest.fixture
+def smtp() -> Any:
+    """A real SMTP server on 127.0.0.1 for one test (``tests.smtp``); stopped and restartable inside it."""
+    from .smtp import SMTPServer
+
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()

@@ -52,6 +52,13 @@ class SMTPServer:
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
+    def use(self, settings: Any) -> None:
+        """Point Django's SMTP email backend at this server (``settings``: pytest-django's fixture)."""
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = self.port
+        settings.EMAIL_TIMEOUT = 10
+
     def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()

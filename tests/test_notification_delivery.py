@@ -18,7 +18,6 @@ from django_liveclass_booking import services
 from django_liveclass_booking.adapter import get_adapter
 from django_liveclass_booking.models import Notification
 
-from .smtp import SMTPServer
 from .test_query_budgets import BOOK_SEAT_BUDGET
 from .threads import run_at_once
 
@@ -28,19 +27,8 @@ WORKERS = 4
 
 
 @pytest.fixture
-def smtp():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def mail_settings(settings, smtp):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = smtp.port
-    settings.EMAIL_TIMEOUT = 10
+    smtp.use(settings)
     # The rows stay for the workers: nothing is sent right after commit.
     settings.LIVECLASS_BOOKING = {"NOTIFICATIONS": {"ENABLED": True, "DELIVER_ON_COMMIT": False}}
     return settings

@@ -41,19 +41,8 @@ class ProfileAdapter(DefaultBookingAdapter):
 
 
 @pytest.fixture
-def smtp():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def notifying(settings, smtp):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = smtp.port
-    settings.EMAIL_TIMEOUT = 5
+    smtp.use(settings)
     settings.DEFAULT_FROM_EMAIL = "school@school.example"
     settings.LIVECLASS_BOOKING = {
         "ADAPTER": "tests.test_notifications.ProfileAdapter",

@@ -104,6 +104,16 @@ def _improperly(key: str, problem: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"{SETTING_NAME}[{key!r}] {problem}")
 
 
+def _merged(key: str, value: Any, defaults: dict[str, Any], shape: str, names: str) -> dict[str, Any]:
+    """A dict setting's value over its defaults; ``ImproperlyConfigured`` for another type or an unknown key."""
+    if not isinstance(value, dict):
+        raise _improperly(key, f"must be {shape}.")
+    unknown = sorted(set(value) - set(defaults))
+    if unknown:
+        raise _improperly(key, f"has unknown {names} {unknown}; known {names}: {sorted(defaults)}.")
+    return {**defaults, **value}
+
+
 class BookingSettings:
     """Lazy, validated view of ``settings.LIVECLASS_BOOKING`` merged over ``DEFAULTS``."""
 
@@ -156,12 +166,7 @@ class BookingSettings:
                 raise _improperly(key, f"must be True or False, not {value!r}.")
             return value
         if key == "DEFAULT_POLICY":
-            if not isinstance(value, dict):
-                raise _improperly(key, "must be a dict of TeacherBookingPolicy field values.")
-            unknown = sorted(set(value) - set(POLICY_DEFAULTS))
-            if unknown:
-                raise _improperly(key, f"has unknown fields {unknown}; known: {sorted(POLICY_DEFAULTS)}.")
-            merged = {**POLICY_DEFAULTS, **value}
+            merged = _merged(key, value, POLICY_DEFAULTS, "a dict of TeacherBookingPolicy field values", "fields")
             self._check_policy_values(merged)
             return merged
         if key == "POLICY_RULES":
@@ -176,12 +181,7 @@ class BookingSettings:
     @staticmethod
     def _notifications(value: Any) -> dict[str, Any]:
         key = "NOTIFICATIONS"
-        if not isinstance(value, dict):
-            raise _improperly(key, "must be a dict such as {'ENABLED': True}.")
-        unknown = sorted(set(value) - set(NOTIFICATION_DEFAULTS))
-        if unknown:
-            raise _improperly(key, f"has unknown keys {unknown}; known keys: {sorted(NOTIFICATION_DEFAULTS)}.")
-        merged = {**NOTIFICATION_DEFAULTS, **value}
+        merged = _merged(key, value, NOTIFICATION_DEFAULTS, "a dict such as {'ENABLED': True}", "keys")
         for name in ("ENABLED", "DELIVER_ON_COMMIT"):
             if not isinstance(merged[name], bool):
                 raise _improperly(key, f"{name} must be True or False, not {merged[name]!r}.")

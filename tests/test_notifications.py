@@ -343,6 +343,8 @@ def test_the_admin_lists_the_outbox_and_sends_a_failed_row_again(notifying, make
     assert admin_client.get(reverse("admin:liveclass_booking_notification_change", args=[row.pk])).status_code == 200
     assert admin_client.get(changelist, {"q": f"#{booking.pk}"}).context["cl"].result_count >= 1
     notifying.start()
+    # As a worker that died mid-send leaves it: its token on, its lease over.
+    Notification.objects.filter(pk=row.pk).update(claim_token="gone", next_attempt_at=now)
     response = admin_client.post(changelist, {"action": "send_now", "_selected_action": [row.pk]}, follow=True)
     assert "1 notification sent." in response.content.decode()
     row.refresh_from_db()

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -69,10 +69,12 @@ class NotificationAdmin(BookingSearchAdmin):
         if not self.has_send_now_permission(request):
             raise PermissionDenied
         now = get_adapter().now()
-        pks = list(queryset.filter(sent_at__isnull=True, claim_token="").values_list("pk", flat=True))
+        # Not a row a worker is sending now (its lease still runs); a row a dead worker left is taken again.
+        free = Q(claim_token="") | Q(next_attempt_at__lte=now)
+        pks = list(queryset.filter(free, sent_at__isnull=True).values_list("pk", flat=True))
         if pks:
             with db.atomic():
-                Notification.objects.using(db.alias()).filter(pk__in=pks, sent_at__isnull=True, claim_token="") \
+                Notification.objects.using(db.alias()).filter(free, pk__in=pks, sent_at__isnull=True) \
                     .update(next_attempt_at=now)
         sent = delivery.deliver(now, pks=pks, limit=len(pks)) if pks else 0
         failed = len(pks) - sent

@@ -436,3 +436,22 @@ def test_expiring_proposals_reads_their_bookings_at_once(notifying, settings, tu
     few, many = expire(2, 0), expire(6, 1)
     assert few[0] == many[0], "the expired proposals' bookings are read at once, not one by one"
     assert (few[1], many[1]) == (1 + 2, 1 + 6), "one claim, then one mark per row sent"
+
+
+def test_a_new_way_to_join_reaches_the_booked_students_not_a_new_capacity(notifying, make_session, people, teacher,
+                                                                          set_policy, now):
+    ana, ben = people["ana"], people["ben"]
+    session = make_session(capacity=3, title="Algebra II")
+    services.book_seat(ana, session, actor=ana, now=now)
+    set_policy(approval_mode="manual")
+    pending = services.book_seat(ben, session, actor=ben, now=now)
+    notifying.inbox.clear()
+    services.update_session(session, actor=teacher, capacity=5)
+    services.update_session(session, actor=teacher, title="Algebra II")
+    assert not Notification.objects.filter(kind="session_updated").exists(), "nothing its students see changed"
+    services.update_session(session, actor=teacher, meeting_provider="Zoom", meeting_url="https://zoom.example/j/42")
+    assert sent_rows(kind="session_updated") == [("session_updated", "ana@example.com")]
+    assert not Notification.objects.filter(kind="session_updated", booking=pending).exists()
+    [(rcpt, message)] = received(notifying)
+    body = message.get_body(("plain",)).get_content()
+    assert "https://zoom.example/j/42" in body and "meeting URL" in body, body

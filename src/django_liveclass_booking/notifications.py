@@ -23,6 +23,7 @@ from email.mime.text import MIMEText
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
+from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -46,7 +47,8 @@ TEMPLATE_DIR = "liveclass_booking/email"
 Kind = NotificationKind
 
 #: Kinds whose message shows how to join (meeting link and passcode).
-MEETING_KINDS = {Kind.BOOKING_CONFIRMED, Kind.BOOKING_RESCHEDULED, Kind.SESSION_RESCHEDULED, Kind.REMINDER}
+MEETING_KINDS = {Kind.BOOKING_CONFIRMED, Kind.BOOKING_RESCHEDULED, Kind.SESSION_RESCHEDULED, Kind.SESSION_UPDATED,
+                 Kind.REMINDER}
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,19 @@ def _title(session: Any, booking: Any, role: str) -> str:
     return _("Group class with %(teacher)s") % {"teacher": _name(teacher)} if teacher else _("Group class")
 
 
+def _changed(session: Any, names: list[str]) -> str:
+    """The session fields a change touched, by their names in the active language: "title, meeting link"."""
+    if session is None:
+        return ""
+    labels = []
+    for name in names:
+        try:
+            labels.append(str(session._meta.get_field(name).verbose_name))
+        except FieldDoesNotExist:  # a field the host's model has renamed: named as stored
+            labels.append(name)
+    return ", ".join(labels)
+
+
 def _language_and_zone(notification: Notification) -> tuple[str, dt.tzinfo]:
     from .adapter import get_adapter
 
@@ -243,6 +258,7 @@ def context(notification: Notification, zone: dt.tzinfo) -> dict[str, Any]:
         "reason": data.get("reason", ""),
         "message": data.get("message", ""),
         "starts_in": starts_in(int(data["minutes"])) if data.get("minutes") else "",
+        "changed": _changed(session, data.get("changed") or []),
         "meeting_provider": meeting.meeting_provider if meeting is not None else "",
         "meeting_url": meeting.meeting_url if meeting is not None else "",
         "meeting_passcode": meeting.meeting_passcode if meeting is not None else "",

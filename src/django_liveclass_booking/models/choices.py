@@ -120,4 +120,5 @@ class NotificationKind(models.TextChoices):
     BOOKING_RESCHEDULED = "booking_rescheduled", _("Booking moved")
     SESSION_CANCELLED = "session_cancelled", _("Class cancelled")
     SESSION_RESCHEDULED = "session_rescheduled", _("Class moved")
+    SESSION_UPDATED = "session_updated", _("Class details changed")
     REMINDER = "reminder", _("Reminder")

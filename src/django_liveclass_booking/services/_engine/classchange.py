@@ -25,7 +25,7 @@ from ...models import (
     get_booking_model,
     get_session_model,
 )
-from . import calendar, db, dberrors, events, expiry, history, locks, moving, seating, seats
+from . import calendar, db, dberrors, events, expiry, history, locks, moving, outbox, seating, seats
 from .events import send_after_commit
 
 #: The text fields ``update_session`` changes, each limited to its column's length.
@@ -135,6 +135,9 @@ def update(session: Any, changes: Mapping[str, Any], capacity: int | None, now: 
             offers = seats.waiting_for_added(locked, capacity, now)
             fields.update(seats.resized(locked, capacity, offers, session))
         get_session_model().objects.using(db.alias()).filter(pk=locked.pk).update(**fields)
+        # What its people see of it (not its capacity): they hear of a new title or way to join.
+        outbox.plan("session_details_changed", {"session": session, "changed": sorted(
+            name for name, value in changes.items() if getattr(locked, name) != value)})
         for name, value in changes.items():
             setattr(session, name, value)
         session.modified = now

@@ -24,6 +24,14 @@ class Inbox:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.received: list[tuple[list[str], EmailMessage]] = []
+        self.greetings = 0
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> Any:
+        """Counts sessions: a client greets once per connection."""
+        with self.lock:
+            self.greetings += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)

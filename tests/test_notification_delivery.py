@@ -55,6 +55,12 @@ def test_four_sweeps_at_once_send_each_row_once(full_class, smtp, now):
     assert set(Notification.objects.filter(kind="booking_confirmed").values_list("attempts", flat=True)) == {1}
 
 
+def test_a_sweep_sends_its_batch_over_one_smtp_session(full_class, smtp, now):
+    assert services.process_due(now=now)["notifications_sent"] == 24
+    assert len(smtp.inbox.messages()) == 24
+    assert smtp.inbox.greetings == 1, "one connection for the batch, not one per message"
+
+
 @pytest.mark.concurrency
 def test_naive_control_read_send_mark_sends_twice(full_class, smtp, now):
     """Without the claim, workers that read the same unsent rows all send them."""

@@ -14,17 +14,20 @@ Links point at the optional pages when they are installed and ``NOTIFICATIONS["S
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
 import zoneinfo
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.mime.text import MIMEText
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import FieldDoesNotExist
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone, translation
@@ -39,7 +42,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("django_liveclass_booking.notifications")
 
-__all__ = ["RenderedMessage", "render", "email_message", "send_email", "planned_start", "TEMPLATE_DIR"]
+__all__ = ["RenderedMessage", "render", "email_message", "send_email", "one_connection", "planned_start",
+           "TEMPLATE_DIR"]
 
 #: Where the templates of each kind live.
 TEMPLATE_DIR = "liveclass_booking/email"
@@ -333,11 +337,40 @@ def email_message(notification: Notification, *, connection: Any = None) -> Emai
     return message
 
 
+#: The email connection a batch of deliveries shares (see :func:`one_connection`), if any.
+_shared: ContextVar[Any] = ContextVar("liveclass_booking_email_connection", default=None)
+
+
+@contextlib.contextmanager
+def one_connection() -> Iterator[None]:
+    """Send the emails of the block over one connection of the email backend: one SMTP session for a
+    batch, not one per message. Opened with the first email, closed at the end."""
+    connection = get_connection()
+    token = _shared.set(connection)
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+        with contextlib.suppress(Exception):  # a connection already gone has nothing left to close
+            connection.close()
+
+
 def send_email(notification: Notification) -> None:
     """Send a row's email through Django's email backend (raises if the backend fails)."""
-    message = email_message(notification)
+    connection = _shared.get()
+    message = email_message(notification, connection=connection)
     if message is None:
         logger.info("Notification %s not sent: user %s has no email address.", notification.pk,
                     notification.recipient_id)
         return
-    message.send(fail_silently=False)
+    if connection is None:
+        message.send(fail_silently=False)
+        return
+    try:
+        connection.open()  # once per batch; a no-op while it is open
+        message.send(fail_silently=False)
+    except Exception:
+        # A broken session must not fail the rest of the batch: the next message opens a new one.
+        with contextlib.suppress(Exception):
+            connection.close()
+        raise

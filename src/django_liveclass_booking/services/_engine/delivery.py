@@ -135,16 +135,24 @@ def deliver(now: dt.datetime, *, pks: Iterable[Any] | None = None, limit: int = 
 
 
 def _batch(now: dt.datetime, pks: Iterable[Any] | None, limit: int) -> tuple[int, int]:
-    """One batch: how many rows were claimed, and how many of them sent."""
-    from ...adapter import get_adapter
+    """One batch: how many rows were claimed, and how many of them sent (over one email connection)."""
+    from ...notifications import one_connection
 
     started = time.monotonic()
     token, claimed = claim(now, pks=pks, limit=limit)
     if not claimed:
         return 0, 0
-    sent = 0
     rows = _loaded(claimed)
     booked_classes = _booked_classes(rows)
+    with one_connection():
+        return len(claimed), _send(rows, now, token, started, booked_classes)
+
+
+def _send(rows: list[Notification], now: dt.datetime, token: str, started: float, booked_classes: set[Any]) -> int:
+    """Send claimed rows one by one, marking each; how many were sent."""
+    from ...adapter import get_adapter
+
+    sent = 0
     adapter = get_adapter()
     for index, row in enumerate(rows):
         if time.monotonic() - started > LEASE.total_seconds() / 2:
@@ -165,7 +173,7 @@ def _batch(now: dt.datetime, pks: Iterable[Any] | None, limit: int) -> tuple[int
                                         next_attempt_at=now + backoff(row.attempts))
             continue
         sent += _mine(row.pk, token).update(sent_at=now, claim_token="")
-    return len(claimed), sent
+    return sent
 
 
 def deliver_due(now: dt.datetime) -> int:

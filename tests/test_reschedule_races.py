@@ -139,16 +139,16 @@ def test_library_keeps_one_pending_proposal_per_booking(tutor, make_user, now):
 
 def _cancel_holding_the_session(monkeypatch, booking, student, now, held):
     """cancel_booking that keeps its session lock a while before it writes the booking row."""
-    real = locks.lock_session
+    real = locks.lock_session_of_booking
 
-    def slow(pk):
-        row = real(pk)
+    def slow(booking):
+        row = real(booking)
         if threading.current_thread().name == "cancel":
             held.set()
             time.sleep(1.0)
         return row
 
-    monkeypatch.setattr(locks, "lock_session", slow)
+    monkeypatch.setattr(locks, "lock_session_of_booking", slow)
 
     def cancel():
         threading.current_thread().name = "cancel"

@@ -9,6 +9,7 @@ import threading
 from email.message import EmailMessage
 from typing import Any
 
+import django
 from aiosmtpd.controller import Controller
 
 
@@ -62,6 +63,10 @@ class SMTPServer:
 
     def use(self, settings: Any) -> None:
         """Point Django's SMTP email backend at this server (``settings``: pytest-django's fixture)."""
+        if django.VERSION >= (6, 1):  # MAILERS replaces the EMAIL_* settings
+            settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                                            "OPTIONS": {"host": "127.0.0.1", "port": self.port, "timeout": 10}}}
+            return
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST = "127.0.0.1"
         settings.EMAIL_PORT = self.port

@@ -22,9 +22,11 @@ import zoneinfo
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from email.message import MIMEPart
 from email.mime.text import MIMEText
 from typing import TYPE_CHECKING, Any
 
+import django
 from django.conf import settings as django_settings
 from django.core.exceptions import FieldDoesNotExist
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -330,11 +332,32 @@ def email_message(notification: Notification, *, connection: Any = None) -> Emai
     message = EmailMultiAlternatives(rendered.subject, rendered.text, _sender(), [address], connection=connection)
     message.attach_alternative(rendered.html, "text/html")
     if rendered.calendar is not None:
-        part = MIMEText(rendered.calendar.decode("utf-8"), "calendar", "utf-8")
-        part.set_param("method", rendered.method)
-        part.add_header("Content-Disposition", "attachment", filename="invite.ics")
-        message.attach(part)
+        message.attach(_calendar_part(rendered.calendar, rendered.method))
     return message
+
+
+def _new_connection() -> Any:
+    """An instance of the default email backend: Django 6.1's ``mailers.default``, ``get_connection()`` before."""
+    try:
+        from django.core.mail import mailers
+    except ImportError:
+        return get_connection()
+    return mailers.default
+
+
+def _calendar_part(calendar: bytes, method: str) -> Any:
+    """The invitation as an attachment: an ``email.message.MIMEPart`` where Django takes one (6.1+, where a
+    ``MIMEBase`` is deprecated), a ``MIMEText`` before."""
+    text = calendar.decode("utf-8")
+    if django.VERSION >= (6, 1):
+        part = MIMEPart()
+        part.set_content(text, subtype="calendar", charset="utf-8", params={"method": method},
+                         disposition="attachment", filename="invite.ics")
+        return part
+    legacy = MIMEText(text, "calendar", "utf-8")
+    legacy.set_param("method", method)
+    legacy.add_header("Content-Disposition", "attachment", filename="invite.ics")
+    return legacy
 
 
 #: The email connection a batch of deliveries shares (see :func:`one_connection`), if any.
@@ -345,7 +368,7 @@ _shared: ContextVar[Any] = ContextVar("liveclass_booking_email_connection", defa
 def one_connection() -> Iterator[None]:
     """Send the emails of the block over one connection of the email backend: one SMTP session for a
     batch, not one per message. Opened with the first email, closed at the end."""
-    connection = get_connection()
+    connection = _new_connection()
     token = _shared.set(connection)
     try:
         yield

@@ -34,7 +34,7 @@ def test_process_due_expires_requests_and_gives_seats_back(make_session, make_us
         counts = services.process_due(now=now + dt.timedelta(hours=6))
     assert counts == {"expired_requests": 2, "expired_offers": 0, "offers_made": 0,
                       "expired_reschedules": 0, "completed": 0,
-                      "notifications_sent": 0}
+                      "notifications_sent": 0, "idempotency_keys_deleted": 0}
     assert [status(b) for b in requests] == ["expired", "expired"]
     session.refresh_from_db()
     assert session.seats_taken == 0
@@ -114,7 +114,7 @@ def test_the_process_command_prints_what_it_did(make_session, make_user, manual,
     later = (now + dt.timedelta(days=1)).isoformat()
     call_command("liveclass_booking", "process", "--now", later, "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"expired_offers": 0, "expired_requests": 1, "offers_made": 0,
-                                         "expired_reschedules": 0, "completed": 0, "notifications_sent": 0}
+                                         "expired_reschedules": 0, "completed": 0, "notifications_sent": 0, "idempotency_keys_deleted": 0}
     out = io.StringIO()
     call_command("liveclass_booking", "process", stdout=out)
     assert out.getvalue() == ("Expired 0 request(s), 0 offer(s) and 0 reschedule proposal(s); made 0 offer(s); "
@@ -132,8 +132,8 @@ def test_process_due_cost_does_not_grow_per_row(make_session, make_user, manual,
         for _ in range(3):
             services.book_seat(make_user(), session, now=now)
     # 18 due requests in 6 sessions: a constant per batch (and one look each for lessons to complete and
-    # for due reschedule proposals).
-    with django_assert_max_num_queries(14):
+    # for due reschedule proposals, and one delete of old idempotency keys).
+    with django_assert_max_num_queries(15):
         assert services.process_due(now=now + dt.timedelta(days=1))["expired_requests"] == 18
     assert all(s.status == SessionStatus.SCHEDULED for s in sessions)
 

@@ -247,7 +247,7 @@ def test_the_sweep_runs_on_the_booking_database(full_with_line, routed, now):
     counts, sent = routed.signals(services.process_due, now=now + dt.timedelta(minutes=61))
     assert counts == {"expired_requests": 0, "expired_offers": 1, "offers_made": 1,
                       "expired_reschedules": 0, "completed": 0,
-                      "notifications_sent": 0}
+                      "notifications_sent": 0, "idempotency_keys_deleted": 0}
     assert sent == ["waitlist_offer_expired", "waitlist_seat_offered"]
     assert [stored(e).status for e in line] == ["expired", "offered", "waiting"]
 

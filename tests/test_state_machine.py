@@ -337,7 +337,7 @@ class BookingMachine(RuleBasedStateMachine):
     def sweep(self) -> None:
         counts = services.process_due(now=self.now)
         assert set(counts) == {"expired_requests", "expired_offers", "offers_made", "expired_reschedules", "completed",
-                               "notifications_sent"}
+                               "notifications_sent", "idempotency_keys_deleted"}
         assert all(value >= 0 for value in counts.values())
         expired = counts["expired_requests"] or counts["expired_offers"]
         event(f"process_due: {'expired something' if expired else 'idle'}")

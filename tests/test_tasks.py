@@ -59,4 +59,4 @@ def test_a_real_worker_runs_the_sweep(make_session, make_user, set_policy, now):
         counts = result.get(timeout=60)
     assert counts == {"expired_requests": 1, "expired_offers": 0, "offers_made": 0,
                       "expired_reschedules": 0, "completed": 0,
-                      "notifications_sent": 0}
+                      "notifications_sent": 0, "idempotency_keys_deleted": 0}

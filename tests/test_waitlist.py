@@ -109,7 +109,7 @@ def test_an_expired_offer_passes_on_and_the_last_expiry_returns_the_seat(full, l
         more = 1 if i + 1 < len(line) else 0
         assert counts == {"expired_requests": 0, "expired_offers": 1, "offers_made": more,
                           "expired_reschedules": 0, "completed": 0,
-                      "notifications_sent": 0}
+                      "notifications_sent": 0, "idempotency_keys_deleted": 0}
         assert entry(line[i]).status == "expired"
         assert_all()
     assert seats(session) == 1

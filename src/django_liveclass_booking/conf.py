@@ -75,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     # Right-hand side of every iCalendar UID (feeds and invitations alike): a domain of the host's, so
     # calendar clients never mix its events with another site's.
     "ICS_UID_DOMAIN": "liveclass-booking",
+    # Hours the HTTP API keeps the answer to a request sent with an Idempotency-Key; process_due()
+    # deletes older keys, after which a retry with the same key is a new request.
+    "IDEMPOTENCY_KEY_HOURS": 24,
 }
 
 #: Values of ``NOTIFICATIONS`` keys a host leaves out.
@@ -97,7 +100,7 @@ NOTIFICATION_DEFAULTS: dict[str, Any] = {
 }
 
 IMPORT_STRINGS = {"ADAPTER"}
-POSITIVE_INTS = {"SLOT_STEP_MINUTES", "MAX_OCCURRENCES", "OUTCOME_WINDOW_HOURS"}
+POSITIVE_INTS = {"SLOT_STEP_MINUTES", "MAX_OCCURRENCES", "OUTCOME_WINDOW_HOURS", "IDEMPOTENCY_KEY_HOURS"}
 
 
 def _improperly(key: str, problem: str) -> ImproperlyConfigured:

@@ -27,6 +27,7 @@ from .choices import (
     WaitlistStatus,
 )
 from .history import BookingEvent
+from .idempotency import IdempotencyKey
 from .notifications import Notification
 from .policy import TeacherBookingPolicy
 from .reschedule import RescheduleRequest, RescheduleRequestQuerySet
@@ -54,6 +55,7 @@ __all__ = [
     "BookingSource",
     "BookingStatus",
     "CalendarFeedToken",
+    "IdempotencyKey",
     "LiveClassBooking",
     "LiveClassBookingQuerySet",
     "LiveClassSession",

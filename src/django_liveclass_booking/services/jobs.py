@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..models import SessionWaitlist, WaitlistStatus, get_booking_model
+from ..conf import booking_settings
+from ..models import IdempotencyKey, SessionWaitlist, WaitlistStatus, get_booking_model
 from ._engine import db, delivery, expiry, inputs, locks, outbox, outcomes, reschedule
 from ._engine.guard import keeps_arguments_on_refusal
 
@@ -19,10 +20,11 @@ BATCH_SIZE = 200
 def process_due(now: dt.datetime | None = None) -> dict[str, int]:
     """Expire requests, waitlist offers and reschedule proposals past their expiry; offer freed seats to the
     next in line; complete the confirmed bookings whose session ended more than ``OUTCOME_WINDOW_HOURS`` ago;
-    send the notifications that are due (each at most once, however many workers run).
+    send the notifications that are due (each at most once, however many workers run); forget the HTTP API's
+    idempotency keys older than ``IDEMPOTENCY_KEY_HOURS``.
 
     Returns ``{"expired_requests": n, "expired_offers": n, "offers_made": n, "completed": n,
-    "expired_reschedules": n, "notifications_sent": n}``. Idempotent and safe to run in several processes at
+    "expired_reschedules": n, "notifications_sent": n, "idempotency_keys_deleted": n}``. Idempotent and safe to run in several processes at
     once (sessions another worker holds are skipped, not waited for); a constant number of queries per batch.
     """
     current = inputs.resolve_now(now)
@@ -53,4 +55,7 @@ def process_due(now: dt.datetime | None = None) -> dict[str, int]:
         counts["completed"] = outcomes.complete_due(current)
         counts["expired_reschedules"] = reschedule.sweep(current)
     counts["notifications_sent"] = delivery.deliver_due(current) if outbox.enabled() else 0
+    kept_since = current - dt.timedelta(hours=booking_settings.IDEMPOTENCY_KEY_HOURS)
+    counts["idempotency_keys_deleted"] = IdempotencyKey.objects.using(using).filter(
+        created_at__lt=kept_since).delete()[0]
     return counts

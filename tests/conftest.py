@@ -146,3 +146,34 @@ def smtp() -> Any:
     server.start()
     yield server
     server.stop()
+
+
+class Api:
+    """Calls the HTTP API as a user signed in through the session (``None``: anonymous), JSON in and out."""
+
+    def __init__(self, user: Any = None) -> None:
+        from rest_framework.test import APIClient
+
+        self.client = APIClient()
+        self.user = user
+        if user is not None:
+            self.client.force_login(user)
+
+    def __call__(self, method: str, path: str, data: Any = None, **headers: str) -> Any:
+        call = getattr(self.client, method.lower())
+        extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
+        if method.lower() == "get":
+            return call(f"/api/{path}", data, **extra)
+        return call(f"/api/{path}", data, format="json", **extra)
+
+    def get(self, path: str, data: Any = None, **headers: str) -> Any:
+        return self("get", path, data, **headers)
+
+    def post(self, path: str, data: Any = None, **headers: str) -> Any:
+        return self("post", path, data, **headers)
+
+
+@pytest.fixture
+def api(db: Any) -> Callable[[Any], Api]:
+    """``api(user)``: an API caller signed in as ``user`` (``api(None)``: nobody signed in)."""
+    return Api

@@ -418,5 +418,5 @@ def test_the_contract_codes_are_in_the_docs():
 @pytest.mark.parametrize("code", sorted(ERROR_CODES))
 def test_every_registered_error_code_says_when_it_is_given(code):
     entry = ERROR_CODES[code]
-    assert entry.when or entry.validation
+    assert entry.when or entry.validation or entry.http
     assert bool(entry.when) == bool(entry.raised_as), "a code a service raises names the classes raising it"

@@ -54,7 +54,7 @@ def test_a_message_with_placeholders_has_a_fallback_without_them(code):
 
 @pytest.mark.parametrize("code", sorted(ERROR_CODES))
 def test_every_code_is_listed_in_a_reference_table(code):
-    assert code in {entry.code for kind in ("service", "validation") for entry in error_codes(kind)}
+    assert code in {entry.code for kind in ("service", "validation", "http") for entry in error_codes(kind)}
 
 
 def test_an_unknown_table_is_refused():

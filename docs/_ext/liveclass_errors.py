@@ -12,6 +12,7 @@ from typing import Any
 COLUMNS = {
     "service": (("Code", 18), ("Raised as", 14), ("When", 42), ("Message", 26)),
     "validation": (("Code", 22), ("When", 48), ("Message", 30)),
+    "http": (("Code", 22), ("When", 48), ("Message", 30)),
 }
 
 
@@ -32,7 +33,7 @@ def table_lines(kind: str) -> list[str]:
         if kind == "service":
             cells += [" or ".join(f"``{name}``" for name in entry.raised_as), entry.when]
         else:
-            cells.append(entry.validation)
+            cells.append(entry.validation if kind == "validation" else entry.http)
         cells.append(_text(entry.message))
         lines += [f"   {'*' if i == 0 else ' '} - {cell}" for i, cell in enumerate(cells)]
     return lines + [""]

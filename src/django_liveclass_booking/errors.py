@@ -26,7 +26,8 @@ GENERIC_CODE = "booking_error"
 class ErrorCode:
     """One code: its ``message`` (lazy, with placeholders), the ``fallback`` without placeholders,
     the exception classes it is ``raised_as``, and the reference text saying ``when`` a service gives
-    it and when a form's ``validation`` error carries it (empty when it never does)."""
+    it, when a form's ``validation`` error carries it and when only the ``http`` API answers with it
+    (empty when it never does)."""
 
     code: str
     message: Any
@@ -34,6 +35,7 @@ class ErrorCode:
     raised_as: tuple[str, ...] = ()
     when: str = ""
     validation: str = ""
+    http: str = ""
 
 
 def _registry(*entries: ErrorCode) -> Mapping[str, ErrorCode]:
@@ -509,17 +511,75 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         validation="A form of the optional views got a local date and time that the clocks skip on a DST change "
         "(``params`` name the ``time``, ``day`` and ``zone``).",
     ),
+    ErrorCode(
+        "not_authenticated",
+        _("Sign in first: this request needs an authenticated user."),
+        http="An HTTP API request came without credentials (401, or 403 when the host's first "
+        "authentication class names no ``WWW-Authenticate`` scheme, as session authentication).",
+    ),
+    ErrorCode(
+        "authentication_failed",
+        _("The credentials sent with this request are not valid."),
+        http="An HTTP API request came with credentials that the host's authentication refused (401/403).",
+    ),
+    ErrorCode(
+        "method_not_allowed",
+        _("This address does not take a %(method)s request."),
+        _("This address does not take this kind of request."),
+        http="An HTTP API address got a method it does not answer (405); ``params[\"method\"]`` names it.",
+    ),
+    ErrorCode(
+        "parse_error",
+        _("The request body could not be read: send JSON."),
+        http="An HTTP API request body is not well-formed for its content type (400).",
+    ),
+    ErrorCode(
+        "unsupported_media_type",
+        _("This content type is not accepted: send application/json."),
+        http="An HTTP API request body has a content type the API does not read (415).",
+    ),
+    ErrorCode(
+        "not_acceptable",
+        _("The API cannot answer in any format this request accepts."),
+        http="An HTTP API request's ``Accept`` header names no format the API renders (406).",
+    ),
+    ErrorCode(
+        "throttled",
+        _("Too many requests: try again in %(wait)s seconds."),
+        _("Too many requests: try again later."),
+        http="The host's DRF throttling refused an HTTP API request (429); ``params[\"wait\"]`` is the "
+        "number of seconds to wait, when known.",
+    ),
+    ErrorCode(
+        "invalid_request",
+        _("Some fields of the request are missing or not valid: see params."),
+        http="An HTTP API request body or query string failed validation (400). ``params[\"fields\"]`` "
+        "maps each field to its messages, each with its own ``code``.",
+    ),
+    ErrorCode(
+        "invalid_idempotency_key",
+        _("The Idempotency-Key header must be 1 to %(max)s printable ASCII characters."),
+        _("The Idempotency-Key header must be 1 to 255 printable ASCII characters."),
+        http="A creating POST of the HTTP API came with an empty, too long or non-ASCII ``Idempotency-Key`` "
+        "header (400).",
+    ),
+    ErrorCode(
+        "idempotency_key_reused",
+        _("This Idempotency-Key was already used for another request: use a new key for a new request."),
+        http="A creating POST of the HTTP API reused a user's ``Idempotency-Key`` with another address or body "
+        "(422). The same request again is answered with the first response instead.",
+    ),
 )
 
-KINDS = ("service", "validation")
+KINDS = ("service", "validation", "http")
 
 
 def error_codes(kind: str = "service") -> list[ErrorCode]:
-    """The registered codes a service refusal (``"service"``) or a form's ValidationError (``"validation"``)
-    carries, in reference order, for the documentation's tables."""
+    """The registered codes a service refusal (``"service"``), a form's ValidationError (``"validation"``)
+    or only the HTTP API (``"http"``) carries, in reference order, for the documentation's tables."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    return [entry for entry in ERROR_CODES.values() if (entry.when if kind == "service" else entry.validation)]
+    return [entry for entry in ERROR_CODES.values() if getattr(entry, "when" if kind == "service" else kind)]
 
 
 def _readable(value: Any) -> Any:

@@ -1,0 +1,8 @@
+"""The HTTP API (extra ``api``): Django REST framework views over the services, for apps and SPAs.
+
+Mount it with ``path("api/", include("django_liveclass_booking.api.urls"))``; the OpenAPI 3 schema
+is served at ``api/schema/``. Authentication is the host's (``REST_FRAMEWORK``'s
+``DEFAULT_AUTHENTICATION_CLASSES``); every view needs an authenticated user and decides nothing
+itself: each write is one service call as ``request.user``, and what a user may see comes from the
+adapter, as on the pages.
+"""

@@ -114,7 +114,8 @@ def test_the_process_command_prints_what_it_did(make_session, make_user, manual,
     later = (now + dt.timedelta(days=1)).isoformat()
     call_command("liveclass_booking", "process", "--now", later, "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"expired_offers": 0, "expired_requests": 1, "offers_made": 0,
-                                         "expired_reschedules": 0, "completed": 0, "notifications_sent": 0, "idempotency_keys_deleted": 0}
+                                         "expired_reschedules": 0, "completed": 0, "notifications_sent": 0,
+                                         "idempotency_keys_deleted": 0}
     out = io.StringIO()
     call_command("liveclass_booking", "process", stdout=out)
     assert out.getvalue() == ("Expired 0 request(s), 0 offer(s) and 0 reschedule proposal(s); made 0 offer(s); "

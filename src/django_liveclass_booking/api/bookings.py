@@ -210,13 +210,15 @@ class WaitlistViewSet(ApiViewSet):
                codes=("invalid_transition", "not_allowed"), description="The seat goes to the next in line.")
     @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: str) -> Response:
-        return Response(WaitlistEntrySerializer(services.decline_offer(self.get_object(), actor=user_of(request))).data)
+        entry = services.decline_offer(self.get_object(), actor=user_of(request))
+        return Response(WaitlistEntrySerializer(entry).data)
 
     @operation(summary="Leave the waitlist", method="post", request=None, response=WaitlistEntrySerializer,
                codes=("invalid_transition", "not_allowed"))
     @action(detail=True, methods=["post"])
     def leave(self, request: Request, pk: str) -> Response:
-        return Response(WaitlistEntrySerializer(services.leave_waitlist(self.get_object(), actor=user_of(request))).data)
+        entry = services.leave_waitlist(self.get_object(), actor=user_of(request))
+        return Response(WaitlistEntrySerializer(entry).data)
 
 
 class RescheduleFilter(serializers.Serializer):

@@ -20,12 +20,13 @@ BATCH_SIZE = 200
 def process_due(now: dt.datetime | None = None) -> dict[str, int]:
     """Expire requests, waitlist offers and reschedule proposals past their expiry; offer freed seats to the
     next in line; complete the confirmed bookings whose session ended more than ``OUTCOME_WINDOW_HOURS`` ago;
-    send the notifications that are due (each at most once, however many workers run); forget the HTTP API's
-    idempotency keys older than ``IDEMPOTENCY_KEY_HOURS``.
+    send the notifications that are due (each at most once, however many workers run); forget the HTTP
+    API's idempotency keys older than ``IDEMPOTENCY_KEY_HOURS``.
 
     Returns ``{"expired_requests": n, "expired_offers": n, "offers_made": n, "completed": n,
-    "expired_reschedules": n, "notifications_sent": n, "idempotency_keys_deleted": n}``. Idempotent and safe to run in several processes at
-    once (sessions another worker holds are skipped, not waited for); a constant number of queries per batch.
+    "expired_reschedules": n, "notifications_sent": n, "idempotency_keys_deleted": n}``. Idempotent and safe
+    to run in several processes at once (sessions another worker holds are skipped, not waited for); a
+    constant number of queries per batch.
     """
     current = inputs.resolve_now(now)
     counts = {"expired_requests": 0, "expired_offers": 0, "offers_made": 0}

@@ -186,3 +186,15 @@ def test_every_operation_describes_its_errors(api: Any) -> None:
                 ref = response["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/Error"), (method, path, status)
                 assert "Codes: `" in response["description"]
+
+
+def test_bad_input_with_a_key_takes_no_key(api: Any, teacher: Any, set_policy: Any) -> None:
+    set_policy()
+    caller = api(teacher)
+    assert_error(caller.post("sessions/", {"start": "tomorrow"}, **{"Idempotency-Key": "fix-and-retry"}),
+                 400, "invalid_request")
+    assert not IdempotencyKey.objects.exists()
+    # Corrected, the same key now creates the class.
+    body = {"start": soon(3).isoformat(), "duration_minutes": 60, "capacity": 4, "timezone": "UTC"}
+    assert caller.post("sessions/", body, **{"Idempotency-Key": "fix-and-retry"}).status_code == 201
+    assert IdempotencyKey.objects.get().status_code == 201

@@ -146,9 +146,9 @@ class BookingViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def reschedule(self, request: Request, pk: str) -> Response:
         booking = self.get_object()
+        data = valid(ProposalInput, request.data)
 
         def propose() -> Response:
-            data = valid(ProposalInput, request.data)
             proposal = services.request_reschedule(
                 booking, start=data["start"], duration=data.get("duration_minutes"), message=data["message"],
                 actor=user_of(request))

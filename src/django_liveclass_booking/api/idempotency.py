@@ -69,7 +69,8 @@ def idempotent(request: Request, create: Callable[[], Response]) -> Response:
     """Run ``create`` once per (user, ``Idempotency-Key``); without the header, just run it.
 
     ``create`` makes one service call and returns the success response; a ``BookingError`` it
-    raises rolls the key back with everything else.
+    raises rolls the key back with everything else. The caller validates the input first: a request
+    the input alone refuses takes no key (and so holds no lock).
     """
     key = _key(request)
     if key is None:

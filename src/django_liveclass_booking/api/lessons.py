@@ -117,9 +117,9 @@ class TeacherViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def lessons(self, request: Request, pk: str) -> Response:
         teacher = self.get_object()
+        data = valid(LessonInput, request.data)
 
         def ask() -> Response:
-            data = valid(LessonInput, request.data)
             user = user_of(request)
             booking = services.request_lesson(user, teacher, start=data["start"], duration=data["duration_minutes"],
                                               message=data["message"])
@@ -134,9 +134,9 @@ class TeacherViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def series(self, request: Request, pk: str) -> Response:
         teacher = self.get_object()
+        data = valid(SeriesInput, request.data)
 
         def create() -> Response:
-            data = valid(SeriesInput, request.data)
             created = services.create_series(
                 user_of(request), teacher, first_start=data["first_start"], duration=data["duration_minutes"],
                 rrule=data["rrule"], timezone=data["timezone"], on_conflict=data["on_conflict"])
@@ -180,8 +180,9 @@ class SeriesViewSet(ApiViewSet):
                codes=("invalid_recurrence_key", "no_sessions", "invalid_on_conflict", "session_full",
                       "already_booked", "own_session", "daily_limit", "weekly_limit", "policy_violation"))
     def create(self, request: Request) -> Response:
+        data = valid(SubscribeInput, request.data)
+
         def subscribe() -> Response:
-            data = valid(SubscribeInput, request.data)
             created = services.subscribe_to_recurring_sessions(user_of(request), data["recurrence_key"],
                                                                on_conflict=data["on_conflict"])
             return Response(SeriesSerializer(series_of().get(pk=created.pk)).data, 201)

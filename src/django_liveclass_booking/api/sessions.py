@@ -127,10 +127,11 @@ class SessionViewSet(ApiViewSet):
                response=SessionSerializer, status=201, codes=SCHEDULE_CODES, idempotent=True,
                description="A group class taught by the signed-in teacher.")
     def create(self, request: Request) -> Response:
+        teacher = user_of(request)
+        require_teacher(teacher)
+        data = valid(ScheduleInput, request.data)
+
         def schedule() -> Response:
-            teacher = user_of(request)
-            require_teacher(teacher)
-            data = valid(ScheduleInput, request.data)
             return self._one(services.schedule_session(
                 teacher, start=data.pop("start"), duration=data.pop("duration_minutes"), **data), 201)
 
@@ -142,10 +143,11 @@ class SessionViewSet(ApiViewSet):
                description="One class per occurrence of the rule, in the rule's zone (DST-proof).")
     @action(detail=False, methods=["post"])
     def recurring(self, request: Request) -> Response:
+        teacher = user_of(request)
+        require_teacher(teacher)
+        data = valid(RecurringInput, request.data)
+
         def schedule() -> Response:
-            teacher = user_of(request)
-            require_teacher(teacher)
-            data = valid(RecurringInput, request.data)
             sessions = services.schedule_recurring_sessions(
                 teacher, first_start=data.pop("first_start"), duration=data.pop("duration_minutes"), **data)
             context = session_context(teacher, sessions)

@@ -198,3 +198,21 @@ def test_bad_input_with_a_key_takes_no_key(api: Any, teacher: Any, set_policy: A
     body = {"start": soon(3).isoformat(), "duration_minutes": 60, "capacity": 4, "timezone": "UTC"}
     assert caller.post("sessions/", body, **{"Idempotency-Key": "fix-and-retry"}).status_code == 201
     assert IdempotencyKey.objects.get().status_code == 201
+
+
+def test_a_browser_gets_json_without_the_browsable_apis_templates(api: Any, student: Any) -> None:
+    # The test project leaves "rest_framework" out of INSTALLED_APPS: its browsable pages can't render.
+    response = api(student).client.get("/api/sessions/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+
+
+def test_a_session_post_without_its_csrf_token_says_why(student: Any, group: Any) -> None:
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(student)
+    body = assert_error(client.post(f"/api/sessions/{group.pk}/bookings/"), 403, "not_allowed")
+    assert "CSRF" in body["params"]["reason"]
+    assert not get_booking_model().objects.exists()
+    assert_error(client.post("/api/no/such/place/"), 404, "not_found")

@@ -6,10 +6,12 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.apps import apps
 from django.db.models import QuerySet
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions, viewsets
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -39,6 +41,14 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
         return exception_handler
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        # The browsable API's pages need "rest_framework" in INSTALLED_APPS; without it a browser
+        # gets JSON rather than a missing-template error.
+        renderers = super().get_renderers()
+        if not apps.is_installed("rest_framework"):
+            renderers = [r for r in renderers if not isinstance(r, BrowsableAPIRenderer)] or [JSONRenderer()]
+        return renderers
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # The body is read (and kept) before DRF parses it: an Idempotency-Key's fingerprint hashes

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -124,6 +125,9 @@ def _api_error(exc: exceptions.APIException) -> tuple[str, dict[str, Any], int]:
         params["fields"] = _field_errors(detail)
     elif isinstance(exc, exceptions.MethodNotAllowed):
         params["method"] = str(exc.detail).split('"')[1] if '"' in str(exc.detail) else ""
+    elif isinstance(exc, exceptions.PermissionDenied) and str(exc.detail) != str(exc.default_detail):
+        # DRF's own reason, e.g. a session-authenticated POST without its CSRF token.
+        params["reason"] = str(exc.detail)
     elif isinstance(exc, exceptions.Throttled) and getattr(exc, "wait", None) is not None:
         params["wait"] = int(getattr(exc, "wait", 0))
     return code, params, exc.status_code
@@ -155,6 +159,7 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     return response
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Any address under the API's prefix that names no operation: a JSON 404, not an HTML page."""
     response = JsonResponse(error_body("not_found", NOT_FOUND_DETAIL))

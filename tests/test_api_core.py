@@ -216,3 +216,17 @@ def test_a_session_post_without_its_csrf_token_says_why(student: Any, group: Any
     assert "CSRF" in body["params"]["reason"]
     assert not get_booking_model().objects.exists()
     assert_error(client.post("/api/no/such/place/"), 404, "not_found")
+
+
+def test_without_the_extra_the_api_says_what_to_install() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['rest_framework'] = None\n"
+            "import django; from django.conf import settings; settings.configure(); django.setup()\n"
+            "import django_liveclass_booking.api\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "django-liveclass-booking[api]" in result.stderr
+    assert "rest_framework" in result.stderr

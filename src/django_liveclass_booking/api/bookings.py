@@ -197,9 +197,9 @@ class WaitlistViewSet(ApiViewSet):
         return Response(WaitlistEntrySerializer(self.get_object()).data)
 
     @operation(summary="Accept a seat offer", method="post", request=None, response=BookingSerializer, status=201,
-               codes=("invalid_transition", "offer_expired", "session_closed", "already_booked", "daily_limit",
-                      "weekly_limit", "policy_violation", "not_allowed"),
-               description="Turns the offer into a booking.")
+               codes=("invalid_transition", "offer_expired", "session_closed", "already_booked", "not_allowed"),
+               description="Turns the offer into a confirmed booking, without a new decision of the policy "
+               "(it was checked when the student joined the line).")
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:
         booking = services.accept_offer(self.get_object(), actor=user_of(request))

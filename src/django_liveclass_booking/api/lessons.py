@@ -36,7 +36,7 @@ SERIES_CODES = ("recurring_not_allowed", "invalid_rrule", "too_many_occurrences"
 
 class SlotQuery(serializers.Serializer):
     start = Instant(help_text="From this instant.")
-    end = Instant(help_text="Up to this instant (at most 62 days after start).")
+    end = Instant(help_text="Up to this instant (at most 92 days after start).")
     duration_minutes = Minutes(help_text="The lesson length to find room for.")
 
 

@@ -341,7 +341,11 @@ def show(target: Any, source: Any) -> None:
     """Copy the stored field values of ``source`` onto the caller's instance ``target``."""
     for field in source._meta.concrete_fields:
         if field.attname in source.__dict__:
-            target.__dict__[field.attname] = source.__dict__[field.attname]
+            value = source.__dict__[field.attname]
+            # A related object the caller loaded (e.g. decided_by, None until now) would contradict its new key.
+            if field.is_relation and field.is_cached(target) and target.__dict__.get(field.attname) != value:
+                field.delete_cached_value(target)
+            target.__dict__[field.attname] = value
     for field in source._meta.concrete_fields:
         if isinstance(field, MonitorField):
             setattr(target, field.monitor_attname, getattr(target, field.monitor))

@@ -230,3 +230,16 @@ def test_without_the_extra_the_api_says_what_to_install() -> None:
     assert "ImproperlyConfigured" in result.stderr
     assert "django-liveclass-booking[api]" in result.stderr
     assert "rest_framework" in result.stderr
+
+
+def test_the_same_json_in_another_order_is_the_same_request(api: Any, teacher: Any, set_policy: Any) -> None:
+    set_policy()
+    caller = api(teacher)
+    start = soon(3).isoformat()
+    first = caller.client.post("/api/sessions/", f'{{"start": "{start}", "duration_minutes": 60, "capacity": 4}}',
+                               content_type="application/json", HTTP_IDEMPOTENCY_KEY="order")
+    again = caller.client.post("/api/sessions/", f'{{"capacity":4,"duration_minutes":60,"start":"{start}"}}',
+                               content_type="application/json", HTTP_IDEMPOTENCY_KEY="order")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert json.loads(first.content) == json.loads(again.content)

@@ -19,7 +19,6 @@ from rest_framework.serializers import BaseSerializer
 from ..adapter import get_adapter
 from ..models import ACTIVE_BOOKING_STATUSES, OPEN_WAITLIST_STATUSES, SessionWaitlist, get_booking_model
 from .errors import exception_handler
-from .idempotency import HEADER
 
 
 class Pagination(PageNumberPagination):
@@ -49,13 +48,6 @@ class ApiViewSet(viewsets.GenericViewSet):
         if not apps.is_installed("rest_framework"):
             renderers = [r for r in renderers if not isinstance(r, BrowsableAPIRenderer)] or [JSONRenderer()]
         return renderers
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # The body is read (and kept) before DRF parses it: an Idempotency-Key's fingerprint hashes
-        # the raw bytes, and the views validate the parsed data before taking the key.
-        if HEADER in request.headers:
-            request.body  # noqa: B018
-        super().initial(request, *args, **kwargs)
 
     def page_of(self, queryset: QuerySet[Any], serialize: Callable[[list[Any]], BaseSerializer]) -> Response:
         """One page of ``queryset``, each item through ``serialize(items)`` (built once per page)."""

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,12 +45,18 @@ def _key(request: Request) -> str | None:
     return key
 
 
+def _plain(data: Any) -> Any:
+    """Parsed request data as plain JSON values (a form's QueryDict as lists)."""
+    lists = getattr(data, "lists", None)
+    return {key: values for key, values in lists()} if callable(lists) else data
+
+
 def _fingerprint(request: Request) -> str:
-    digest = hashlib.sha256()
-    for part in (request.method or "", request.path, request.content_type or ""):
-        digest.update(part.encode() + b"\0")
-    digest.update(request.body)
-    return digest.hexdigest()
+    """The request a key stands for: its method, address, query and body, the body as parsed (so the
+    same JSON with its keys in another order or other spacing is the same request)."""
+    what = [request.method, request.path, _plain(request.query_params), _plain(request.data)]
+    canonical = json.dumps(what, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _replay(row: IdempotencyKey, fingerprint: str) -> Response:
@@ -61,16 +67,28 @@ def _replay(row: IdempotencyKey, fingerprint: str) -> Response:
     return response
 
 
-def _stored(user_pk: Any, key: str) -> IdempotencyKey | None:
-    return IdempotencyKey.objects.using(db.alias()).filter(user_id=user_pk, key=key).first()
+def _stored(user_pk: Any, key: str, *, latest: bool = False) -> IdempotencyKey | None:
+    """The stored key. ``latest``: as last committed, even inside a transaction reading an older
+    snapshot (MySQL and MariaDB's repeatable read, under ``ATOMIC_REQUESTS``), which only a locking
+    read sees past. The lock is a shared one: the requests that lost the race to insert the key
+    already hold it shared, and asking for it exclusively would deadlock them with each other."""
+    alias = db.alias()
+    if latest and connections[alias].vendor == "mysql":
+        quote = connections[alias].ops.quote_name
+        table = IdempotencyKey._meta.db_table
+        found = IdempotencyKey.objects.using(alias).raw(
+            f"SELECT * FROM {quote(table)} WHERE {quote('user_id')} = %s AND {quote('key')} = %s "
+            "LOCK IN SHARE MODE", [user_pk, key])
+        return next(iter(found), None)
+    return IdempotencyKey.objects.using(alias).filter(user_id=user_pk, key=key).first()
 
 
 def idempotent(request: Request, create: Callable[[], Response]) -> Response:
     """Run ``create`` once per (user, ``Idempotency-Key``); without the header, just run it.
 
     ``create`` makes one service call and returns the success response; a ``BookingError`` it
-    raises rolls the key back with everything else. The caller validates the input first: a request
-    the input alone refuses takes no key (and so holds no lock).
+    raises rolls the key back with everything else. The caller validates the input first (reading
+    ``request.data``): a request the input alone refuses takes no key, and so holds no lock.
     """
     key = _key(request)
     if key is None:
@@ -93,7 +111,7 @@ def idempotent(request: Request, create: Callable[[], Response]) -> Response:
             row.status_code = response.status_code
             row.save(using=alias, update_fields=["response", "status_code"])
     except IntegrityError:
-        found = _stored(user_pk, key)
+        found = _stored(user_pk, key, latest=True)
         if found is None:
             raise
         return _replay(found, fingerprint)

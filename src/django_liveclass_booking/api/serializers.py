@@ -60,7 +60,8 @@ class SessionSerializer(serializers.Serializer):
     seats_left = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=SessionStatus.choices)
     cancellation_reason = serializers.CharField()
-    recurrence_key = serializers.CharField()
+    recurrence_key = serializers.CharField(allow_null=True, help_text="Shared by the classes of one recurring "
+                                           "class; null for a class scheduled on its own.")
     meeting = serializers.SerializerMethodField()
     my_booking = serializers.SerializerMethodField()
     my_waitlist_entry = serializers.SerializerMethodField()

@@ -131,6 +131,8 @@ class SessionViewSet(ApiViewSet):
             teacher = user_of(request)
             require_teacher(teacher)
             data = valid(ScheduleInput, request.data)
+            # Blank as left out: the class is planned in the teacher's zone.
+            data["timezone"] = data.get("timezone") or None
             return self._one(services.schedule_session(
                 teacher, start=data.pop("start"), duration=data.pop("duration_minutes"), **data), 201)
 

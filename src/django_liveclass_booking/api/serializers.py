@@ -207,4 +207,4 @@ class TimeOffSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     start = Instant(source="start_at_utc")
     end = Instant(source="end_at_utc")
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200)

@@ -23,7 +23,7 @@ from ..models import (
     SessionStatus,
     WaitlistStatus,
 )
-from .fields import Instant, Person
+from .fields import Instant, Person, WallClockTime
 
 
 class MeetingSerializer(serializers.Serializer):
@@ -195,8 +195,8 @@ class AvailabilitySerializer(serializers.Serializer):
 
     id = serializers.IntegerField(read_only=True)
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 is Monday, 6 is Sunday.")
-    start_time = serializers.TimeField()
-    end_time = serializers.TimeField()
+    start_time = WallClockTime()
+    end_time = WallClockTime()
     timezone = serializers.CharField(required=False, allow_blank=True, max_length=64,
                                      help_text="An IANA zone; the teacher's policy zone when left out.")
 

@@ -73,3 +73,21 @@ class Minutes(serializers.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", 1440)
         super().__init__(**kwargs)
+
+
+class WallClockTime(serializers.TimeField):
+    """A time of day on the wall clock of a zone given apart: an offset (``09:00+02:00``) is refused, not dropped."""
+
+    default_error_messages = {
+        "offset": _("Give the time without a UTC offset, e.g. 09:00; the zone is given as timezone."),
+    }
+
+    def to_internal_value(self, value: Any) -> dt.time:
+        if isinstance(value, str):
+            try:
+                parsed: dt.time | None = dt.time.fromisoformat(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                self.fail("offset")
+        return super().to_internal_value(value)

@@ -23,7 +23,7 @@ from ..models import (
     SessionStatus,
     WaitlistStatus,
 )
-from .fields import Instant, Person
+from .fields import Instant, Person, WallClockTime
 
 
 class MeetingSerializer(serializers.Serializer):
@@ -60,7 +60,8 @@ class SessionSerializer(serializers.Serializer):
     seats_left = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=SessionStatus.choices)
     cancellation_reason = serializers.CharField()
-    recurrence_key = serializers.CharField()
+    recurrence_key = serializers.CharField(allow_null=True, help_text="Shared by the classes of one recurring "
+                                           "class; null for a class scheduled on its own.")
     meeting = serializers.SerializerMethodField()
     my_booking = serializers.SerializerMethodField()
     my_waitlist_entry = serializers.SerializerMethodField()
@@ -194,8 +195,8 @@ class AvailabilitySerializer(serializers.Serializer):
 
     id = serializers.IntegerField(read_only=True)
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 is Monday, 6 is Sunday.")
-    start_time = serializers.TimeField()
-    end_time = serializers.TimeField()
+    start_time = WallClockTime()
+    end_time = WallClockTime()
     timezone = serializers.CharField(required=False, allow_blank=True, max_length=64,
                                      help_text="An IANA zone; the teacher's policy zone when left out.")
 
@@ -206,4 +207,4 @@ class TimeOffSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     start = Instant(source="start_at_utc")
     end = Instant(source="end_at_utc")
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200)

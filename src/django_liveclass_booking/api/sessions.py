@@ -30,7 +30,7 @@ BOOK_CODES = ("session_closed", "not_a_group_session", "own_session", "session_f
               "offer_pending", "not_first_in_line", "daily_limit", "weekly_limit", "min_notice", "max_advance",
               "policy_violation")
 SCHEDULE_CODES = ("start_in_past", "invalid_duration", "invalid_capacity", "invalid_text", "invalid_timezone",
-                  "teacher_unavailable", "not_allowed")
+                  "invalid_session", "teacher_unavailable", "not_allowed")
 
 
 class SessionFilter(serializers.Serializer):
@@ -130,6 +130,8 @@ class SessionViewSet(ApiViewSet):
         teacher = user_of(request)
         require_teacher(teacher)
         data = valid(ScheduleInput, request.data)
+        # Blank as left out: the class is planned in the teacher's zone.
+        data["timezone"] = data.get("timezone") or None
 
         def schedule() -> Response:
             return self._one(services.schedule_session(
@@ -156,7 +158,8 @@ class SessionViewSet(ApiViewSet):
         return idempotent(request, schedule)
 
     @operation(summary="Change a class", method="patch", request=UpdateInput, response=SessionSerializer,
-               codes=("capacity_below_taken", "invalid_capacity", "invalid_text", "session_closed", "not_allowed"),
+               codes=("capacity_below_taken", "invalid_capacity", "invalid_text", "invalid_session",
+                      "not_a_group_session", "session_closed", "not_allowed"),
                description="Title, capacity or meeting details; seats added go to the waitlist at once.")
     def partial_update(self, request: Request, pk: str) -> Response:
         session = self.get_object()
@@ -164,7 +167,7 @@ class SessionViewSet(ApiViewSet):
         return self._one(services.update_session(session, actor=user_of(request), **data))
 
     @operation(summary="Move a class", method="post", request=RescheduleInput, response=SessionSerializer,
-               codes=("start_in_past", "same_time", "teacher_unavailable", "session_closed", "invalid_duration",
+               codes=("start_in_past", "teacher_unavailable", "session_closed", "invalid_duration", "not_a_lesson",
                       "not_allowed"),
                description="Every active booking moves with it.")
     @action(detail=True, methods=["post"])

@@ -86,7 +86,7 @@ class AvailabilityViewSet(TeacherApiViewSet, mixins.DestroyModelMixin):
 
     @operation(summary="Add a weekly window", method="post", detail=False, request=AvailabilitySerializer,
                response=AvailabilitySerializer, status=201,
-               codes=("invalid_availability", "invalid_weekday", "invalid_timezone", "invalid_window", "not_allowed"))
+               codes=("invalid_availability", "invalid_weekday", "end_before_start", "invalid_timezone", "not_allowed"))
     def create(self, request: Request) -> Response:
         user = user_of(request)
         data = valid(AvailabilitySerializer, request.data)

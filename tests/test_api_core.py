@@ -243,3 +243,28 @@ def test_the_same_json_in_another_order_is_the_same_request(api: Any, teacher: A
     assert first.status_code == again.status_code == 201
     assert again["Idempotent-Replayed"] == "true"
     assert json.loads(first.content) == json.loads(again.content)
+
+
+def test_a_body_field_the_operation_does_not_take_is_refused(api: Any, student: Any, group: Any) -> None:
+    booking = services.book_seat(student, group)
+    body = assert_error(api(student).post(f"bookings/{booking.pk}/cancel/", {"reason": "ill", "refund": True}),
+                        400, "invalid_request")
+    assert body["params"]["fields"] == {"refund": [{"code": "unknown_field",
+                                                    "detail": "This operation takes no such field."}]}
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+
+
+def test_instants_outside_the_years_the_services_take_are_bad_input(api: Any, teacher: Any, set_policy: Any) -> None:
+    set_policy()
+    body = assert_error(api(teacher).post("sessions/", {"start": "9999-01-01T10:00:00Z", "duration_minutes": 60,
+                                                        "capacity": 2}), 400, "invalid_request")
+    assert list(body["params"]["fields"]) == ["start"]
+
+
+def test_instants_in_error_params_are_utc_like_the_bodies() -> None:
+    from django_liveclass_booking.api.errors import jsonable
+
+    berlin = dt.datetime(2030, 1, 31, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert jsonable({"starts": berlin, "minutes": dt.timedelta(minutes=90), "ids": {3, 1}}) == {
+        "starts": "2030-01-31T09:00:00Z", "minutes": 90.0, "ids": [1, 3]}

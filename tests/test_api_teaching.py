@@ -110,11 +110,14 @@ def test_repeated_lesson_lengths_are_refused_by_the_policy_rules(api: Any, tutor
     assert error["params"]["fields"] == ["lesson_durations"]
 
 
-def test_unknown_policy_fields_change_nothing(api: Any, tutor: Any) -> None:
+def test_unknown_policy_fields_are_refused_and_change_nothing(api: Any, tutor: Any) -> None:
     before = rows()
-    response = api(tutor)("patch", "teach/policy/", {"teacher": 999, "colour": "blue"})
-    assert response.status_code == 200, response.content
+    error = refused(api(tutor)("patch", "teach/policy/", {"teacher": 999, "colour": "blue", "approval_mode": "manual"}),
+                    400, "invalid_request", before)
+    assert {name: [p["code"] for p in problems] for name, problems in error["params"]["fields"].items()} == {
+        "teacher": ["unknown_field"], "colour": ["unknown_field"]}
     assert policy_of(tutor).teacher_id == tutor.pk
+    assert policy_of(tutor).approval_mode != "manual"
     assert [row["timezone"] for row in rows()["policies"]] == [row["timezone"] for row in before["policies"]]
 
 
@@ -134,7 +137,8 @@ def test_a_teacher_adds_and_lists_their_windows(api: Any, tutor: Any, rival: Any
     response = api(tutor).post("teach/availability/", {"weekday": 2, "start_time": "09:00", "end_time": "12:30"})
     assert response.status_code == 201, response.content
     window = TeacherAvailability.objects.get(teacher=tutor)
-    assert body(response) == {"id": window.pk, "weekday": 2, "start_time": "09:00:00", "end_time": "12:30:00",
+    assert body(response) == {"id": window.pk, "teacher": {"id": tutor.pk, "name": tutor.get_username()},
+                              "weekday": 2, "start_time": "09:00:00", "end_time": "12:30:00",
                               "timezone": "Europe/Berlin"}
     assert (window.weekday, window.start_time, window.end_time, window.timezone) == (
         2, dt.time(9), dt.time(12, 30), "Europe/Berlin")
@@ -228,7 +232,8 @@ def test_a_teacher_adds_and_lists_their_time_off(api: Any, tutor: Any, rival: An
                                                    .isoformat(), "end": iso(end), "reason": "Holiday"})
     assert response.status_code == 201, response.content
     period = TeacherTimeOff.objects.get(teacher=tutor)
-    assert body(response) == {"id": period.pk, "start": iso(start), "end": iso(end), "reason": "Holiday"}
+    assert body(response) == {"id": period.pk, "teacher": {"id": tutor.pk, "name": tutor.get_username()},
+                              "start": iso(start), "end": iso(end), "reason": "Holiday"}
     assert (period.start_at_utc, period.end_at_utc, period.reason) == (start, end, "Holiday")
     api(tutor).post("teach/time-off/", {"start": iso(soon(3)), "end": iso(soon(4))})
     data = body(api(tutor).get("teach/time-off/"))

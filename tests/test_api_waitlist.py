@@ -267,3 +267,20 @@ def test_leaving_with_an_offer_frees_the_seat(api: Any, student: Any, full: Any,
     assert get_session_model().objects.get(pk=full.pk).seats_taken == 1
     assert ok(api(student).post(f"waitlist/{offered.pk}/leave/"))["status"] == "left"
     assert get_session_model().objects.get(pk=full.pk).seats_taken == 0
+
+
+def test_the_teacher_sees_the_line_of_their_class_and_may_take_a_student_off_it(
+        api: Any, teacher: Any, student: Any, make_user: Any, full: Any) -> None:
+    entry = services.join_waitlist(student, full)
+    elsewhere = group_class(make_user(), capacity=1)
+    services.book_seat(make_user(), elsewhere)
+    theirs = services.join_waitlist(make_user(), elsewhere)
+    listed = ok(api(teacher).get("waitlist/"))
+    assert [row["id"] for row in listed["results"]] == [entry.pk]
+    assert_error(api(teacher).get(f"waitlist/{theirs.pk}/"), 404, "not_found")
+    # Only the student may take the offer; the teacher may only take them off the line.
+    before = snapshot()
+    assert_error(api(teacher).post(f"waitlist/{entry.pk}/decline/"), 403, "not_allowed")
+    unchanged(before)
+    left = ok(api(teacher).post(f"waitlist/{entry.pk}/leave/"))
+    assert left["status"] == entry_of(entry.pk).status == "left"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -80,7 +80,7 @@ class BookingViewSet(ApiViewSet):
     @operation(summary="List bookings", detail=False, response=BookingSerializer(many=True), parameters=PAGE,
                description="Soonest first.")
     def list(self, request: Request) -> Response:
-        query = valid(BookingFilter, request.query_params)
+        query = valid(BookingFilter, request.query_params, query=True)
         user = user_of(request)
         bookings = self.get_queryset()
         if query.get("role") == "student":
@@ -174,19 +174,21 @@ class WaitlistFilter(serializers.Serializer):
 
 
 class WaitlistViewSet(ApiViewSet):
-    """The user's own places on waitlists (a manager sees every entry)."""
+    """The user's own places on waitlists, and the places in line for the classes they manage (the
+    adapter's ``teacher_rows_managed_by``: a teacher's own classes, every class for a manager)."""
 
     serializer_class = WaitlistEntrySerializer
 
     def get_queryset(self) -> QuerySet[Any]:
         entries = SessionWaitlist.objects.select_related("session", "student").order_by("-created", "-pk")
         user = user_of(self.request)
-        return entries if get_adapter().is_staff_manager(user) else entries.filter(student_id=user.pk)
+        managed = get_adapter().teacher_rows_managed_by(user, get_session_model().objects.all())
+        return entries.filter(Q(student_id=user.pk) | Q(session_id__in=managed.values("pk")))
 
     @operation(summary="List my waitlist places", detail=False, response=WaitlistEntrySerializer(many=True),
                parameters=PAGE, description="Newest first.")
     def list(self, request: Request) -> Response:
-        query = valid(WaitlistFilter, request.query_params)
+        query = valid(WaitlistFilter, request.query_params, query=True)
         entries = self.get_queryset()
         if "status" in query:
             entries = entries.filter(status=query["status"])
@@ -238,7 +240,7 @@ class RescheduleRequestViewSet(ApiViewSet):
     @operation(summary="List proposals", detail=False, response=RescheduleRequestSerializer(many=True),
                parameters=PAGE, description="Newest first.")
     def list(self, request: Request) -> Response:
-        query = valid(RescheduleFilter, request.query_params)
+        query = valid(RescheduleFilter, request.query_params, query=True)
         proposals = self.get_queryset()
         if "status" in query:
             proposals = proposals.filter(status=query["status"])

@@ -17,6 +17,7 @@ class Instant(serializers.DateTimeField):
 
     default_error_messages = {
         "naive": _("Give a date and time with a timezone or a UTC offset, e.g. 2030-01-31T09:00:00+01:00."),
+        "year": _("Give a date between the years 1900 and 9000."),
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -31,8 +32,11 @@ class Instant(serializers.DateTimeField):
                 parsed = None
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("naive")
-        result = super().to_internal_value(value)
-        return result.astimezone(dt.UTC)
+        result = super().to_internal_value(value).astimezone(dt.UTC)
+        # The range the services take (their invalid_datetime): refused here, naming the field.
+        if not 1900 <= result.year <= 9000:
+            self.fail("year")
+        return result
 
     def to_representation(self, value: Any) -> Any:
         if value is None:

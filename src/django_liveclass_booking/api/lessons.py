@@ -105,7 +105,7 @@ class TeacherViewSet(ApiViewSet):
     @action(detail=True, methods=["get"])
     def slots(self, request: Request, pk: str) -> Response:
         teacher = self.get_object()
-        query = valid(SlotQuery, request.query_params)
+        query = valid(SlotQuery, request.query_params, query=True)
         found = services.available_slots(teacher, start=query["start"], end=query["end"],
                                          duration=query["duration_minutes"])
         return self.page_of(found, lambda page: _Slot(page, many=True))  # type: ignore[arg-type]

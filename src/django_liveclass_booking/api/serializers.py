@@ -150,7 +150,8 @@ class SeriesSerializer(serializers.Serializer):
     duration_minutes = serializers.IntegerField()
     status = serializers.ChoiceField(choices=SeriesStatus.choices)
     on_conflict = serializers.ChoiceField(choices=OnConflict.choices)
-    recurrence_key = serializers.CharField()
+    recurrence_key = serializers.CharField(allow_null=True, help_text="The recurring class a subscription "
+                                           "follows; null for weekly 1:1 lessons.")
     items = SeriesItemSerializer(many=True, read_only=True)
 
 
@@ -194,6 +195,7 @@ class AvailabilitySerializer(serializers.Serializer):
     """A weekly window in which a teacher takes 1:1 lessons, in the window's own zone."""
 
     id = serializers.IntegerField(read_only=True)
+    teacher = Person()
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 is Monday, 6 is Sunday.")
     start_time = WallClockTime()
     end_time = WallClockTime()
@@ -205,6 +207,7 @@ class TimeOffSerializer(serializers.Serializer):
     """A stretch of time in which a teacher takes no lesson."""
 
     id = serializers.IntegerField(read_only=True)
+    teacher = Person()
     start = Instant(source="start_at_utc")
     end = Instant(source="end_at_utc")
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)

@@ -7,12 +7,15 @@ class the viewer sees but may not manage are refused by the service (403 ``not_a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +28,9 @@ from .fields import Instant, Minutes
 from .idempotency import idempotent
 from .schema import operation
 from .serializers import BookingSerializer, SessionSerializer, WaitlistEntrySerializer
+
+#: What a body field the operation does not take is told.
+UNKNOWN_FIELD = _("This operation takes no such field.")
 
 BOOK_CODES = ("session_closed", "not_a_group_session", "own_session", "session_full", "already_booked",
               "offer_pending", "not_first_in_line", "daily_limit", "weekly_limit", "min_notice", "max_advance",
@@ -76,11 +82,26 @@ class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
-def valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """``data`` validated by ``serializer_class`` (a 400 ``invalid_request`` otherwise)."""
+def valid(serializer_class: type[serializers.Serializer], data: Any, *, query: bool = False) -> dict[str, Any]:
+    """``data`` validated by ``serializer_class`` (a 400 ``invalid_request`` otherwise).
+
+    A body naming a field the operation does not take is refused rather than half read; a query
+    string may carry others (``page``, ``format``).
+    """
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
+    if not query:
+        refuse_unknown(serializer, data)
     return dict(serializer.validated_data)
+
+
+def refuse_unknown(serializer: serializers.BaseSerializer, data: Any) -> None:
+    """A 400 ``invalid_request`` naming each field of ``data`` that ``serializer`` does not take."""
+    writable = {name for name, field in getattr(serializer, "fields", {}).items() if not field.read_only}
+    unknown = sorted(str(name) for name in data if name not in writable) if isinstance(data, Mapping) else []
+    if unknown:
+        raise serializers.ValidationError(
+            {name: [ErrorDetail(str(UNKNOWN_FIELD), code="unknown_field")] for name in unknown})
 
 
 def require_teacher(user: Any) -> None:
@@ -107,7 +128,7 @@ class SessionViewSet(ApiViewSet):
                description="Classes (and the viewer's own lessons), soonest first; by default only those "
                "starting from now.")
     def list(self, request: Request) -> Response:
-        query = valid(SessionFilter, request.query_params)
+        query = valid(SessionFilter, request.query_params, query=True)
         sessions = self.get_queryset().filter(start_at_utc__gt=query.get("start_after") or now())
         if "start_before" in query:
             sessions = sessions.filter(start_at_utc__lt=query["start_before"])

@@ -21,7 +21,7 @@ from .base import ApiViewSet, user_of
 from .bookings import PAGE
 from .schema import operation
 from .serializers import AvailabilitySerializer, TimeOffSerializer
-from .sessions import require_teacher, valid
+from .sessions import refuse_unknown, require_teacher, valid
 
 #: The policy fields a teacher may change, all of them.
 POLICY_FIELDS = (
@@ -69,6 +69,7 @@ class PolicyViewSet(TeacherApiViewSet):
         user = user_of(request)
         serializer = PolicySerializer(TeacherBookingPolicy.for_teacher(user), data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        refuse_unknown(serializer, request.data)
         policy = services.set_policy(user, actor=user, **serializer.validated_data)
         return Response(PolicySerializer(policy).data)
 
@@ -77,7 +78,7 @@ class AvailabilityViewSet(TeacherApiViewSet, mixins.DestroyModelMixin):
     serializer_class = AvailabilitySerializer
 
     def get_queryset(self) -> QuerySet[Any]:
-        return self.mine(TeacherAvailability.objects.all()).order_by("weekday", "start_time", "pk")
+        return self.mine(TeacherAvailability.objects.select_related("teacher")).order_by("weekday", "start_time", "pk")
 
     @operation(summary="My weekly windows", detail=False, response=AvailabilitySerializer(many=True),
                codes=("not_allowed",), parameters=PAGE)
@@ -105,7 +106,7 @@ class TimeOffViewSet(TeacherApiViewSet, mixins.DestroyModelMixin):
     serializer_class = TimeOffSerializer
 
     def get_queryset(self) -> QuerySet[Any]:
-        return self.mine(TeacherTimeOff.objects.all()).order_by("start_at_utc", "pk")
+        return self.mine(TeacherTimeOff.objects.select_related("teacher")).order_by("start_at_utc", "pk")
 
     @operation(summary="My time off", detail=False, response=TimeOffSerializer(many=True), codes=("not_allowed",),
                parameters=PAGE)
@@ -114,7 +115,7 @@ class TimeOffViewSet(TeacherApiViewSet, mixins.DestroyModelMixin):
 
     @operation(summary="Add time off", method="post", detail=False, request=TimeOffSerializer,
                response=TimeOffSerializer, status=201,
-               codes=("end_before_start", "invalid_time_off", "range_too_long", "invalid_text", "not_allowed"))
+               codes=("end_before_start", "invalid_text", "not_allowed"))
     def create(self, request: Request) -> Response:
         user = user_of(request)
         data = valid(TimeOffSerializer, request.data)

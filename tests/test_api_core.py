@@ -268,3 +268,39 @@ def test_instants_in_error_params_are_utc_like_the_bodies() -> None:
     berlin = dt.datetime(2030, 1, 31, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     assert jsonable({"starts": berlin, "minutes": dt.timedelta(minutes=90), "ids": {3, 1}}) == {
         "starts": "2030-01-31T09:00:00Z", "minutes": 90.0, "ids": [1, 3]}
+
+
+def test_a_replay_is_the_first_answer_byte_for_byte(api: Any, student: Any, group: Any) -> None:
+    caller = api(student)
+    first = caller.post(f"sessions/{group.pk}/bookings/", **{"Idempotency-Key": "bytes"})
+    again = caller.post(f"sessions/{group.pk}/bookings/", **{"Idempotency-Key": "bytes"})
+    assert first.status_code == again.status_code == 201
+    assert first.content == again.content
+    assert again["Content-Type"] == "application/json"
+
+
+def test_keys_are_compared_exactly_whatever_the_collation(api: Any, student: Any, group: Any, teacher: Any) -> None:
+    other = services.schedule_session(teacher, start=soon(3), duration=60, capacity=2, timezone="UTC")
+    third = services.schedule_session(teacher, start=soon(4), duration=60, capacity=2, timezone="UTC")
+    caller = api(student)
+    assert caller.post(f"sessions/{group.pk}/bookings/", **{"Idempotency-Key": "AbC"}).status_code == 201
+    assert caller.post(f"sessions/{other.pk}/bookings/", **{"Idempotency-Key": "abc"}).status_code == 201
+    assert caller.post(f"sessions/{third.pk}/bookings/", **{"Idempotency-Key": "abc "}).status_code == 201
+    assert IdempotencyKey.objects.count() == 3
+
+
+def test_a_request_refused_on_its_input_by_the_service_takes_no_lock_and_no_key(
+        api: Any, teacher: Any, set_policy: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    set_policy()
+    body = {"first_start": soon(3).isoformat(), "duration_minutes": 60, "capacity": 2, "rrule": "FREQ=SECONDLY;COUNT=3",
+            "timezone": "UTC"}
+    caller = api(teacher)
+    with CaptureQueriesContext(connection) as seen:
+        assert_error(caller.post("sessions/recurring/", body, **{"Idempotency-Key": "r"}), 400, "invalid_rrule")
+    statements = [q["sql"].split()[0].upper() for q in seen.captured_queries]
+    assert "INSERT" not in statements and "UPDATE" not in statements, statements
+    assert not any("FOR UPDATE" in q["sql"] for q in seen.captured_queries)
+    assert not IdempotencyKey.objects.exists()

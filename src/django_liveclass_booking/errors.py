@@ -557,6 +557,12 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         "maps each field to its messages, each with its own ``code``.",
     ),
     ErrorCode(
+        "unknown_field",
+        _("This operation takes no such field."),
+        http="An HTTP API request body names a field the operation does not take; it comes inside "
+        "``invalid_request``'s ``params[\"fields\"]`` under that field's name.",
+    ),
+    ErrorCode(
         "invalid_idempotency_key",
         _("The Idempotency-Key header must be 1 to %(max)s printable ASCII characters."),
         _("The Idempotency-Key header must be 1 to 255 printable ASCII characters."),

@@ -1,10 +1,13 @@
 """``Idempotency-Key`` on the creating POSTs: a retry gets the first response and creates nothing.
 
-The key's row is inserted first, in the transaction of the service call it guards, under a unique
-(user, key) constraint. A second request with the same key waits on that row until the first
-commits, then fails to insert, reads the stored response and answers with it; if the first is
-refused, its rollback takes the row with it and the second runs as if it came first. A key reused
-for another request (another address or body) is refused with ``idempotency_key_reused``.
+The request runs in a transaction on the booking database: the service call first (so a request
+its input alone refuses is refused before any lock), then the key's row, under a unique
+(user, key) constraint, with the response to send. Of two requests racing with one key, the
+second either waits for the first's row and fails to insert its own, or is refused by the service
+because the first already made the change (``already_booked``); either way its transaction rolls
+back and it answers with the first's stored response. A refused request stores nothing, so its
+retry runs again. A key reused for another request (another address or body) is refused with
+``idempotency_key_reused``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ def _key(request: Request) -> str | None:
     return key
 
 
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def _plain(data: Any) -> Any:
     """Parsed request data as plain JSON values (a form's QueryDict as lists)."""
     lists = getattr(data, "lists", None)
@@ -60,14 +67,15 @@ def _fingerprint(request: Request) -> str:
 
 
 def _replay(row: IdempotencyKey, fingerprint: str) -> Response:
+    """The stored answer; parsed from the stored text in its order, it renders to the same bytes."""
     if row.fingerprint != fingerprint:
         raise KeyRefused(code="idempotency_key_reused")
-    response = Response(row.response, row.status_code)
+    response = Response(json.loads(row.response), row.status_code)
     response[REPLAYED_HEADER] = "true"
     return response
 
 
-def _stored(user_pk: Any, key: str, *, latest: bool = False) -> IdempotencyKey | None:
+def _stored(user_pk: Any, digest: str, *, latest: bool = False) -> IdempotencyKey | None:
     """The stored key. ``latest``: as last committed, even inside a transaction reading an older
     snapshot (MySQL and MariaDB's repeatable read, under ``ATOMIC_REQUESTS``), which only a locking
     read sees past. The lock is a shared one: the requests that lost the race to insert the key
@@ -77,41 +85,39 @@ def _stored(user_pk: Any, key: str, *, latest: bool = False) -> IdempotencyKey |
         quote = connections[alias].ops.quote_name
         table = IdempotencyKey._meta.db_table
         found = IdempotencyKey.objects.using(alias).raw(
-            f"SELECT * FROM {quote(table)} WHERE {quote('user_id')} = %s AND {quote('key')} = %s "
-            "LOCK IN SHARE MODE", [user_pk, key])
+            f"SELECT * FROM {quote(table)} WHERE {quote('user_id')} = %s AND {quote('digest')} = %s "
+            "LOCK IN SHARE MODE", [user_pk, digest])
         return next(iter(found), None)
-    return IdempotencyKey.objects.using(alias).filter(user_id=user_pk, key=key).first()
+    return IdempotencyKey.objects.using(alias).filter(user_id=user_pk, digest=digest).first()
 
 
 def idempotent(request: Request, create: Callable[[], Response]) -> Response:
     """Run ``create`` once per (user, ``Idempotency-Key``); without the header, just run it.
 
     ``create`` makes one service call and returns the success response; a ``BookingError`` it
-    raises rolls the key back with everything else. The caller validates the input first (reading
-    ``request.data``): a request the input alone refuses takes no key, and so holds no lock.
+    raises rolls everything back. The caller validates the input first (reading ``request.data``).
     """
     key = _key(request)
     if key is None:
         return create()
-    fingerprint = _fingerprint(request)
+    fingerprint, digest = _fingerprint(request), _digest(key)
     user_pk: Any = request.user.pk
-    found = _stored(user_pk, key)
+    found = _stored(user_pk, digest)
     if found is not None:
         return _replay(found, fingerprint)
     alias = db.alias()
     try:
         with transaction.atomic(using=alias):
-            with transaction.atomic(using=alias):
-                row = IdempotencyKey.objects.using(alias).create(
-                    user_id=user_pk, key=key, fingerprint=fingerprint, status_code=0, response={},
-                    created_at=get_adapter().now().astimezone(dt.UTC))
             response = create()
-            # Stored as the client reads it: the JSON the renderer writes, parsed back.
-            row.response = json.loads(JSONRenderer().render(response.data) or b"null")
-            row.status_code = response.status_code
-            row.save(using=alias, update_fields=["response", "status_code"])
-    except IntegrityError:
-        found = _stored(user_pk, key, latest=True)
+            body = JSONRenderer().render(response.data).decode()
+            with transaction.atomic(using=alias):
+                IdempotencyKey.objects.using(alias).create(
+                    user_id=user_pk, key=key, digest=digest, fingerprint=fingerprint,
+                    status_code=response.status_code, response=body,
+                    created_at=get_adapter().now().astimezone(dt.UTC))
+    except (IntegrityError, BookingError):
+        # Lost a race with the same key: the winner's answer is the answer.
+        found = _stored(user_pk, digest, latest=True)
         if found is None:
             raise
         return _replay(found, fingerprint)

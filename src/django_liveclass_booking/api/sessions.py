@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -21,6 +20,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..adapter import get_adapter
+from ..errors import message_for
 from ..exceptions import NotAllowed
 from ..models import SessionKind, SessionWaitlist, get_booking_model, get_session_model
 from .base import ApiViewSet, booking_context, now, session_context, user_of
@@ -28,9 +28,6 @@ from .fields import Instant, Minutes
 from .idempotency import idempotent
 from .schema import operation
 from .serializers import BookingSerializer, SessionSerializer, WaitlistEntrySerializer
-
-#: What a body field the operation does not take is told.
-UNKNOWN_FIELD = _("This operation takes no such field.")
 
 BOOK_CODES = ("session_closed", "not_a_group_session", "own_session", "session_full", "already_booked",
               "offer_pending", "not_first_in_line", "daily_limit", "weekly_limit", "min_notice", "max_advance",
@@ -101,7 +98,7 @@ def refuse_unknown(serializer: serializers.BaseSerializer, data: Any) -> None:
     unknown = sorted(str(name) for name in data if name not in writable) if isinstance(data, Mapping) else []
     if unknown:
         raise serializers.ValidationError(
-            {name: [ErrorDetail(str(UNKNOWN_FIELD), code="unknown_field")] for name in unknown})
+            {name: [ErrorDetail(message_for("unknown_field"), code="unknown_field")] for name in unknown})
 
 
 def require_teacher(user: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -155,8 +156,12 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     return response
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Any address under the API's prefix that names no operation: a JSON 404, not an HTML page."""
+    """Any address under the API's prefix that names no operation: a JSON 404, not an HTML page.
+
+    Whatever the method: exempt from CSRF like the API's views, or a POST would get Django's HTML 403.
+    """
     response = JsonResponse(error_body("not_found", NOT_FOUND_DETAIL))
     response.status_code = 404
     return response

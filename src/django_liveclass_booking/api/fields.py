@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -40,6 +40,30 @@ class Instant(serializers.DateTimeField):
         return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+                      "example": "09:30"})
+class LocalTime(serializers.TimeField):
+    """A wall-clock time of day in a zone named elsewhere: ``HH:MM`` or ``HH:MM:SS``, never with an offset.
+
+    Not OpenAPI's ``time`` format, which is RFC 3339's and carries an offset.
+    """
+
+    default_error_messages = {
+        "invalid": _("Give a time of day as HH:MM or HH:MM:SS, without a UTC offset."),
+    }
+    PATTERN = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
+
+    def to_internal_value(self, value: Any) -> dt.time:
+        if isinstance(value, dt.time) and value.tzinfo is None:
+            return value
+        if not (isinstance(value, str) and self.PATTERN.fullmatch(value)):
+            self.fail("invalid")
+        return dt.time.fromisoformat(value)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value is None else value.strftime("%H:%M:%S")
+
+
 def display_name(user: Any) -> str:
     """The name a person is shown by: the full name where the user model has one, else the username."""
     full = getattr(user, "get_full_name", None)
@@ -65,7 +89,7 @@ class Person(serializers.Field):
         raise NotImplementedError
 
 
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 1440})
 class Minutes(serializers.IntegerField):
     """A length in whole minutes, 1 to 1440."""
 

@@ -23,7 +23,7 @@ from ..models import (
     SessionStatus,
     WaitlistStatus,
 )
-from .fields import Instant, Person
+from .fields import Instant, LocalTime, Person
 
 
 class MeetingSerializer(serializers.Serializer):
@@ -60,7 +60,7 @@ class SessionSerializer(serializers.Serializer):
     seats_left = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=SessionStatus.choices)
     cancellation_reason = serializers.CharField()
-    recurrence_key = serializers.CharField()
+    recurrence_key = serializers.CharField(allow_null=True)
     meeting = serializers.SerializerMethodField()
     my_booking = serializers.SerializerMethodField()
     my_waitlist_entry = serializers.SerializerMethodField()
@@ -144,12 +144,12 @@ class SeriesSerializer(serializers.Serializer):
     student = Person()
     rrule = serializers.CharField()
     first_start_date = serializers.DateField()
-    first_start_time = serializers.TimeField()
+    first_start_time = LocalTime(help_text="In the series' zone.")
     timezone = serializers.CharField()
     duration_minutes = serializers.IntegerField()
     status = serializers.ChoiceField(choices=SeriesStatus.choices)
     on_conflict = serializers.ChoiceField(choices=OnConflict.choices)
-    recurrence_key = serializers.CharField()
+    recurrence_key = serializers.CharField(allow_null=True)
     items = SeriesItemSerializer(many=True, read_only=True)
 
 
@@ -194,8 +194,8 @@ class AvailabilitySerializer(serializers.Serializer):
 
     id = serializers.IntegerField(read_only=True)
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 is Monday, 6 is Sunday.")
-    start_time = serializers.TimeField()
-    end_time = serializers.TimeField()
+    start_time = LocalTime(help_text="In the window's zone.")
+    end_time = LocalTime(help_text="In the window's zone.")
     timezone = serializers.CharField(required=False, allow_blank=True, max_length=64,
                                      help_text="An IANA zone; the teacher's policy zone when left out.")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -28,14 +27,13 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from .base import ApiViewSet, booking_context, user_of
+from .base import PAGE, ApiViewSet, booking_context, user_of
 from .fields import Instant, Minutes
 from .idempotency import idempotent
 from .schema import operation
 from .serializers import BookingSerializer, RescheduleRequestSerializer, WaitlistEntrySerializer
 from .sessions import BOOK_CODES, ReasonInput, valid
 
-PAGE = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
 LESSON_TIME_CODES = ("start_in_past", "outside_availability", "teacher_unavailable", "min_notice", "max_advance",
                      "duration_not_allowed", "daily_limit", "weekly_limit", "invalid_duration", "policy_violation")
 
@@ -77,8 +75,8 @@ class BookingViewSet(ApiViewSet):
         user = user_of(self.request)
         return Response(BookingSerializer(booking, context=booking_context(user, [booking])).data, status)
 
-    @operation(summary="List bookings", detail=False, response=BookingSerializer(many=True), parameters=PAGE,
-               description="Soonest first.")
+    @operation(summary="List bookings", detail=False, response=BookingSerializer(many=True),
+               parameters=[*PAGE, BookingFilter], description="Soonest first.")
     def list(self, request: Request) -> Response:
         query = valid(BookingFilter, request.query_params)
         user = user_of(request)
@@ -184,7 +182,7 @@ class WaitlistViewSet(ApiViewSet):
         return entries if get_adapter().is_staff_manager(user) else entries.filter(student_id=user.pk)
 
     @operation(summary="List my waitlist places", detail=False, response=WaitlistEntrySerializer(many=True),
-               parameters=PAGE, description="Newest first.")
+               parameters=[*PAGE, WaitlistFilter], description="Newest first.")
     def list(self, request: Request) -> Response:
         query = valid(WaitlistFilter, request.query_params)
         entries = self.get_queryset()
@@ -236,7 +234,7 @@ class RescheduleRequestViewSet(ApiViewSet):
                 .select_related("proposed_by", "decided_by").order_by("-created", "-pk"))
 
     @operation(summary="List proposals", detail=False, response=RescheduleRequestSerializer(many=True),
-               parameters=PAGE, description="Newest first.")
+               parameters=[*PAGE, RescheduleFilter], description="Newest first.")
     def list(self, request: Request) -> Response:
         query = valid(RescheduleFilter, request.query_params)
         proposals = self.get_queryset()

@@ -11,8 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -98,9 +97,7 @@ class TeacherViewSet(ApiViewSet):
 
     @operation(summary="Free times for a lesson", codes=("range_too_long", "end_before_start", "invalid_duration"),
                response=inline_serializer("Slot", {"start": Instant(), "end": Instant()}, many=True),
-               parameters=[OpenApiParameter("start", OpenApiTypes.DATETIME, required=True),
-                           OpenApiParameter("end", OpenApiTypes.DATETIME, required=True),
-                           OpenApiParameter("duration_minutes", int, required=True), *PAGE],
+               parameters=[SlotQuery, *PAGE],
                description="Start times the teacher could take a lesson of this length, soonest first.")
     @action(detail=True, methods=["get"])
     def slots(self, request: Request, pk: str) -> Response:

@@ -9,6 +9,8 @@ urlpatterns = [
     path("credits/buy/", school.buy_credits, name="buy_credits"),
     path("outbox/", school.outbox, name="outbox"),
     path("outbox/<int:pk>/", school.outbox_message, name="outbox_message"),
+    # The HTTP API and its OpenAPI schema (api/schema/); the browsable API signs in at /accounts/login/.
+    path("api/", include("django_liveclass_booking.api.urls")),
     # The booking pages are the whole site of this example school.
     path("", include("django_liveclass_booking.urls")),
 ]

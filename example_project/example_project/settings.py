@@ -21,6 +21,8 @@ INSTALLED_APPS = [
     # The HTTP API at /api/ (the package's `api` extra), signed in by session or by token.
     "rest_framework",
     "rest_framework.authtoken",
+    # Swagger UI of the API's schema at /api-docs/ (its templates).
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [

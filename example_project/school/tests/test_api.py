@@ -92,6 +92,16 @@ def test_a_signed_in_browser_gets_the_browsable_api(people: dict[str, Any], who:
     assert client.get(path.format(session=people["session"].pk)).status_code == 200
 
 
+def test_the_swagger_ui_reads_the_api_schema() -> None:
+    page = Client().get("/api-docs/")
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    assert '"/api/schema/"' in page.content.decode()
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    assert json.loads(schema.content)["servers"] == [{"url": "/api"}]
+
+
 def test_the_demo_gives_its_api_users_a_token_once_and_keeps_a_changed_one() -> None:
     User = get_user_model()
     users = {name: User.objects.create_user(name) for name in API_USERS}

@@ -129,7 +129,7 @@ class Command(BaseCommand):
         for username, key in tokens.items():
             self.stdout.write(f"API token for {username}: {key}")
         self.stdout.write(f"Try the API: curl -H \"Authorization: Token {tokens[API_USERS[0]]}\" "
-                          f"http://{address}/api/sessions/ (the schema is at http://{address}/api/schema/).")
+                          f"http://{address}/api/sessions/ (its schema in Swagger UI: http://{address}/api-docs/).")
         if serve:
             if sweep_every:
                 self.stdout.write(f"process_due() runs every {sweep_every} s in the background.")

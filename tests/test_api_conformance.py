@@ -178,3 +178,35 @@ def test_wall_clock_times_match_their_schema_and_refuse_an_offset(api: Any, teac
     window = json.loads(response.content)
     assert (window["start_time"], window["end_time"]) == ("09:00:00", "12:30:00")
     assert re.fullmatch(pattern, window["start_time"]) and re.fullmatch(pattern, window["end_time"])
+
+
+# --- refusals listed --------------------------------------------------------------------------------
+
+#: Operations that hand an instant of the request to a service, which refuses one outside 1900-9000.
+INSTANT_OPERATIONS = [
+    ("post", "/sessions/"), ("post", "/sessions/recurring/"), ("post", "/sessions/{id}/reschedule/"),
+    ("post", "/bookings/{id}/reschedule/"), ("post", "/teachers/{id}/lessons/"), ("post", "/teachers/{id}/series/"),
+    ("get", "/teachers/{id}/slots/"), ("post", "/series/{id}/cancel/"), ("post", "/teach/time-off/"),
+]
+
+
+@pytest.mark.parametrize("method, path", INSTANT_OPERATIONS)
+def test_an_instant_out_of_range_is_a_listed_refusal(document: dict[str, Any], method: str, path: str) -> None:
+    op = document["paths"][path][method]
+    assert "`invalid_datetime` (400)" in op["description"], path
+    assert "`invalid_datetime`" in op["responses"]["400"]["description"], path
+
+
+def test_an_instant_out_of_range_is_refused_with_its_code(api: Any, teacher: Any, student: Any,
+                                                          set_policy: Any) -> None:
+    set_policy()
+    # A teacher who takes 1:1 lessons (the slots of others are a 404).
+    services.add_availability(teacher, weekday=0, start_time=dt.time(9), end_time=dt.time(12), timezone="UTC")
+    caller = api(teacher)
+    far = "9999-06-01T10:00:00Z"
+    body = error(caller.post("sessions/", {"start": far, "duration_minutes": 60, "capacity": 3}),
+                 400, "invalid_datetime")
+    assert body["params"] == {"field": "start"}
+    error(caller.post("teach/time-off/", {"start": far, "end": "9999-06-02T10:00:00Z"}), 400, "invalid_datetime")
+    error(api(student).get(f"teachers/{teacher.pk}/slots/", {"start": far, "end": "9999-06-02T10:00:00Z",
+                                                             "duration_minutes": 60}), 400, "invalid_datetime")

@@ -138,7 +138,7 @@ class BookingViewSet(ApiViewSet):
     @operation(summary="Propose a new time for a lesson", method="post", request=ProposalInput,
                response=RescheduleRequestSerializer, status=201, idempotent=True,
                codes=(*LESSON_TIME_CODES, "not_a_lesson", "reschedule_pending", "same_time", "invalid_transition",
-                      "cancellation_window", "invalid_text", "not_allowed"),
+                      "cancellation_window", "invalid_text", "invalid_datetime", "not_allowed"),
                description="By the student or the teacher of a 1:1 lesson. Applied at once (`accepted`) when the "
                "teacher's policy would confirm it; else `pending` for the other party.")
     @action(detail=True, methods=["post"])

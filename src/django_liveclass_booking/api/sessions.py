@@ -32,7 +32,7 @@ BOOK_CODES = ("session_closed", "not_a_group_session", "own_session", "session_f
               "offer_pending", "not_first_in_line", "daily_limit", "weekly_limit", "min_notice", "max_advance",
               "policy_violation")
 SCHEDULE_CODES = ("start_in_past", "invalid_duration", "invalid_capacity", "invalid_text", "invalid_timezone",
-                  "teacher_unavailable", "not_allowed")
+                  "teacher_unavailable", "invalid_datetime", "not_allowed")
 
 
 class SessionFilter(serializers.Serializer):
@@ -181,7 +181,7 @@ class SessionViewSet(ApiViewSet):
 
     @operation(summary="Move a class", method="post", request=RescheduleInput, response=SessionSerializer,
                codes=("start_in_past", "same_time", "teacher_unavailable", "session_closed", "invalid_duration",
-                      "not_allowed"),
+                      "invalid_datetime", "not_allowed"),
                description="Every active booking moves with it.")
     @action(detail=True, methods=["post"])
     def reschedule(self, request: Request, pk: str) -> Response:

@@ -18,6 +18,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_liveclass_booking",
     "school",
+    # The HTTP API at /api/ (the package's `api` extra), signed in by session or by token.
+    "rest_framework",
+    "rest_framework.authtoken",
+    # Swagger UI of the API's schema at /api-docs/ (its templates).
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -88,6 +93,21 @@ LIVECLASS_BOOKING = {
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = Path(DATABASES["default"]["NAME"]).parent / "sent_emails"
 DEFAULT_FROM_EMAIL = "Riverside Online School <school@example.com>"
+
+# The API takes a token (`Authorization: Token <key>`, `liveclass_demo` prints one per demo user)
+# or the session of a signed-in browser. Token authentication comes first: DRF answers a request
+# without credentials with the first class's challenge, so that is a 401 with
+# `WWW-Authenticate: Token` rather than a 403. /api/ pages in a browser render the browsable API.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "liveclass_booking:session_list"

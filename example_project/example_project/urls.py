@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularSwaggerView
 from school import views as school
 
 urlpatterns = [
@@ -9,6 +10,9 @@ urlpatterns = [
     path("credits/buy/", school.buy_credits, name="buy_credits"),
     path("outbox/", school.outbox, name="outbox"),
     path("outbox/<int:pk>/", school.outbox_message, name="outbox_message"),
+    # The HTTP API and its OpenAPI schema (api/schema/); the browsable API signs in at /accounts/login/.
+    path("api/", include("django_liveclass_booking.api.urls")),
+    path("api-docs/", SpectacularSwaggerView.as_view(url_name="liveclass_booking_api:schema"), name="api_docs"),
     # The booking pages are the whole site of this example school.
     path("", include("django_liveclass_booking.urls")),
 ]

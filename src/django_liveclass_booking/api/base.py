@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.apps import apps
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import permissions, viewsets
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,19 +24,55 @@ from ..adapter import get_adapter
 from ..models import ACTIVE_BOOKING_STATUSES, OPEN_WAITLIST_STATUSES, SessionWaitlist, get_booking_model
 from .errors import exception_handler
 
+#: The most items a page holds (``?page_size=``).
+MAX_PAGE_SIZE = 200
+
+#: The query parameters of every list: a page past the last is a 404, a value out of range a 400.
+PAGE = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="The page, from 1."),
+    OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                     description=f"Items a page, 1 to {MAX_PAGE_SIZE} (default 50)."),
+]
+
+WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
 
 class Pagination(PageNumberPagination):
-    """``?page=`` and ``?page_size=`` (up to 200), 50 items a page: ``{"count", "next", "previous", "results"}``."""
+    """``?page=`` and ``?page_size=`` (up to 200), 50 items a page: ``{"count", "next", "previous", "results"}``.
+
+    A value that is not a whole number in range is refused (400 ``invalid_request``), not replaced
+    by the default as DRF would; a page past the last is a 404 ``not_found``.
+    """
 
     page_size = 50
     page_size_query_param = "page_size"
-    max_page_size = 200
+    max_page_size = MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        problems = {}
+        for name, top in (("page", None), ("page_size", MAX_PAGE_SIZE)):
+            values = request.query_params.getlist(name)
+            if values and not (len(values) == 1 and WHOLE_NUMBER.fullmatch(values[0])
+                               and 1 <= int(values[0]) <= (top or int(values[0]))):
+                problems[name] = [_("A whole number from 1 to %(top)s.") % {"top": top} if top
+                                  else _("A whole number from 1.")]
+        if problems:
+            raise serializers.ValidationError(problems, code="invalid")
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [{"name": p.name, "in": "query", "required": False, "description": p.description, "schema": p.type}
+                for p in PAGE]
 
 
 class ApiViewSet(viewsets.GenericViewSet):
-    """A signed-in user only; errors as ``{"code", "detail", "params"}`` whatever the host's handler."""
+    """A signed-in user only, JSON bodies only; errors as ``{"code", "detail", "params"}`` whatever the host's
+    handler."""
 
     permission_classes = [permissions.IsAuthenticated]
+    # JSON bodies only, whatever the host's DEFAULT_PARSER_CLASSES: a form has no null, no number and
+    # no way to tell an empty value from a missing one, and a broken one would read as empty.
+    parser_classes = [JSONParser]
     pagination_class = Pagination
     # The schema works whatever the host's DEFAULT_SCHEMA_CLASS.
     schema = AutoSchema()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -28,14 +27,13 @@ from ..models import (
     get_booking_model,
     get_session_model,
 )
-from .base import ApiViewSet, booking_context, user_of
+from .base import PAGE, ApiViewSet, booking_context, user_of
 from .fields import Instant, Minutes
 from .idempotency import idempotent
 from .schema import operation
 from .serializers import BookingSerializer, RescheduleRequestSerializer, WaitlistEntrySerializer
 from .sessions import BOOK_CODES, ReasonInput, valid
 
-PAGE = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
 LESSON_TIME_CODES = ("start_in_past", "outside_availability", "teacher_unavailable", "min_notice", "max_advance",
                      "duration_not_allowed", "daily_limit", "weekly_limit", "invalid_duration", "policy_violation")
 
@@ -77,8 +75,8 @@ class BookingViewSet(ApiViewSet):
         user = user_of(self.request)
         return Response(BookingSerializer(booking, context=booking_context(user, [booking])).data, status)
 
-    @operation(summary="List bookings", detail=False, response=BookingSerializer(many=True), parameters=PAGE,
-               description="Soonest first.")
+    @operation(summary="List bookings", detail=False, response=BookingSerializer(many=True),
+               parameters=[*PAGE, BookingFilter], description="Soonest first.")
     def list(self, request: Request) -> Response:
         query = valid(BookingFilter, request.query_params, query=True)
         user = user_of(request)
@@ -140,7 +138,7 @@ class BookingViewSet(ApiViewSet):
     @operation(summary="Propose a new time for a lesson", method="post", request=ProposalInput,
                response=RescheduleRequestSerializer, status=201, idempotent=True,
                codes=(*LESSON_TIME_CODES, "not_a_lesson", "reschedule_pending", "same_time", "invalid_transition",
-                      "cancellation_window", "invalid_text", "not_allowed"),
+                      "cancellation_window", "invalid_text", "invalid_datetime", "not_allowed"),
                description="By the student or the teacher of a 1:1 lesson. Applied at once (`accepted`) when the "
                "teacher's policy would confirm it; else `pending` for the other party.")
     @action(detail=True, methods=["post"])
@@ -186,7 +184,7 @@ class WaitlistViewSet(ApiViewSet):
         return entries.filter(Q(student_id=user.pk) | Q(session_id__in=managed.values("pk")))
 
     @operation(summary="List my waitlist places", detail=False, response=WaitlistEntrySerializer(many=True),
-               parameters=PAGE, description="Newest first.")
+               parameters=[*PAGE, WaitlistFilter], description="Newest first.")
     def list(self, request: Request) -> Response:
         query = valid(WaitlistFilter, request.query_params, query=True)
         entries = self.get_queryset()
@@ -238,7 +236,7 @@ class RescheduleRequestViewSet(ApiViewSet):
                 .select_related("proposed_by", "decided_by").order_by("-created", "-pk"))
 
     @operation(summary="List proposals", detail=False, response=RescheduleRequestSerializer(many=True),
-               parameters=PAGE, description="Newest first.")
+               parameters=[*PAGE, RescheduleFilter], description="Newest first.")
     def list(self, request: Request) -> Response:
         query = valid(RescheduleFilter, request.query_params, query=True)
         proposals = self.get_queryset()

@@ -163,7 +163,10 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
 
 @csrf_exempt
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Any address under the API's prefix that names no operation: a JSON 404, not an HTML page."""
+    """Any address under the API's prefix that names no operation: a JSON 404, not an HTML page.
+
+    Whatever the method: exempt from CSRF like the API's views, or a POST would get Django's HTML 403.
+    """
     response = JsonResponse(error_body("not_found", NOT_FOUND_DETAIL))
     response.status_code = 404
     return response

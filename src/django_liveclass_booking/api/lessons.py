@@ -11,8 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -31,7 +30,8 @@ from .serializers import BookingSerializer, SeriesSerializer, TeacherSerializer
 from .sessions import ReasonInput, valid
 
 SERIES_CODES = ("recurring_not_allowed", "invalid_rrule", "too_many_occurrences", "invalid_timezone",
-                "invalid_on_conflict", "no_sessions", "own_session", "max_pending", *LESSON_TIME_CODES)
+                "invalid_on_conflict", "no_sessions", "own_session", "max_pending", "invalid_datetime",
+                *LESSON_TIME_CODES)
 
 
 class SlotQuery(serializers.Serializer):
@@ -96,11 +96,10 @@ class TeacherViewSet(ApiViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(TeacherSerializer(with_policies([self.get_object()])[0]).data)
 
-    @operation(summary="Free times for a lesson", codes=("range_too_long", "end_before_start", "invalid_duration"),
+    @operation(summary="Free times for a lesson", codes=("range_too_long", "end_before_start", "invalid_duration",
+                                                                "invalid_datetime"),
                response=inline_serializer("Slot", {"start": Instant(), "end": Instant()}, many=True),
-               parameters=[OpenApiParameter("start", OpenApiTypes.DATETIME, required=True),
-                           OpenApiParameter("end", OpenApiTypes.DATETIME, required=True),
-                           OpenApiParameter("duration_minutes", int, required=True), *PAGE],
+               parameters=[SlotQuery, *PAGE],
                description="Start times the teacher could take a lesson of this length, soonest first.")
     @action(detail=True, methods=["get"])
     def slots(self, request: Request, pk: str) -> Response:
@@ -111,7 +110,8 @@ class TeacherViewSet(ApiViewSet):
         return self.page_of(found, lambda page: _Slot(page, many=True))  # type: ignore[arg-type]
 
     @operation(summary="Ask for a lesson", method="post", request=LessonInput, response=BookingSerializer, status=201,
-               idempotent=True, codes=(*LESSON_TIME_CODES, "own_session", "max_pending", "invalid_text"),
+               idempotent=True,
+               codes=(*LESSON_TIME_CODES, "own_session", "max_pending", "invalid_text", "invalid_datetime"),
                description="A 1:1 lesson with this teacher: confirmed at once or pending their approval, "
                "as their policy says.")
     @action(detail=True, methods=["post"])
@@ -191,7 +191,7 @@ class SeriesViewSet(ApiViewSet):
 
     @operation(summary="Cancel a series", method="post", request=SeriesCancelInput,
                response=inline_serializer("SeriesCancelled", {"cancelled": serializers.IntegerField()}),
-               codes=("invalid_text", "not_allowed"),
+               codes=("invalid_text", "invalid_datetime", "not_allowed"),
                description="Its upcoming bookings (or those from `from_start` on); answers how many were cancelled.")
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:

@@ -39,11 +39,11 @@ STATUS_TEXT = {
     400: "Bad input, or a rule of the teacher's policy refuses it.",
     401: "No credentials, or credentials the host's authentication refused.",
     403: "The user may not do this (or, with session authentication, is not signed in).",
-    404: "Nothing there, or nothing this user may see.",
+    404: "Nothing there, or nothing this user may see (or a page past the last).",
     405: "The address does not take this method.",
     406: "No format the request accepts.",
     409: "The current state refuses it (a full class, a taken time, a decided request...).",
-    415: "The body is not JSON (or a form).",
+    415: "The body is not JSON.",
     422: "The Idempotency-Key was used for another request.",
     429: "Too many requests.",
 }
@@ -58,14 +58,16 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 def operation(*, summary: str, codes: Iterable[str] = (), request: Any = None, response: Any = None,
               status: int = 200, method: str = "get", detail: bool = True, idempotent: bool = False,
-              parameters: Iterable[OpenApiParameter] = (), description: str = "") -> Callable[[Any], Any]:
+              parameters: Iterable[Any] = (), description: str = "") -> Callable[[Any], Any]:
     """``extend_schema`` for one operation, with every refusal ``codes`` lists (and the common ones).
 
     ``detail``: the address names an object (a 404 is possible); ``idempotent``: the operation takes
     the ``Idempotency-Key`` header.
     """
+    parameters = list(parameters)
     every = [*COMMON_CODES, *(BODY_CODES if method != "get" else ()), *codes]
-    if detail:
+    # A page past the last is a 404 too.
+    if detail or any(getattr(parameter, "name", None) == "page" for parameter in parameters):
         every.append("not_found")
     if idempotent:
         every += ["invalid_idempotency_key", "idempotency_key_reused"]

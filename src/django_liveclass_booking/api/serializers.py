@@ -23,7 +23,7 @@ from ..models import (
     SessionStatus,
     WaitlistStatus,
 )
-from .fields import Instant, Person, WallClockTime
+from .fields import Instant, LocalTime, Person
 
 
 class MeetingSerializer(serializers.Serializer):
@@ -145,7 +145,7 @@ class SeriesSerializer(serializers.Serializer):
     student = Person()
     rrule = serializers.CharField()
     first_start_date = serializers.DateField()
-    first_start_time = serializers.TimeField()
+    first_start_time = LocalTime(help_text="In the series' zone.")
     timezone = serializers.CharField()
     duration_minutes = serializers.IntegerField()
     status = serializers.ChoiceField(choices=SeriesStatus.choices)
@@ -197,8 +197,8 @@ class AvailabilitySerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     teacher = Person()
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 is Monday, 6 is Sunday.")
-    start_time = WallClockTime()
-    end_time = WallClockTime()
+    start_time = LocalTime(help_text="In the window's zone.")
+    end_time = LocalTime(help_text="In the window's zone.")
     timezone = serializers.CharField(required=False, allow_blank=True, max_length=64,
                                      help_text="An IANA zone; the teacher's policy zone when left out.")
 

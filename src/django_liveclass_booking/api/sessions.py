@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail
@@ -23,7 +24,7 @@ from ..adapter import get_adapter
 from ..errors import message_for
 from ..exceptions import NotAllowed
 from ..models import SessionKind, SessionWaitlist, get_booking_model, get_session_model
-from .base import ApiViewSet, booking_context, now, session_context, user_of
+from .base import PAGE, ApiViewSet, booking_context, now, session_context, user_of
 from .fields import Instant, Minutes
 from .idempotency import idempotent
 from .schema import operation
@@ -33,7 +34,7 @@ BOOK_CODES = ("session_closed", "not_a_group_session", "own_session", "session_f
               "offer_pending", "not_first_in_line", "daily_limit", "weekly_limit", "min_notice", "max_advance",
               "policy_violation")
 SCHEDULE_CODES = ("start_in_past", "invalid_duration", "invalid_capacity", "invalid_text", "invalid_timezone",
-                  "invalid_session", "teacher_unavailable", "not_allowed")
+                  "invalid_session", "teacher_unavailable", "invalid_datetime", "not_allowed")
 
 
 class SessionFilter(serializers.Serializer):
@@ -79,13 +80,28 @@ class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
+def as_json(fields: Mapping[str, serializers.Field], data: Any) -> Any:
+    """A query string read as the same JSON object would be: one value a field, kept as sent.
+
+    DRF would quietly take the last of repeated values and treat an empty one as left out (so
+    ``?status=`` would list everything); here a repeated field is refused and an empty one judged.
+    """
+    if not isinstance(data, QueryDict):
+        return data
+    repeated = {name: [_("Give this field once.")] for name in fields if len(data.getlist(name)) > 1}
+    if repeated:
+        raise serializers.ValidationError(repeated, code="invalid")
+    return {name: data[name] for name in fields if name in data}
+
+
 def valid(serializer_class: type[serializers.Serializer], data: Any, *, query: bool = False) -> dict[str, Any]:
-    """``data`` validated by ``serializer_class`` (a 400 ``invalid_request`` otherwise).
+    """``data`` (a JSON body or a query string) validated by ``serializer_class`` (a 400 ``invalid_request``
+    otherwise).
 
     A body naming a field the operation does not take is refused rather than half read; a query
     string may carry others (``page``, ``format``).
     """
-    serializer = serializer_class(data=data)
+    serializer = serializer_class(data=as_json(serializer_class().fields, data))
     serializer.is_valid(raise_exception=True)
     if not query:
         refuse_unknown(serializer, data)
@@ -121,7 +137,7 @@ class SessionViewSet(ApiViewSet):
         return Response(SessionSerializer(session, context=session_context(user, [session])).data, status)
 
     @operation(summary="List sessions", detail=False, response=SessionSerializer(many=True),
-               parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+               parameters=[*PAGE, SessionFilter],
                description="Classes (and the viewer's own lessons), soonest first; by default only those "
                "starting from now.")
     def list(self, request: Request) -> Response:
@@ -161,7 +177,8 @@ class SessionViewSet(ApiViewSet):
                response=SessionSerializer(many=True), status=201, idempotent=True,
                codes=(*SCHEDULE_CODES, "invalid_rrule", "too_many_occurrences", "no_sessions"),
                description="One class per occurrence of the rule, in the rule's zone (DST-proof).")
-    @action(detail=False, methods=["post"])
+    # Not paginated: the answer is every class made, in one list.
+    @action(detail=False, methods=["post"], pagination_class=None)
     def recurring(self, request: Request) -> Response:
         teacher = user_of(request)
         require_teacher(teacher)
@@ -186,7 +203,7 @@ class SessionViewSet(ApiViewSet):
 
     @operation(summary="Move a class", method="post", request=RescheduleInput, response=SessionSerializer,
                codes=("start_in_past", "teacher_unavailable", "session_closed", "invalid_duration", "not_a_lesson",
-                      "not_allowed"),
+                      "invalid_datetime", "not_allowed"),
                description="Every active booking moves with it.")
     @action(detail=True, methods=["post"])
     def reschedule(self, request: Request, pk: str) -> Response:
@@ -220,7 +237,7 @@ class SessionViewSet(ApiViewSet):
         return idempotent(request, book)
 
     @operation(summary="The class's bookings (roster)", response=BookingSerializer(many=True),
-               codes=("not_allowed",), parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)])
+               codes=("not_allowed",), parameters=PAGE)
     @book.mapping.get
     def roster(self, request: Request, pk: str) -> Response:
         session = self._managed()
@@ -246,7 +263,7 @@ class SessionViewSet(ApiViewSet):
         return idempotent(request, join)
 
     @operation(summary="The class's waitlist", response=WaitlistEntrySerializer(many=True), codes=("not_allowed",),
-               parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)])
+               parameters=PAGE)
     @join_waitlist.mapping.get
     def waitlist(self, request: Request, pk: str) -> Response:
         session = self._managed()

@@ -115,7 +115,7 @@ class TimeOffViewSet(TeacherApiViewSet, mixins.DestroyModelMixin):
 
     @operation(summary="Add time off", method="post", detail=False, request=TimeOffSerializer,
                response=TimeOffSerializer, status=201,
-               codes=("end_before_start", "invalid_text", "not_allowed"))
+               codes=("end_before_start", "invalid_text", "invalid_datetime", "not_allowed"))
     def create(self, request: Request) -> Response:
         user = user_of(request)
         data = valid(TimeOffSerializer, request.data)

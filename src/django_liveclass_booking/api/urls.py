@@ -27,5 +27,6 @@ urlpatterns = [
     path("teach/policy/", teaching.PolicyViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
          name="policy"),
     *router.urls,
-    re_path(r"^.*$", not_found),
+    # [\s\S], not ".": a path with a newline in it is no operation either.
+    re_path(r"^[\s\S]*$", not_found),
 ]

@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections, transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from django_liveclass_booking import services
 from django_liveclass_booking.exceptions import BookingError
@@ -85,6 +86,8 @@ CLUB = {"key": "demo-club", "teacher": "t.jones", "subject": "Mathematics", "tit
 MEETING_URL = "https://meet.example.org/{key}"
 #: Every booking costs a credit (school.adapter); each demo student starts with these.
 WELCOME_CREDITS = 10
+#: A student and a teacher with an API token each, printed at the end of every run for a first curl.
+API_USERS = ("s.chen", "t.jones")
 
 
 class Command(BaseCommand):
@@ -112,6 +115,7 @@ class Command(BaseCommand):
         self.seed_waitlist(users, lessons)
         self.seed_club(users)
         self.seed_proposal(users)
+        tokens = self.seed_tokens(users)
         if self.created:
             self.stdout.write(self.style.SUCCESS(f"Created {self.created} demo objects."))
         else:
@@ -122,6 +126,10 @@ class Command(BaseCommand):
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
             self.stdout.write(f"The emails are written to {settings.EMAIL_FILE_PATH}; staff (admin) read them at "
                               f"http://{address}/outbox/.")
+        for username, key in tokens.items():
+            self.stdout.write(f"API token for {username}: {key}")
+        self.stdout.write(f"Try the API: curl -H \"Authorization: Token {tokens[API_USERS[0]]}\" "
+                          f"http://{address}/api/sessions/ (its schema in Swagger UI: http://{address}/api-docs/).")
         if serve:
             if sweep_every:
                 self.stdout.write(f"process_due() runs every {sweep_every} s in the background.")
@@ -168,6 +176,16 @@ class Command(BaseCommand):
             user.save(update_fields=["email"])
             self.note(f"email address {user.email} for {username}")
         return user
+
+    def seed_tokens(self, users: dict[str, Any]) -> dict[str, str]:
+        """An API token for each of ``API_USERS``: one already there (perhaps regenerated in the admin) is kept."""
+        tokens = {}
+        for username in API_USERS:
+            token, created = Token.objects.get_or_create(user=users[username])
+            if created:
+                self.note(f"API token of {username}")
+            tokens[username] = token.key
+        return tokens
 
     def seed_credits(self, users: dict[str, Any]) -> None:
         for username in STUDENTS:

@@ -297,3 +297,12 @@ def test_a_request_refused_on_its_input_by_the_service_takes_no_lock_and_no_key(
     assert "INSERT" not in statements and "UPDATE" not in statements, statements
     assert not any("FOR UPDATE" in q["sql"] for q in seen.captured_queries)
     assert not IdempotencyKey.objects.exists()
+
+
+def test_an_operation_without_a_body_refuses_one(api: Any, student: Any, other_student: Any, group: Any) -> None:
+    body = assert_error(api(student).post(f"sessions/{group.pk}/bookings/", {"student": other_student.pk}),
+                        400, "invalid_request")
+    assert body["params"]["fields"]["student"][0]["code"] == "unknown_field"
+    assert_error(api(student).post(f"sessions/{group.pk}/bookings/", [1]), 400, "invalid_request")
+    assert not get_booking_model().objects.exists()
+    assert api(student).post(f"sessions/{group.pk}/bookings/", {}).status_code == 201

@@ -69,8 +69,8 @@ def test_without_credentials_the_token_scheme_is_challenged(people: dict[str, An
 def test_a_token_books_a_seat_without_a_csrf_token(people: dict[str, Any]) -> None:
     token = Token.objects.create(user=people["student"])
     client = Client(enforce_csrf_checks=True)
-    response = client.post(f"/api/sessions/{people['session'].pk}/bookings/", HTTP_AUTHORIZATION=f"Token {token.key}",
-                           HTTP_IDEMPOTENCY_KEY="first-seat")
+    response = client.post(f"/api/sessions/{people['session'].pk}/bookings/", content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_IDEMPOTENCY_KEY="first-seat")
     assert response.status_code == 201, response.content
     assert body(response)["status"] == "confirmed"
 

@@ -7,14 +7,17 @@ so a client knows every ``code`` to branch on from the schema alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
+from ..errors import message_for
 from .errors import status_for
 from .idempotency import HEADER, REPLAYED_HEADER
 
@@ -90,6 +93,8 @@ def operation(*, summary: str, codes: Iterable[str] = (), request: Any = None, r
                            parameters=params or None)
 
     def decorate(view_method: Any) -> Any:
+        if method != "get" and request is None and status != 204 and method != "delete":
+            view_method = takes_no_body(view_method)
         # extend_schema builds on the host's DEFAULT_SCHEMA_CLASS unless the method names one: name
         # drf-spectacular's, so the schema is right whatever the host's REST_FRAMEWORK says.
         kwargs = getattr(view_method, "kwargs", None)
@@ -99,6 +104,24 @@ def operation(*, summary: str, codes: Iterable[str] = (), request: Any = None, r
         return extend(view_method)
 
     return decorate
+
+
+def takes_no_body(view_method: Any) -> Any:
+    """An operation without a body refuses one (a field it would silently ignore, such as ``student``,
+    must not look accepted); an empty JSON object is no body."""
+
+    @functools.wraps(view_method)
+    def checked(view: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        data = request.data
+        if isinstance(data, Mapping) and data:
+            raise serializers.ValidationError(
+                {str(name): [ErrorDetail(message_for("unknown_field"), code="unknown_field")] for name in data})
+        if data and not isinstance(data, Mapping):
+            raise serializers.ValidationError({"non_field_errors": [ErrorDetail(
+                message_for("unknown_field"), code="unknown_field")]})
+        return view_method(view, request, *args, **kwargs)
+
+    return checked
 
 
 def fields_body(name: str, **fields: serializers.Field) -> Any:

@@ -306,3 +306,32 @@ def test_an_operation_without_a_body_refuses_one(api: Any, student: Any, other_s
     assert_error(api(student).post(f"sessions/{group.pk}/bookings/", [1]), 400, "invalid_request")
     assert not get_booking_model().objects.exists()
     assert api(student).post(f"sessions/{group.pk}/bookings/", {}).status_code == 201
+
+
+def test_hostile_requests_get_json_errors_not_pages(api: Any, student: Any, group: Any) -> None:
+    booking = services.book_seat(student, group)
+    caller = api(student)
+    deep = "[" * 100_000 + "]" * 100_000
+    assert_error(caller.client.post(f"/api/bookings/{booking.pk}/cancel/", deep, content_type="application/json"),
+                 400, "parse_error")
+    crowded = "&".join(f"f{i}=1" for i in range(1100))
+    assert_error(caller.client.get(f"/api/sessions/?{crowded}"), 400, "parse_error")
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+
+
+def test_building_the_schema_leaves_drf_spectacular_settings_as_they_were(api: Any) -> None:
+    from drf_spectacular.settings import spectacular_settings
+
+    from django_liveclass_booking.api import schema_view
+
+    before = (spectacular_settings.TITLE, spectacular_settings.SERVERS, spectacular_settings.COMPONENT_SPLIT_REQUEST)
+    from .threads import run_at_once
+
+    schema_view.DOCUMENTS.clear()
+    # Requests at once: each build patches the process-wide settings while it runs.
+    results = run_at_once(lambda caller: caller.get("schema/", {"format": "json"}), [api(None) for _ in range(4)])
+    assert [r.status_code for r in results] == [200] * 4
+    assert all(r.content == results[0].content for r in results)
+    assert (spectacular_settings.TITLE, spectacular_settings.SERVERS,
+            spectacular_settings.COMPONENT_SPLIT_REQUEST) == before

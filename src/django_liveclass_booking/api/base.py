@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions, serializers, viewsets
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
@@ -65,6 +66,16 @@ class Pagination(PageNumberPagination):
                 for p in PAGE]
 
 
+class BoundedJSONParser(JSONParser):
+    """JSON, with a body nested too deep for Python's parser refused as a parse error (not a 500)."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise ParseError() from exc
+
+
 class ApiViewSet(viewsets.GenericViewSet):
     """A signed-in user only, JSON bodies only; errors as ``{"code", "detail", "params"}`` whatever the host's
     handler."""
@@ -72,7 +83,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     permission_classes = [permissions.IsAuthenticated]
     # JSON bodies only, whatever the host's DEFAULT_PARSER_CLASSES: a form has no null, no number and
     # no way to tell an empty value from a missing one, and a broken one would read as empty.
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     pagination_class = Pagination
     # The schema works whatever the host's DEFAULT_SCHEMA_CLASS.
     schema = AutoSchema()

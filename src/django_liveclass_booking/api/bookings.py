@@ -35,7 +35,7 @@ from .serializers import BookingSerializer, RescheduleRequestSerializer, Waitlis
 from .sessions import BOOK_CODES, ReasonInput, valid
 
 LESSON_TIME_CODES = ("start_in_past", "outside_availability", "teacher_unavailable", "min_notice", "max_advance",
-                     "duration_not_allowed", "daily_limit", "weekly_limit", "invalid_duration", "policy_violation")
+                     "duration_not_allowed", "daily_limit", "weekly_limit", "invalid_duration")
 
 
 class BookingFilter(serializers.Serializer):
@@ -259,7 +259,7 @@ class RescheduleRequestViewSet(ApiViewSet):
         return Response(BookingSerializer(booking, context=booking_context(user, [booking])).data)
 
     @operation(summary="Decline a proposal", method="post", request=ReasonInput, response=RescheduleRequestSerializer,
-               codes=("invalid_transition", "invalid_text", "not_allowed"))
+               codes=("invalid_transition", "reschedule_expired", "invalid_text", "not_allowed"))
     @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: str) -> Response:
         proposal = self.get_object()

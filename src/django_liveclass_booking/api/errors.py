@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
@@ -145,6 +145,9 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         return Response(booking_error_body(exc), status_for(exc.code))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many query fields, a body over DATA_UPLOAD_MAX_MEMORY_SIZE: a request not to be read.
+        exc = exceptions.ParseError()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):

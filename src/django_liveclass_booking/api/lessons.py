@@ -21,6 +21,7 @@ from .. import services
 from ..adapter import get_adapter
 from ..conf import booking_settings
 from ..models import BookingSeries, OnConflict, TeacherAvailability, TeacherBookingPolicy
+from ..services._engine import db
 from .base import ApiViewSet, booking_context, user_of
 from .bookings import LESSON_TIME_CODES, PAGE
 from .fields import Instant, Minutes
@@ -97,7 +98,7 @@ class TeacherViewSet(ApiViewSet):
         return Response(TeacherSerializer(with_policies([self.get_object()])[0]).data)
 
     @operation(summary="Free times for a lesson", codes=("range_too_long", "end_before_start", "invalid_duration",
-                                                                "invalid_datetime"),
+                                                                "duration_not_allowed", "invalid_datetime"),
                response=inline_serializer("Slot", {"start": Instant(), "end": Instant()}, many=True),
                parameters=[SlotQuery, *PAGE],
                description="Start times the teacher could take a lesson of this length, soonest first.")
@@ -140,7 +141,7 @@ class TeacherViewSet(ApiViewSet):
             created = services.create_series(
                 user_of(request), teacher, first_start=data["first_start"], duration=data["duration_minutes"],
                 rrule=data["rrule"], timezone=data["timezone"], on_conflict=data["on_conflict"])
-            return Response(SeriesSerializer(series_of().get(pk=created.pk)).data, 201)
+            return Response(SeriesSerializer(series_of().using(db.alias()).get(pk=created.pk)).data, 201)
 
         return idempotent(request, create)
 
@@ -178,14 +179,14 @@ class SeriesViewSet(ApiViewSet):
     @operation(summary="Take a seat in every class of a recurring class", method="post", detail=False,
                request=SubscribeInput, response=SeriesSerializer, status=201, idempotent=True,
                codes=("invalid_recurrence_key", "no_sessions", "invalid_on_conflict", "session_full",
-                      "already_booked", "own_session", "daily_limit", "weekly_limit", "policy_violation"))
+                      "already_booked", "own_session", "daily_limit", "weekly_limit"))
     def create(self, request: Request) -> Response:
         data = valid(SubscribeInput, request.data)
 
         def subscribe() -> Response:
             created = services.subscribe_to_recurring_sessions(user_of(request), data["recurrence_key"],
                                                                on_conflict=data["on_conflict"])
-            return Response(SeriesSerializer(series_of().get(pk=created.pk)).data, 201)
+            return Response(SeriesSerializer(series_of().using(db.alias()).get(pk=created.pk)).data, 201)
 
         return idempotent(request, subscribe)
 
@@ -206,7 +207,7 @@ class SeriesViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         series = services.confirm_series(self.get_object(), actor=user_of(request))
-        return Response(SeriesSerializer(series_of().get(pk=series.pk)).data)
+        return Response(SeriesSerializer(series_of().using(db.alias()).get(pk=series.pk)).data)
 
     @operation(summary="Decline a pending series", method="post", request=ReasonInput, response=SeriesSerializer,
                codes=("invalid_transition", "invalid_text", "not_allowed"))
@@ -215,4 +216,4 @@ class SeriesViewSet(ApiViewSet):
         series = self.get_object()
         data = valid(ReasonInput, request.data)
         series = services.decline_series(series, actor=user_of(request), reason=data["reason"])
-        return Response(SeriesSerializer(series_of().get(pk=series.pk)).data)
+        return Response(SeriesSerializer(series_of().using(db.alias()).get(pk=series.pk)).data)

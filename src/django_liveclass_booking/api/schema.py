@@ -77,6 +77,8 @@ def operation(*, summary: str, codes: Iterable[str] = (), request: Any = None, r
     by_status: dict[int, list[str]] = {}
     for code in dict.fromkeys(every):
         by_status.setdefault(status_for(code), []).append(code)
+    # Without credentials, session authentication (no WWW-Authenticate scheme) makes DRF answer 403.
+    by_status[403].append("not_authenticated")
     responses: dict[int, Any] = {status: response if response is not None else OpenApiResponse(
         description="Done; no body.")}
     for answered, listed in sorted(by_status.items()):

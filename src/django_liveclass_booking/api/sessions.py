@@ -32,7 +32,7 @@ from .serializers import BookingSerializer, SessionSerializer, WaitlistEntrySeri
 
 BOOK_CODES = ("session_closed", "not_a_group_session", "own_session", "session_full", "already_booked",
               "offer_pending", "not_first_in_line", "daily_limit", "weekly_limit", "min_notice", "max_advance",
-              "policy_violation")
+              "max_pending")
 SCHEDULE_CODES = ("start_in_past", "invalid_duration", "invalid_capacity", "invalid_text", "invalid_timezone",
                   "invalid_session", "teacher_unavailable", "invalid_datetime", "not_allowed")
 
@@ -250,7 +250,8 @@ class SessionViewSet(ApiViewSet):
     @operation(summary="Join the waitlist", method="post", request=None, response=WaitlistEntrySerializer,
                status=201, idempotent=True,
                codes=("session_closed", "not_a_group_session", "own_session", "seats_available", "already_booked",
-                      "already_waitlisted", "waitlist_disabled"),
+                      "already_waitlisted", "waitlist_disabled", "daily_limit", "weekly_limit", "min_notice",
+                      "max_advance", "max_pending"),
                description="A place in line for a full class. `GET` lists the line for whoever manages the class.")
     @action(detail=True, methods=["post"], url_path="waitlist")
     def join_waitlist(self, request: Request, pk: str) -> Response:

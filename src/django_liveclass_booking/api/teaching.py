@@ -16,20 +16,13 @@ from rest_framework.response import Response
 
 from .. import services
 from ..adapter import get_adapter
+from ..forms.teacher import POLICY_FIELDS
 from ..models import TeacherAvailability, TeacherBookingPolicy, TeacherTimeOff
 from .base import ApiViewSet, user_of
 from .bookings import PAGE
 from .schema import operation
 from .serializers import AvailabilitySerializer, TimeOffSerializer
 from .sessions import refuse_unknown, require_teacher, valid
-
-#: The policy fields a teacher may change, all of them.
-POLICY_FIELDS = (
-    "timezone", "approval_mode", "min_notice_minutes", "max_advance_days", "max_bookings_per_day",
-    "max_bookings_per_week", "max_pending_requests", "request_ttl_hours", "cancellation_cutoff_hours",
-    "allow_late_cancellation", "buffer_minutes", "lesson_durations", "allow_recurring", "max_series_occurrences",
-    "waitlist_enabled", "waitlist_offer_ttl_minutes",
-)
 
 
 class PolicySerializer(serializers.ModelSerializer):

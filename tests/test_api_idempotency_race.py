@@ -84,3 +84,24 @@ def test_control_check_then_act_answers_racing_retries_differently(teacher: Any,
     assert not [s for s in statuses if isinstance(s, Exception)], statuses
     assert sorted(statuses) == [201] + [409] * (THREADS - 1), statuses
     assert get_booking_model().objects.filter(session_id=session.pk).count() == 1
+
+
+@pytest.mark.parametrize("key, budget", [(None, 11), ("budget", 13)])
+def test_booking_a_seat_over_http_has_a_query_budget(teacher: Any, make_user: Any, key: str | None,
+                                                      budget: int) -> None:
+    """The service's statements, plus the request's own: the session and user, the adapter's
+    visibility check, the booking's teacher for the answer, and with a key its look-up and its row.
+    Transaction control (BEGIN, savepoints, COMMIT) is left out: databases log it differently. On
+    MariaDB the service locks the class with a statement of its own before claiming the seat."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    session = services.schedule_session(teacher, start=soon(2), duration=60, capacity=5, timezone="UTC")
+    caller = Api(make_user())
+    with CaptureQueriesContext(connection) as seen:
+        response = caller.post(f"sessions/{session.pk}/bookings/", **({"Idempotency-Key": key} if key else {}))
+    assert response.status_code == 201
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+    statements = [q["sql"] for q in seen.captured_queries if not q["sql"].upper().startswith(control)]
+    budget += connection.vendor == "mysql"
+    assert len(statements) <= budget, [sql[:80] for sql in statements]

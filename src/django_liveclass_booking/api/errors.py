@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
@@ -19,9 +19,11 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from ..errors import message_for
 from ..exceptions import BookingError, PolicyViolation, render_message
 
 #: The detail of a 404: the same for what does not exist and what the user may not see.
@@ -95,6 +97,12 @@ def jsonable(value: Any) -> Any:
         return str(value)
     pk = getattr(value, "pk", None)
     return pk if pk is not None else str(value)
+
+
+def unknown_fields(names: Iterable[str]) -> exceptions.ValidationError:
+    """The 400 ``invalid_request`` for body fields an operation does not take, each under its name."""
+    problem = [ErrorDetail(message_for("unknown_field"), code="unknown_field")]
+    return exceptions.ValidationError({str(name): problem for name in names})
 
 
 def error_body(code: str, detail: Any, params: Mapping[str, Any] | None = None) -> dict[str, Any]:

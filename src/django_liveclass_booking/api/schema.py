@@ -15,10 +15,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 
-from ..errors import message_for
-from .errors import status_for
+from .errors import status_for, unknown_fields
 from .idempotency import HEADER, REPLAYED_HEADER
 
 
@@ -115,12 +113,8 @@ def takes_no_body(view_method: Any) -> Any:
     @functools.wraps(view_method)
     def checked(view: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         data = request.data
-        if isinstance(data, Mapping) and data:
-            raise serializers.ValidationError(
-                {str(name): [ErrorDetail(message_for("unknown_field"), code="unknown_field")] for name in data})
-        if data and not isinstance(data, Mapping):
-            raise serializers.ValidationError({"non_field_errors": [ErrorDetail(
-                message_for("unknown_field"), code="unknown_field")]})
+        if data:
+            raise unknown_fields(data if isinstance(data, Mapping) else ["non_field_errors"])
         return view_method(view, request, *args, **kwargs)
 
     return checked

@@ -15,16 +15,15 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import services
 from ..adapter import get_adapter
-from ..errors import message_for
 from ..exceptions import NotAllowed
 from ..models import SessionKind, SessionWaitlist, get_booking_model, get_session_model
 from .base import PAGE, ApiViewSet, booking_context, now, session_context, user_of
+from .errors import unknown_fields
 from .fields import Instant, Minutes
 from .idempotency import idempotent
 from .schema import operation
@@ -113,8 +112,7 @@ def refuse_unknown(serializer: serializers.BaseSerializer, data: Any) -> None:
     writable = {name for name, field in getattr(serializer, "fields", {}).items() if not field.read_only}
     unknown = sorted(str(name) for name in data if name not in writable) if isinstance(data, Mapping) else []
     if unknown:
-        raise serializers.ValidationError(
-            {name: [ErrorDetail(message_for("unknown_field"), code="unknown_field")] for name in unknown})
+        raise unknown_fields(unknown)
 
 
 def require_teacher(user: Any) -> None:

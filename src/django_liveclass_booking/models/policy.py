@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -84,6 +85,11 @@ class TeacherBookingPolicy(TimeStampedModel):
     waitlist_offer_ttl_minutes = models.PositiveIntegerField(
         _("waitlist offer time to live (minutes)"), default=60, validators=[MaxValueValidator(YEAR_OF_MINUTES)]
     )
+    revision = models.UUIDField(
+        _("revision"), default=uuid.uuid4, editable=False,
+        help_text=_("A new value with every save: a booking made with a remembered copy of the policy checks, "
+                    "in its seat claim, that the copy is still this revision."),
+    )
 
     class Meta:
         verbose_name = _("teacher booking policy")
@@ -92,6 +98,15 @@ class TeacherBookingPolicy(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Booking policy of {self.teacher}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save with a new ``revision``, so that no process books with a copy of the old rules."""
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or update_fields:  # an empty update_fields saves nothing
+            self.revision = uuid.uuid4()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "revision"}
+        super().save(*args, **kwargs)
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:

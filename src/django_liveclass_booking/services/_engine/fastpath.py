@@ -9,14 +9,24 @@ path (claim UPDATE, then INSERT) is used elsewhere; both pass the same invariant
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import uuid
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.db.models import NOT_PROVIDED, Model, signals
 from django.db.models.sql import InsertQuery, UpdateQuery
 from model_utils.models import TimeStampedModel
 
-from ...models import BookingEvent, SessionStatus, SessionWaitlist, WaitlistStatus, get_session_model
+from ...models import (
+    BookingEvent,
+    SessionStatus,
+    SessionWaitlist,
+    TeacherBookingPolicy,
+    WaitlistStatus,
+    get_session_model,
+)
 from . import db
 
 
@@ -28,11 +38,16 @@ def available(model: type[Model]) -> bool:
     """
     return (
         db.connection().vendor == "postgresql"
-        and model.save is TimeStampedModel.save
+        and _plain(model)
         and not signals.pre_save.has_listeners(model)
         and not signals.post_save.has_listeners(model)
-        and all(f.db_default is NOT_PROVIDED for f in model._meta.concrete_fields)
     )
+
+
+@functools.cache
+def _plain(model: type[Model]) -> bool:
+    fields = model._meta.concrete_fields
+    return model.save is TimeStampedModel.save and all(f.db_default is NOT_PROVIDED for f in fields)
 
 
 def _cast_type(field: Any, connection: Any) -> str:
@@ -47,17 +62,29 @@ def _typed(fields: list[Any], connection: Any) -> str:
     return ", ".join(f"CAST(%s AS {_cast_type(f, connection)})" for f in fields)
 
 
-def _events_from(source: str, event: dict[str, Any]) -> tuple[str, list[Any]]:
-    """An INSERT of one history row per ``id`` of the CTE ``source``, with the values of ``event``."""
-    connection = db.connection()
+# The statements' text depends only on the models and the database, never on the values: it is
+# built once per (model, alias) and process, so a booking pays for its values' conversion only.
+_EVENT_FIELDS = ("kind", "actor", "at", "data")
+
+
+@functools.cache
+def _events_sql(source: str, alias: str) -> str:
+    """An INSERT of one history row per ``id`` of the CTE ``source``."""
+    connection = connections[alias]
     qn = connection.ops.quote_name
     e = BookingEvent._meta
-    fields: list[Any] = [e.get_field(name) for name in ("booking", "kind", "actor", "at", "data")]
-    row = BookingEvent(booking_id=0, **event)
-    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields[1:]]
-    sql = (f"INSERT INTO {qn(e.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"SELECT {source}.id, {_typed(fields[1:], connection)} FROM {source}")
-    return sql, values
+    fields: list[Any] = [e.get_field(name) for name in ("booking", *_EVENT_FIELDS)]
+    return (f"INSERT INTO {qn(e.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+            f"SELECT {source}.id, {_typed(fields[1:], connection)} FROM {source}")
+
+
+def _event_values(event: dict[str, Any], connection: Any) -> list[Any]:
+    values = []
+    for name in _EVENT_FIELDS:
+        field = BookingEvent._meta.get_field(name)
+        value = event[field.attname] if field.attname in event else field.get_default()
+        values.append(field.get_db_prep_save(value, connection))
+    return values
 
 
 def _update_sql(queryset: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -69,21 +96,28 @@ def _update_sql(queryset: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
-def _inserts(booking: Any, first_event: dict[str, Any], source: str) -> tuple[str, list[Any]]:
-    """``ins`` (the booking, its columns selected ``FROM source``) and ``ev`` (its first history row)."""
-    connection = db.connection()
+@functools.cache
+def _inserts_sql(model: type[Model], source: str, alias: str) -> tuple[str, tuple[Any, ...]]:
+    """``ins`` (a booking, its columns selected ``FROM source``) and ``ev`` (its first history row), and the
+    booking's fields in the order of their placeholders."""
+    connection = connections[alias]
     qn = connection.ops.quote_name
-    b = type(booking)._meta
-    fields = [f for f in b.concrete_fields if not f.primary_key and not f.generated]
-    values = [f.get_db_prep_save(f.pre_save(booking, True), connection) for f in fields]
-    event_sql, event_values = _events_from("ins", first_event)
+    b = model._meta
+    fields = tuple(f for f in b.concrete_fields if not f.primary_key and not f.generated)
     sql = (
         f"ins AS (INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"SELECT {_typed(fields, connection)}{f' FROM {source}' if source else ''} "
+        f"SELECT {_typed(list(fields), connection)}{f' FROM {source}' if source else ''} "
         f"RETURNING {qn(b.pk.column)} AS id), "
-        f"ev AS ({event_sql})"
+        f"ev AS ({_events_sql('ins', alias)})"
     )
-    return sql, [*values, *event_values]
+    return sql, fields
+
+
+def _inserts(booking: Any, first_event: dict[str, Any], source: str) -> tuple[str, list[Any]]:
+    connection = db.connection()
+    sql, fields = _inserts_sql(type(booking), source, connection.alias)
+    values = [f.get_db_prep_save(f.pre_save(booking, True), connection) for f in fields]
+    return sql, [*values, *_event_values(first_event, connection)]
 
 
 def _saved(booking: Any, pk: Any) -> None:
@@ -99,19 +133,20 @@ def insert_with_event(booking: Any, first_event: dict[str, Any]) -> None:
         _saved(booking, cursor.fetchone()[0])
 
 
-def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any]) -> int | None:
-    """Insert ``booking`` (and its first history row) only if its session's seat claim succeeds.
-
-    Returns the session's new ``seats_taken``; None when there was no seat (nothing written).
-    """
-    Session = get_session_model()
-    connection = db.connection()
+@functools.cache
+def _claim_sql(model: type[Model], session_model: type[Model], user_model: type[Model], alias: str,
+               checks_policy: bool) -> str:
+    connection = connections[alias]
     qn = connection.ops.quote_name
-    s, w, u = Session._meta, SessionWaitlist._meta, get_user_model()._meta
+    s, w, u, p = session_model._meta, SessionWaitlist._meta, user_model._meta, TeacherBookingPolicy._meta
     col = lambda meta, name: qn(meta.get_field(name).column)  # noqa: E731
     seats = col(s, "seats_taken")
-    inserts, insert_params = _inserts(booking, first_event, "claim")
-    sql = (
+    inserts, _fields = _inserts_sql(model, "claim", alias)
+    # The rules the booking was judged by are still the teacher's (a revision, or no row: NULL).
+    revision_type = p.get_field("revision").db_type(connection)
+    policy = (f"AND (SELECT {col(p, 'revision')} FROM {qn(p.db_table)} WHERE {col(p, 'teacher')} = %s) "
+              f"IS NOT DISTINCT FROM CAST(%s AS {revision_type}) ") if checks_policy else ""
+    return (
         f"WITH claim AS (UPDATE {qn(s.db_table)} SET {seats} = {seats} + 1 "
         f"WHERE {col(s, s.pk.name)} = %s AND {col(s, 'status')} = %s AND {col(s, 'start_at_utc')} > %s "
         f"AND {seats} < {col(s, 'capacity')} "
@@ -121,14 +156,30 @@ def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any]
         f"AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
         f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) "
         # A student deleted after being loaded gets no seat (and no row pointing at nobody).
-        f"AND EXISTS (SELECT 1 FROM {qn(u.db_table)} WHERE {col(u, u.pk.name)} = %s) RETURNING {seats} AS taken), "
+        f"AND EXISTS (SELECT 1 FROM {qn(u.db_table)} WHERE {col(u, u.pk.name)} = %s) "
+        f"{policy}RETURNING {seats} AS taken), "
         f"{inserts} SELECT ins.id, (SELECT taken FROM claim) FROM ins"
     )
+
+
+def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any],
+                     policy: tuple[Any, uuid.UUID | None] | None = None) -> int | None:
+    """Insert ``booking`` (and its first history row) only if its session's seat claim succeeds.
+
+    ``policy``: (teacher pk, revision or None), the teacher's stored policy the claim requires.
+    Returns the session's new ``seats_taken``; None when there was no seat (nothing written).
+    """
+    connection = db.connection()
+    _sql, insert_params = _inserts(booking, first_event, "claim")
     session_pk = booking.session_id
     params = [session_pk, SessionStatus.SCHEDULED, now, session_pk, WaitlistStatus.WAITING,
-              session_pk, booking.student_id, WaitlistStatus.OFFERED, booking.student_id, *insert_params]
+              session_pk, booking.student_id, WaitlistStatus.OFFERED, booking.student_id]
+    if policy is not None:
+        revision_field = TeacherBookingPolicy._meta.get_field("revision")
+        params += [policy[0], revision_field.get_db_prep_value(policy[1], connection)]
+    sql = _claim_sql(type(booking), get_session_model(), get_user_model(), connection.alias, policy is not None)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, *insert_params])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -140,11 +191,11 @@ def update_with_event(queryset: Any, values: dict[str, Any], event: dict[str, An
     """Run the UPDATE of ``queryset`` with ``values`` and insert one history row per updated booking, in one
     statement. The number of rows updated."""
     update_sql, update_params = _update_sql(queryset, values)
-    event_sql, event_values = _events_from("moved", event)
-    pk = db.connection().ops.quote_name(queryset.model._meta.pk.column)
-    with db.connection().cursor() as cursor:
-        cursor.execute(f"WITH moved AS ({update_sql} RETURNING {pk} AS id) {event_sql}",
-                       [*update_params, *event_values])
+    connection = db.connection()
+    pk = connection.ops.quote_name(queryset.model._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH moved AS ({update_sql} RETURNING {pk} AS id) {_events_sql('moved', connection.alias)}",
+                       [*update_params, *_event_values(event, connection)])
         return int(cursor.rowcount)
 
 

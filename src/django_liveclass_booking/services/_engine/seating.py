@@ -21,7 +21,7 @@ from ...models import (
 )
 from ...models.bookings import live_at
 from ...policy import BookingRequest, Violation, evaluate
-from . import db, dberrors, expiry, history, locks, places, seats, transitions
+from . import copies, db, dberrors, expiry, history, locks, places, seats, transitions
 from .actors import invalid_user, stored_users
 from .events import send_after_commit
 
@@ -31,12 +31,13 @@ def session_closed(session: Any) -> BookingError:
                         params={"session": getattr(session, "pk", None)})
 
 
-def request_for_session(student: Any, session: Any, now: dt.datetime) -> BookingRequest:
+def request_for_session(student: Any, session: Any, now: dt.datetime,
+                        policy: TeacherBookingPolicy | None = None) -> BookingRequest:
     cached_teacher = session.teacher if type(session).teacher.is_cached(session) else None
     return BookingRequest(
         student=student, teacher_id=session.teacher_id, kind=session.kind, start=session.start_at_utc,
         end=session.end_at_utc, now=now, session=session, loaded_teacher=cached_teacher,
-        policy=TeacherBookingPolicy.for_teacher(session.teacher_id),
+        policy=TeacherBookingPolicy.for_teacher(session.teacher_id) if policy is None else policy,
     )
 
 
@@ -66,6 +67,9 @@ def book(student: Any, session: Any, *, now: dt.datetime, source: str, actor_id:
         if not dberrors.is_active_booking_conflict(exc):
             raise
         conflict = exc
+    except copies.StalePolicy:
+        # The teacher's rules changed since this process last read them: judge again by the row.
+        return _claim_and_book(student, session, now, source, actor_id, copies.fresh(session.teacher_id))
     # The unique constraint found an active booking of this student. Only a request of theirs past
     # its expiry (not swept yet) may stand in the way: expire it and book again, in one transaction
     # so a refused second attempt leaves the expiry unwritten too.
@@ -80,15 +84,22 @@ def book(student: Any, session: Any, *, now: dt.datetime, source: str, actor_id:
             raise
 
 
-def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: str, actor_id: Any) -> Any:
-    """One attempt, one transaction: rules, then the seat claim and the insert (one statement on PostgreSQL)."""
+def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: str, actor_id: Any,
+                    rules: copies.Copy | None = None) -> Any:
+    """One attempt, one transaction: rules, then the seat claim and the insert (one statement on PostgreSQL).
+
+    The rules are this process's copy of the teacher's policy, checked by the claim (see copies);
+    ``rules`` given: read again for a retry, still checked by the claim.
+    """
     Booking = get_booking_model()
     with db.atomic():
-        request = request_for_session(student, session, current)
+        copy: copies.Copy | None = rules or copies.remembered(session.teacher_id)
+        request = request_for_session(student, session, current, copy.policy)
         if counts_bookings(request.policy):
             # Two seats booked at once by one student would both pass a count-then-insert
             # limit: with a limit set, the teacher row serialises them (teacher, then session).
-            request.policy = locks.lock_teacher(session.teacher_id)
+            # The locked row is the stored policy itself: no copy to check.
+            request.policy, copy = locks.lock_teacher(session.teacher_id), None
         decision = evaluate(request)
         decision.raise_if_refused()
         pending = decision.requires_approval
@@ -102,10 +113,17 @@ def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: st
         )
         transitions.begin(booking, BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, current)
         event = history.by(actor_id)
-        if not seats.claim_and_insert(booking, session, current, history.first_event_values(booking, current, event)):
-            if (not seats.claim_seat(session.pk, current, student_id=student.pk)
-                    and not _claim_after_expiring(session.pk, current, student.pk)):
-                raise why_no_seat(student, session.pk, current)
+        claimed = seats.claim_and_insert(booking, session, current, history.first_event_values(booking, current, event),
+                                         policy=copy)
+        if not claimed:
+            if not (claimed is None and seats.claim_seat(session.pk, current, student_id=student.pk, policy=copy)):
+                # No seat, or rules changed: only now is the row read. Once it is found current the
+                # booking goes on as if read here, as a row read in this transaction would.
+                if copy is not None and not copies.still_current(copy):
+                    raise copies.StalePolicy
+                if (not seats.claim_seat(session.pk, current, student_id=student.pk)
+                        and not _claim_after_expiring(session.pk, current, student.pk)):
+                    raise why_no_seat(student, session.pk, current)
             booking.save(force_insert=True, using=db.alias())
             history.created([booking], current, event)
             seats.show_taken(session)

@@ -24,7 +24,7 @@ from ...models import (
     WaitlistStatus,
     get_session_model,
 )
-from . import db, locks, transitions
+from . import copies, db, locks, transitions
 from .actors import stored_users
 from .events import send_after_commit
 
@@ -36,10 +36,12 @@ def someone_waits(session_ref: Any = None) -> Exists:
         session_id=OuterRef("pk") if session_ref is None else session_ref, status=WaitlistStatus.WAITING))
 
 
-def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False, student_id: Any = None) -> bool:
+def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False, student_id: Any = None,
+               policy: copies.Copy | None = None) -> bool:
     """Take one seat. A newcomer never gets one while anyone waits; ``for_waitlist`` is the line itself.
 
-    With ``student_id``, a student already holding an offered seat there gets no second one.
+    With ``student_id``, a student already holding an offered seat there gets no second one. With
+    ``policy``, only while the teacher's stored policy is still that copy.
     """
     Session = get_session_model()
     if db.connection().vendor == "mysql":
@@ -57,20 +59,24 @@ def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False,
             session_id=OuterRef("pk"), student_id=student_id, status=WaitlistStatus.OFFERED)))
         # A student deleted after being loaded gets no seat: the claim checks for them, no query of its own.
         qs = qs.filter(Exists(stored_users().filter(pk=student_id)))
+    if policy is not None:
+        qs = qs.filter(copies.condition(policy))
     return bool(qs.update(seats_taken=F("seats_taken") + 1))
 
 
-def claim_and_insert(booking: Any, session: Any, now: dt.datetime, first_event: dict[str, Any]) -> bool | None:
+def claim_and_insert(booking: Any, session: Any, now: dt.datetime, first_event: dict[str, Any], *,
+                     policy: copies.Copy | None = None) -> bool | None:
     """PostgreSQL with a plain booking model: claim and insert (with its first history row) in one statement.
 
-    True: booked (``session`` shows the new count); False: no seat (nothing written); None: this path
-    does not apply, use ``claim_seat``.
+    True: booked (``session`` shows the new count); False: no seat, or ``policy`` is no longer the
+    stored one (nothing written); None: this path does not apply, use ``claim_seat``.
     """
     from . import fastpath, outbox
 
     if not fastpath.available(type(booking)):
         return None
-    taken = fastpath.claim_and_insert(booking, now, first_event)
+    taken = fastpath.claim_and_insert(booking, now, first_event,
+                                      None if policy is None else (policy.teacher_id, policy.revision))
     if taken is None:
         return False
     session.seats_taken = taken

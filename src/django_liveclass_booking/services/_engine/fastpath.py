@@ -81,7 +81,7 @@ def _events_sql(source: str, alias: str) -> str:
 def _event_values(event: dict[str, Any], connection: Any) -> list[Any]:
     values = []
     for name in _EVENT_FIELDS:
-        field = BookingEvent._meta.get_field(name)
+        field: Any = BookingEvent._meta.get_field(name)
         value = event[field.attname] if field.attname in event else field.get_default()
         values.append(field.get_db_prep_save(value, connection))
     return values
@@ -97,12 +97,12 @@ def _update_sql(queryset: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
 
 
 @functools.cache
-def _inserts_sql(model: type[Model], source: str, alias: str) -> tuple[str, tuple[Any, ...]]:
+def _inserts_sql(model: Any, source: str, alias: str) -> tuple[str, tuple[Any, ...]]:
     """``ins`` (a booking, its columns selected ``FROM source``) and ``ev`` (its first history row), and the
     booking's fields in the order of their placeholders."""
     connection = connections[alias]
     qn = connection.ops.quote_name
-    b = model._meta
+    b: Any = model._meta
     fields = tuple(f for f in b.concrete_fields if not f.primary_key and not f.generated)
     sql = (
         f"ins AS (INSERT INTO {qn(b.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
@@ -115,7 +115,7 @@ def _inserts_sql(model: type[Model], source: str, alias: str) -> tuple[str, tupl
 
 def _inserts(booking: Any, first_event: dict[str, Any], source: str) -> tuple[str, list[Any]]:
     connection = db.connection()
-    sql, fields = _inserts_sql(type(booking), source, connection.alias)
+    sql, fields = _inserts_sql(booking.__class__, source, connection.alias)
     values = [f.get_db_prep_save(f.pre_save(booking, True), connection) for f in fields]
     return sql, [*values, *_event_values(first_event, connection)]
 
@@ -134,7 +134,7 @@ def insert_with_event(booking: Any, first_event: dict[str, Any]) -> None:
 
 
 @functools.cache
-def _claim_sql(model: type[Model], session_model: type[Model], user_model: type[Model], alias: str,
+def _claim_sql(model: Any, session_model: Any, user_model: Any, alias: str,
                checks_policy: bool) -> str:
     connection = connections[alias]
     qn = connection.ops.quote_name
@@ -175,9 +175,9 @@ def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any]
     params = [session_pk, SessionStatus.SCHEDULED, now, session_pk, WaitlistStatus.WAITING,
               session_pk, booking.student_id, WaitlistStatus.OFFERED, booking.student_id]
     if policy is not None:
-        revision_field = TeacherBookingPolicy._meta.get_field("revision")
+        revision_field: Any = TeacherBookingPolicy._meta.get_field("revision")
         params += [policy[0], revision_field.get_db_prep_value(policy[1], connection)]
-    sql = _claim_sql(type(booking), get_session_model(), get_user_model(), connection.alias, policy is not None)
+    sql = _claim_sql(booking.__class__, get_session_model(), get_user_model(), connection.alias, policy is not None)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *insert_params])
         row = cursor.fetchone()

@@ -93,8 +93,9 @@ def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: st
     """
     Booking = get_booking_model()
     with db.atomic():
-        copy: copies.Copy | None = rules or copies.remembered(session.teacher_id)
-        request = request_for_session(student, session, current, copy.policy)
+        remembered = rules or copies.remembered(session.teacher_id)
+        copy: copies.Copy | None = remembered
+        request = request_for_session(student, session, current, remembered.policy)
         if counts_bookings(request.policy):
             # Two seats booked at once by one student would both pass a count-then-insert
             # limit: with a limit set, the teacher row serialises them (teacher, then session).

@@ -10,10 +10,19 @@ from ..conf import BOOKING_MODEL_SETTING, SESSION_MODEL_SETTING, booking_setting
 from .bookings import AbstractLiveClassBooking
 from .sessions import AbstractLiveClassSession
 
+#: Models found per setting value, once the registry is complete (it never changes after that).
+_found: dict[str, type[models.Model]] = {}
+
 
 def _resolve(setting_name: str, value: str) -> type[models.Model]:
+    found = _found.get(value)
+    if found is not None:
+        return found
     try:
-        return django_apps.get_model(value, require_ready=False)
+        model = django_apps.get_model(value, require_ready=False)
+        if django_apps.ready:
+            _found[value] = model
+        return model
     except ValueError:
         raise ImproperlyConfigured(
             f"{setting_name} must be of the form 'app_label.model_name', not {value!r}."

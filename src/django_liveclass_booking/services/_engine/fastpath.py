@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import NOT_PROVIDED, Model, signals
+from django.db.models import NOT_PROVIDED, Field, Model, signals
 from django.db.models.sql import InsertQuery, UpdateQuery
 from model_utils.models import TimeStampedModel
 
@@ -116,8 +116,16 @@ def _inserts_sql(model: Any, source: str, alias: str) -> tuple[str, tuple[Any, .
 def _inserts(booking: Any, first_event: dict[str, Any], source: str) -> tuple[str, list[Any]]:
     connection = db.connection()
     sql, fields = _inserts_sql(booking.__class__, source, connection.alias)
-    values = [f.get_db_prep_save(f.pre_save(booking, True), connection) for f in fields]
+    values = [f.get_db_prep_save(f.pre_save(booking, True) if own else getattr(booking, f.attname), connection)
+              for f, own in _savers(booking.__class__, fields)]
     return sql, [*values, *_event_values(first_event, connection)]
+
+
+@functools.cache
+def _savers(model: Any, fields: tuple[Any, ...]) -> tuple[tuple[Any, bool], ...]:
+    """Each field, and whether its ``pre_save`` is its own (a timestamp, a monitor) rather than the
+    plain read of the attribute that ``Field.pre_save`` is: only those are called."""
+    return tuple((f, type(f).pre_save is not Field.pre_save) for f in fields)
 
 
 def _saved(booking: Any, pk: Any) -> None:

@@ -2,7 +2,8 @@
 
     python bench/run.py --db postgres     # the main target; also --db mariadb, --db sqlite
 
-A script, not a test. It creates a fresh database ``liveclass_bench`` (Django's test-database
+A script, not a test. It creates a fresh database ``liveclass_bench`` (or the name in
+``LIVECLASS_BENCH_DB_NAME``; Django's test-database
 machinery), migrates it, runs every measurement and drops the database at the end, also when a
 measurement fails. It prints one plain-text table. Seeds are fixed; wall-clock timings vary.
 """
@@ -579,7 +580,8 @@ def main() -> int:
             connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
         except Exception:
             traceback.print_exc()
-            print("could not drop the bench database; drop liveclass_bench by hand", file=sys.stderr)
+            print(f"could not drop the bench database; drop {connection.settings_dict['TEST']['NAME']} by hand",
+                  file=sys.stderr)
     import platform
 
     print(f"django-liveclass-booking benchmark on {connection.vendor} ({args.db}), {os.cpu_count()} CPUs, "

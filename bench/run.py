@@ -1,10 +1,15 @@
 """Benchmark of django-liveclass-booking: throughput, growth, series, the sweep, queries per call.
 
     python bench/run.py --db postgres     # the main target; also --db mariadb, --db sqlite
+    python bench/run.py --only throughput --quick     # the throughput table alone, in a minute or two
 
-A script, not a test. It creates a fresh database ``liveclass_bench`` (Django's test-database
-machinery), migrates it, runs every measurement and drops the database at the end, also when a
-measurement fails. It prints one plain-text table. Seeds are fixed; wall-clock timings vary.
+A script, not a test. It creates a fresh database ``liveclass_bench`` (``LIVECLASS_BENCH_DB_NAME``
+names another) with Django's test-database machinery, migrates it, runs the selected measurements
+and drops the database at the end, also when a measurement fails. It prints one plain-text table.
+Seeds are fixed; wall-clock timings vary.
+
+Throughput has two shapes, each beside a raw-SQL baseline doing the least work a booking can be:
+*spread*, 1,600 seats booked over 200 group classes of 10, and *hot*, a rush on one session.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ if str(ROOT / "src") not in sys.path:
     sys.path.insert(1, str(ROOT / "src"))
 
 SEED = 20260504
+SECTIONS = ("growth", "throughput", "series", "process_due", "queries")
+SHAPES = ("spread", "hot")
+#: The spread shape: this many bookings, each by a new student, over this many group classes of this capacity.
+SPREAD_BOOKINGS, SPREAD_CLASSES, SPREAD_CAPACITY = 1600, 200, 10
 UTC = dt.UTC
 
 
@@ -40,37 +49,39 @@ def setup_django(db: str) -> None:
     django.setup()
 
 
-# --- worker processes (spawned: each one sets Django up and opens its own connection) -------------
+# --- the bookings a worker makes (the same functions run in a spawned process or in a test) ----------
 
 
-def _lib_worker(db, session_pk, student_ids, duration, barrier, results):
-    try:
-        setup_django(db)
-        from django.contrib.auth import get_user_model
-        from django.db import connection
+def library_bookings(plan, warmup, duration, ready=None):
+    """Book ``plan``, (session pk, student pk) pairs in order, with ``services.book_seat``; (bookings, seconds).
 
-        from django_liveclass_booking import services
-        from django_liveclass_booking.models import get_session_model
+    The session and user instances are loaded once, before the clock starts, as a site keeps them
+    between requests. ``warmup`` (a pair, or None) is booked first and not timed: the rules are loaded
+    and the connection is in use. ``ready`` is called just before the clock starts (the barrier that
+    releases all workers together). With a ``duration`` the worker stops after that many seconds,
+    without one it books the whole plan.
+    """
+    from django.contrib.auth import get_user_model
 
-        connection.ensure_connection()
-        users = get_user_model().objects.in_bulk(student_ids)
-        students = [users[pk] for pk in student_ids]
-        session = get_session_model().objects.get(pk=session_pk)
-        services.book_seat(students.pop(0), session)  # warm-up (rules loaded, connection in use): not timed
-        barrier.wait()
-        t0 = time.perf_counter()
-        done = 0
-        for student in students:
-            services.book_seat(student, session)
-            done += 1
-            if time.perf_counter() - t0 >= duration:
-                break
-        results.put(("ok", done, time.perf_counter() - t0, 1))
-        connection.close()
-    except BaseException:
-        results.put(("error", traceback.format_exc(), 0.0, 0))
-        with contextlib.suppress(Exception):
-            barrier.abort()
+    from django_liveclass_booking import services
+    from django_liveclass_booking.models import get_session_model
+
+    pairs = [*plan, *([warmup] if warmup else [])]
+    users = get_user_model().objects.in_bulk({student for _, student in pairs})
+    sessions = get_session_model().objects.in_bulk({pk for pk, _ in pairs})
+    work = [(users[student], sessions[pk]) for pk, student in plan]
+    if warmup:
+        services.book_seat(users[warmup[1]], sessions[warmup[0]])
+    if ready:
+        ready()
+    t0 = time.perf_counter()
+    done = 0
+    for student, session in work:
+        services.book_seat(student, session)
+        done += 1
+        if duration is not None and time.perf_counter() - t0 >= duration:
+            break
+    return done, time.perf_counter() - t0
 
 
 def _raw_connect(db, conf):
@@ -89,73 +100,130 @@ def _raw_connect(db, conf):
     return sqlite3.connect(conf["NAME"], isolation_level=None, timeout=60)
 
 
-def _raw_worker(db, conf, tables, session, student_ids, duration, barrier, results):
-    """The minimal same work per booking: one conditional UPDATE of the counter, one INSERT, one transaction."""
+def raw_bookings(db, conf, tables, plan, warmup, duration, ready=None):
+    """The raw baseline: the minimal same work per booking, sent straight through the driver.
+
+    One transaction per booking: a conditional UPDATE that claims the seat (the session is still
+    scheduled, in the future and not full), then the INSERT of the booking row with the columns the
+    library writes. ``plan`` holds (session, student pk) pairs, a session being a dict of ``pk``,
+    ``teacher``, ``start`` and ``end``; the rest as for ``library_bookings``.
+    """
+    conn = _raw_connect(db, conf)
+    session_table, booking_table = tables
+    ph = "?" if db == "sqlite" else "%s"
+    now_sql = "now()" if db == "postgres" else ph
+    update = (f"UPDATE {session_table} SET seats_taken = seats_taken + 1 WHERE id = {ph} "
+              f"AND status = 'scheduled' AND start_at_utc > {now_sql} AND seats_taken < capacity")
+    columns = ("created", "modified", "session_id", "student_id", "teacher_id", "kind", "start_at_utc",
+               "end_at_utc", "status", "status_changed", "decided_by_id", "decided_at", "cancelled_by_id",
+               "cancelled_at", "reason", "message", "expires_at", "late_cancellation", "source", "external_ref")
+    insert = (f"INSERT INTO {booking_table} ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
+              + (" RETURNING id" if db in ("postgres", "sqlite") else ""))
+    begin = "BEGIN IMMEDIATE" if db == "sqlite" else "BEGIN"
+
+    def moment(value):
+        if db == "postgres":
+            return value
+        value = value.replace(tzinfo=None)
+        return value.isoformat(" ") if db == "sqlite" else value
+
+    def prepared(session, student):
+        return session["pk"], student, session["teacher"], moment(session["start"]), moment(session["end"])
+
+    cur = conn.cursor()
+
+    def book(pk, student, teacher, start, end):
+        stamp = moment(dt.datetime.now(UTC))
+        cur.execute(begin)
+        try:
+            cur.execute(update, (pk,) if db == "postgres" else (pk, stamp))
+            if cur.rowcount != 1:
+                raise RuntimeError(f"raw baseline: no seat claimed in session {pk}")
+            cur.execute(insert, (stamp, stamp, pk, student, teacher, "group", start, end, "confirmed", stamp, None,
+                                 stamp, None, None, "", "", None, False, "direct", None))
+            if db in ("postgres", "sqlite"):
+                cur.fetchone()
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    work = [prepared(session, student) for session, student in plan]
+    if warmup:
+        book(*prepared(*warmup))
+    if ready:
+        ready()
+    t0 = time.perf_counter()
+    done = 0
+    for args in work:
+        book(*args)
+        done += 1
+        if duration is not None and time.perf_counter() - t0 >= duration:
+            break
+    took = time.perf_counter() - t0
+    conn.close()
+    return done, took
+
+
+def spread_plan(classes, students, workers, rng):
+    """Split ``students`` evenly over ``workers``, each cycling over all ``classes`` in its own order.
+
+    Each student books once. A worker whose share is not a whole number of rounds over the classes
+    ends part-way through one; those parts are cut in turn from one shared shuffled round, so every
+    class gets the same number of bookings: len(students) / len(classes) when that divides.
+    """
+    n = len(classes)
+    shared = list(range(n))
+    rng.shuffle(shared)
+    plans, first, cursor = [], 0, 0
+    for w in range(workers):
+        share = len(students) // workers + (w < len(students) % workers)
+        extra = [shared[(cursor + i) % n] for i in range(share % n)]
+        cursor += len(extra)
+        taken = set(extra)
+        rest = [c for c in range(n) if c not in taken]
+        rng.shuffle(extra)
+        rng.shuffle(rest)
+        order = extra + rest  # the classes booked once more than the others come first
+        plans.append([(classes[order[i % n]], s) for i, s in enumerate(students[first:first + share])])
+        first += share
+    return plans
+
+
+# --- worker processes (spawned: each one sets Django up and opens its own connection) -------------
+
+
+def _worker(kind, db, args, duration, barrier, results):
     try:
-        conn = _raw_connect(db, conf)
-        session_table, booking_table = tables
-        ph = "?" if db == "sqlite" else "%s"
-        now_sql = "now()" if db == "postgres" else ph
-        update = (f"UPDATE {session_table} SET seats_taken = seats_taken + 1 WHERE id = {ph} "
-                  f"AND status = 'scheduled' AND start_at_utc > {now_sql} AND seats_taken < capacity")
-        columns = ("created", "modified", "session_id", "student_id", "teacher_id", "kind", "start_at_utc",
-                   "end_at_utc", "status", "status_changed", "decided_by_id", "decided_at", "cancelled_by_id",
-                   "cancelled_at", "reason", "message", "expires_at", "late_cancellation", "source", "external_ref")
-        insert = (f"INSERT INTO {booking_table} ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
-                  + (" RETURNING id" if db in ("postgres", "sqlite") else ""))
-        begin = "BEGIN IMMEDIATE" if db == "sqlite" else "BEGIN"
-        cur = conn.cursor()
-        barrier.wait()
-        t0 = time.perf_counter()
-        done = 0
-        for student_id in student_ids:
-            now = dt.datetime.now(UTC)
-            if db == "postgres":
-                stamp = now
-            elif db == "sqlite":
-                stamp = now.replace(tzinfo=None).isoformat(" ")
-            else:
-                stamp = now.replace(tzinfo=None)
-            start = session["start"] if db == "postgres" else session["start"].replace(tzinfo=None)
-            end = session["end"] if db == "postgres" else session["end"].replace(tzinfo=None)
-            if db == "sqlite":
-                start, end = start.isoformat(" "), end.isoformat(" ")
-            cur.execute(begin)
-            try:
-                cur.execute(update, (session["pk"],) if db == "postgres" else (session["pk"], stamp))
-                if cur.rowcount != 1:
-                    raise RuntimeError("raw baseline: no seat claimed")
-                cur.execute(insert, (stamp, stamp, session["pk"], student_id, session["teacher"], "group", start, end,
-                                     "confirmed", stamp, None, stamp, None, None, "", "", None, False, "direct", None))
-                if db in ("postgres", "sqlite"):
-                    cur.fetchone()
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            done += 1
-            if time.perf_counter() - t0 >= duration:
-                break
-        results.put(("ok", done, time.perf_counter() - t0, 0))
-        conn.close()
+        if kind == "library":
+            setup_django(db)
+            from django.db import connection
+
+            connection.ensure_connection()
+            done, took = library_bookings(*args, duration, ready=barrier.wait)
+            connection.close()
+        else:
+            done, took = raw_bookings(db, *args, duration, ready=barrier.wait)
+        results.put(("ok", done, took))
     except BaseException:
-        results.put(("error", traceback.format_exc(), 0.0, 0))
+        results.put(("error", traceback.format_exc(), 0.0))
         with contextlib.suppress(Exception):
             barrier.abort()
 
 
-def run_workers(target, per_worker_args, duration):
-    """Start one process per worker, release them together; bookings/second over the slowest worker."""
+def run_workers(kind, db, per_worker_args, duration):
+    """One process per worker, released together; (bookings/second over the slowest worker, bookings timed)."""
     ctx = mp.get_context("spawn")
     n = len(per_worker_args)
     barrier = ctx.Barrier(n + 1)
     results = ctx.Queue()
-    procs = [ctx.Process(target=target, args=(*args, duration, barrier, results)) for args in per_worker_args]
+    procs = [ctx.Process(target=_worker, args=(kind, db, args, duration, barrier, results))
+             for args in per_worker_args]
     for p in procs:
         p.start()
     try:
         barrier.wait(timeout=120)
-        out = [results.get(timeout=duration + 120) for _ in procs]
+        out = [results.get(timeout=(duration or 600) + 120) for _ in procs]
     finally:
         for p in procs:
             p.join(timeout=30)
@@ -163,19 +231,24 @@ def run_workers(target, per_worker_args, duration):
                 p.terminate()
     errors = [o[1] for o in out if o[0] != "ok"]
     if errors:
-        raise RuntimeError("worker failed:\n" + errors[0])
+        raise RuntimeError(f"{kind} worker failed:\n" + errors[0])
     total = sum(o[1] for o in out)
-    return total / max(o[2] for o in out), total + sum(o[3] for o in out)
+    return total / max(o[2] for o in out), total
 
 
 # --- the benchmark (main process) ----------------------------------------------------------------
 
 
 class Bench:
-    def __init__(self, db: str, duration: float, quick: bool) -> None:
+    def __init__(self, db: str, duration: float, quick: bool, *, sections: tuple[str, ...] = SECTIONS,
+                 workers: tuple[int, ...] = (1, 4, 8), shapes: tuple[str, ...] = SHAPES, rounds: int = 3) -> None:
         self.db = db
         self.duration = duration
         self.quick = quick
+        self.sections = sections
+        self.workers = workers
+        self.shapes = shapes
+        self.rounds = rounds
         self.rows: list[tuple[str, str, str, str]] = []
         self.notes: list[str] = []
         self.rng = random.Random(SEED)
@@ -353,35 +426,80 @@ class Bench:
     def throughput(self) -> None:
         from django.conf import settings
 
-        conf = dict(settings.DATABASES["default"])
-        tables = (self.Session._meta.db_table, self.Booking._meta.db_table)
-        tp_teacher = self.users(1, "rush_teacher")[0]
-        available = self.pool[20000:]  # students with no background bookings; each run its own session
-        results = {}
-        for workers in (1, 4, 8):
-            per = len(available) // workers
-            for kind in ("library", "raw"):
-                start = self.next_start(tp_teacher, self.now + dt.timedelta(days=10), dt.timedelta(hours=2))
-                pk = self.sessions_bulk([(tp_teacher, start, 1_000_000, 0, f"rush {kind} {workers}")])[0]
-                chunks = [available[i * per:(i + 1) * per] for i in range(workers)]
-                if kind == "library":
-                    args = [(self.db, pk, chunk) for chunk in chunks]
-                    rate, total = run_workers(_lib_worker, args, self.duration)
-                else:
-                    sess = {"pk": pk, "teacher": tp_teacher, "start": start, "end": start + dt.timedelta(minutes=60)}
-                    args = [(self.db, conf, tables, sess, chunk) for chunk in chunks]
-                    rate, total = run_workers(_raw_worker, args, self.duration)
-                seats = self.Session.objects.get(pk=pk).seats_taken
-                booked = self.Booking.objects.filter(session_id=pk).count()
-                if seats != total or booked != total:
-                    raise RuntimeError(f"{kind} x{workers}: {total} bookings reported, {booked} rows, {seats} seats")
-                results[(kind, workers)] = rate
-            lib, raw = results[("library", workers)], results[("raw", workers)]
-            target = "ratio >= 0.5" if workers == 4 else ""
-            if workers == 4:
-                target += "  MET" if lib / raw >= 0.5 else "  NOT MET"
-            self.row("1 throughput", f"book_seat, {workers} process{'es' if workers > 1 else ''}, one session",
-                     f"library {lib:7.0f}/s   raw {raw:7.0f}/s   ratio {lib / raw:.2f}", target)
+        self.raw_conf = dict(settings.DATABASES["default"])
+        self.tables = (self.Session._meta.db_table, self.Booking._meta.db_table)
+        self.tp_teacher = self.users(1, "rush_teacher")[0]
+        self.spread_teachers = self.users(SPREAD_CLASSES // 2, "spread_teacher")
+        for shape in self.shapes:
+            for workers in self.workers:
+                rates: dict[str, list[float]] = {"library": [], "raw": []}
+                for r in range(self.rounds):
+                    # Both sides take turns, and which goes first alternates, so both see similar load.
+                    for kind in ("library", "raw") if r % 2 == 0 else ("raw", "library"):
+                        run = self.hot_round if shape == "hot" else self.spread_round
+                        rates[kind].append(run(kind, workers))
+                load = os.getloadavg()[0]  # the last minute: mostly this row's own rounds
+                lib, raw = statistics.median(rates["library"]), statistics.median(rates["raw"])
+                ratio = lib / raw
+                goal = {"hot": 0.8, "spread": 0.5 if self.db == "postgres" else None}[shape] if workers == 4 else None
+                target = "" if goal is None else f"ratio >= {goal}" + ("  MET" if ratio >= goal else "  NOT MET")
+                what = "one session" if shape == "hot" else f"{SPREAD_CLASSES} classes of {SPREAD_CAPACITY}"
+                self.row("1 throughput", f"book_seat {shape}, {workers} process{'es' if workers > 1 else ''}, {what}",
+                         f"library {lib:5.0f}/s [{min(rates['library']):.0f}-{max(rates['library']):.0f}]   "
+                         f"raw {raw:5.0f}/s [{min(rates['raw']):.0f}-{max(rates['raw']):.0f}]   "
+                         f"ratio {ratio:.2f}   load {load:.1f}", target)
+
+    def hot_round(self, kind: str, workers: int) -> float:
+        """A rush on one session of ample capacity, for the set duration; bookings per second."""
+        available = self.pool[20000:]  # students with no background bookings; each round its own session
+        per = len(available) // workers
+        start = self.next_start(self.tp_teacher, self.now + dt.timedelta(days=10), dt.timedelta(hours=2))
+        pk = self.sessions_bulk([(self.tp_teacher, start, 1_000_000, 0, f"rush {kind} {workers}")])[0]
+        session = pk if kind == "library" else {"pk": pk, "teacher": self.tp_teacher, "start": start,
+                                                "end": start + dt.timedelta(minutes=60)}
+        chunks = [available[i * per:(i + 1) * per] for i in range(workers)]
+        plans = [([(session, s) for s in chunk[1:]], (session, chunk[0])) for chunk in chunks]
+        rate, timed = self.run_side(kind, plans, self.duration)
+        seats = self.Session.objects.get(pk=pk).seats_taken
+        booked = self.Booking.objects.filter(session_id=pk).count()
+        if not seats == booked == timed + workers:  # + one untimed warm-up booking per worker
+            raise RuntimeError(f"hot {kind} x{workers}: {timed} + {workers} bookings reported, {booked} rows, "
+                               f"{seats} seats taken")
+        return rate
+
+    def spread_round(self, kind: str, workers: int) -> float:
+        """SPREAD_BOOKINGS bookings, each by a new student, over fresh classes; bookings per second."""
+        specs = [(t, self.next_start(t, self.now + dt.timedelta(days=10), dt.timedelta(hours=2)), SPREAD_CAPACITY,
+                  0, f"spread {kind} {workers}") for t in self.spread_teachers for _ in range(2)]
+        warm = (self.tp_teacher, self.next_start(self.tp_teacher, self.now + dt.timedelta(days=10),
+                                                 dt.timedelta(hours=2)), 1000, 0, "spread warm-up")
+        *pks, warm_pk = self.sessions_bulk([*specs, warm])
+        if kind == "library":
+            classes, warm_session = pks, warm_pk
+        else:
+            sessions = [{"pk": pk, "teacher": t, "start": s, "end": s + dt.timedelta(minutes=60)}
+                        for pk, (t, s, *_) in zip([*pks, warm_pk], [*specs, warm], strict=True)]
+            classes, warm_session = sessions[:-1], sessions[-1]
+        students = self.users(SPREAD_BOOKINGS + workers, "spread_student")
+        plans = spread_plan(classes, students[workers:], workers, self.rng)
+        rate, timed = self.run_side(kind, [(plan, (warm_session, students[w])) for w, plan in enumerate(plans)],
+                                    None)
+        from django.db.models import Count
+
+        seats = dict(self.Session.objects.filter(pk__in=pks).values_list("pk", "seats_taken"))
+        counts = dict(self.Booking.objects.filter(session_id__in=pks).values("session_id")
+                      .annotate(n=Count("pk")).values_list("session_id", "n"))
+        wrong = [pk for pk in pks if seats[pk] != counts.get(pk, 0) or seats[pk] > SPREAD_CAPACITY]
+        made = sum(counts.values())
+        if wrong or made != SPREAD_BOOKINGS or timed != SPREAD_BOOKINGS:
+            raise RuntimeError(f"spread {kind} x{workers}: {timed} bookings reported, {made} rows; "
+                               f"{len(wrong)} classes whose seats_taken is not their bookings or over capacity")
+        return rate
+
+    def run_side(self, kind: str, plans: list, duration: float | None) -> tuple[float, int]:
+        if kind == "library":
+            return run_workers(kind, self.db, plans, duration)
+        return run_workers(kind, self.db, [(self.raw_conf, self.tables, *p) for p in plans], duration)
 
     # 3. series -------------------------------------------------------------------------------------
 
@@ -507,13 +625,16 @@ class Bench:
         self.cancel_sql = [q["sql"] for q in statements]
         self.row("5 queries", "cancel_booking, seat handed to the waitlist", f"{n_cancel}", self.cmp(n_cancel, 10))
 
-        q4, q26, q104 = self.series_queries[4], self.series_queries[26], self.series_queries[104]
-        self.row("5 queries", "create_series 4 vs 26 vs 104 occurrences",
-                 f"{q4} vs {q26} vs {q104}", "constant" + ("  MET" if q4 == q26 == q104 else "  NOT MET"))
+        if hasattr(self, "series_queries"):  # counted by the series section
+            q4, q26, q104 = self.series_queries[4], self.series_queries[26], self.series_queries[104]
+            self.row("5 queries", "create_series 4 vs 26 vs 104 occurrences",
+                     f"{q4} vs {q26} vs {q104}", "constant" + ("  MET" if q4 == q26 == q104 else "  NOT MET"))
         n_slots, _, _ = self.count_queries(lambda: services.available_slots(
             teacher, start=self.now + dt.timedelta(days=1), end=self.now + dt.timedelta(days=32), duration=60))
         self.row("5 queries", "available_slots, 31 days", f"{n_slots}", self.cmp(n_slots, 5))
-        self.row("5 queries", "process_due, per batch of 200 sessions", f"{self.process_due_per_batch:g}", "constant")
+        if hasattr(self, "process_due_per_batch"):  # counted by the process_due section
+            self.row("5 queries", "process_due, per batch of 200 sessions", f"{self.process_due_per_batch:g}",
+                     "constant")
 
     @staticmethod
     def cmp(value: float, budget: float) -> str:
@@ -522,7 +643,22 @@ class Bench:
     # the run -----------------------------------------------------------------------------------------
 
     def run(self) -> None:
+        """The selected sections, in this order: with growth, the throughput runs on its 200k bookings."""
         self.prepare()
+        if "growth" in self.sections:
+            self.growth()
+        else:
+            self.analyze()
+        if "throughput" in self.sections:
+            self.throughput()
+        if "series" in self.sections:
+            self.series()
+        if "process_due" in self.sections:
+            self.process_due()
+        if "queries" in self.sections:
+            self.queries()
+
+    def growth(self) -> None:
         self.add_background(1000)
         b1, s1 = self.measure_growth_state()
         self.add_background(199_000 if not self.quick else 19_000)
@@ -533,10 +669,6 @@ class Bench:
             self.row("2 growth", f"{name}: 1k vs {big} bookings",
                      f"{small * 1000:6.2f} ms vs {large * 1000:6.2f} ms   ratio {ratio:.2f}",
                      "ratio <= 1.3" + ("  MET" if ratio <= 1.3 else "  NOT MET"))
-        self.throughput()
-        self.series()
-        self.process_due()
-        self.queries()
 
     def table(self) -> str:
         head = ("section", "measure", "result", "target")
@@ -553,14 +685,51 @@ class Bench:
         return "\n".join(out)
 
 
+def _names(allowed: tuple[str, ...]):
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(n.strip() for n in text.split(",") if n.strip())
+        unknown = [n for n in names if n not in allowed]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)}")
+        return tuple(n for n in allowed if n in names)  # always in the order of the run
+
+    return parse
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(n) for n in text.split(",") if n.strip())
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("positive whole numbers, comma-separated, such as 1,4,8")
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["postgres", "mariadb", "sqlite"], default="postgres")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per throughput run (default 5)")
+    parser.add_argument("--sections", "--only", default=",".join(SECTIONS), type=_names(SECTIONS),
+                        help=f"the sections to run, comma-separated (default all: {','.join(SECTIONS)})")
+    parser.add_argument("--workers", default="1,4,8", type=_counts,
+                        help="worker processes of the throughput rows (default 1,4,8; SQLite runs 1 only)")
+    parser.add_argument("--shapes", default=",".join(SHAPES), type=_names(SHAPES),
+                        help="throughput shapes: spread (1,600 seats over 200 classes), hot (one session) "
+                        "(default both)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds per throughput row, of which the median is shown (default 3, 1 with --quick)")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per hot throughput round (default 5)")
     parser.add_argument("--quick", action="store_true", help="smaller data and fewer repeats (a smoke run)")
     parser.add_argument("--sql", action="store_true", help="also print the statements of one book_seat, "
-                        "request_lesson and cancel_booking")
+                        "request_lesson and cancel_booking (queries section)")
     args = parser.parse_args()
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    if rounds < 1:
+        parser.error("--rounds must be at least 1")
+    workers = args.workers
+    if args.db == "sqlite" and workers != (1,):
+        print("SQLite lets one writer in at a time: throughput with 1 worker only", file=sys.stderr)
+        workers = (1,)
     setup_django(args.db)
 
     from django.db import connection
@@ -570,7 +739,8 @@ def main() -> int:
     old_name = connection.settings_dict["NAME"]
     print(f"creating database {connection.settings_dict['TEST']['NAME']} on {args.db} ...", file=sys.stderr, flush=True)
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    bench = Bench(args.db, args.duration, args.quick)
+    bench = Bench(args.db, args.duration, args.quick, sections=args.sections, workers=workers, shapes=args.shapes,
+                  rounds=rounds)
     try:
         bench.run()
     finally:
@@ -579,18 +749,20 @@ def main() -> int:
             connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
         except Exception:
             traceback.print_exc()
-            print("could not drop the bench database; drop liveclass_bench by hand", file=sys.stderr)
+            print(f"could not drop the bench database; drop {connection.settings_dict['TEST']['NAME']} by hand",
+                  file=sys.stderr)
     import platform
 
     print(f"django-liveclass-booking benchmark on {connection.vendor} ({args.db}), {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}; throughput runs of {args.duration:g} s; "
+          f"Python {platform.python_version()}; throughput: {' and '.join(args.shapes)}, median of {rounds} "
+          f"round{'s' if rounds > 1 else ''}, hot rounds of {args.duration:g} s; "
           f"whole run {time.perf_counter() - started:.0f} s; load average at start {load_start:.1f}, "
           f"at end {os.getloadavg()[0]:.1f}")
     for n in bench.notes:
         print(f"  {n}")
     print()
     print(bench.table())
-    if args.sql:
+    if args.sql and hasattr(bench, "book_seat_sql"):
         for title, sql in (("book_seat", bench.book_seat_sql), ("request_lesson", bench.request_sql),
                            ("cancel_booking with hand-over", bench.cancel_sql)):
             print(f"\nStatements of one {title}:")

@@ -1,14 +1,15 @@
 """Benchmark settings. ``LIVECLASS_BENCH_DB`` (set by bench/run.py from ``--db``) picks the backend.
 
 Server, user and password come from the same environment variables as ``tests/settings.py``; the
-database is always ``liveclass_bench``, created fresh by the run and dropped at its end.
+database is ``liveclass_bench`` (``LIVECLASS_BENCH_DB_NAME`` names another, so that two runs can share
+one server), created fresh by the run and dropped at its end.
 """
 
 import os
 import tempfile
 
 DB = os.environ.get("LIVECLASS_BENCH_DB", "postgres")
-NAME = "liveclass_bench"
+NAME = os.environ.get("LIVECLASS_BENCH_DB_NAME", "liveclass_bench")
 
 if DB == "postgres":
     DATABASES = {

@@ -36,16 +36,18 @@ def available(model: type[Model]) -> bool:
     A host model that overrides ``save()``, listens to ``pre_save``/``post_save``, or has fields with
     a database default gets the portable path, which runs all of that.
     """
-    return (
-        db.connection().vendor == "postgresql"
-        and _plain(model)
-        and not signals.pre_save.has_listeners(model)
-        and not signals.post_save.has_listeners(model)
-    )
+    return db.connection().vendor == "postgresql" and plain(model)
+
+
+def plain(model: type[Model]) -> bool:
+    """Whether a row of ``model`` may be written by a statement of ours instead of ``save()``: the model
+    neither overrides ``save()`` nor has ``pre_save``/``post_save`` receivers or database defaults."""
+    return (_plain_class(model) and not signals.pre_save.has_listeners(model)
+            and not signals.post_save.has_listeners(model))
 
 
 @functools.cache
-def _plain(model: type[Model]) -> bool:
+def _plain_class(model: type[Model]) -> bool:
     fields = model._meta.concrete_fields
     return model.save is TimeStampedModel.save and all(f.db_default is NOT_PROVIDED for f in fields)
 
@@ -116,9 +118,13 @@ def _inserts_sql(model: Any, source: str, alias: str) -> tuple[str, tuple[Any, .
 def _inserts(booking: Any, first_event: dict[str, Any], source: str) -> tuple[str, list[Any]]:
     connection = db.connection()
     sql, fields = _inserts_sql(booking.__class__, source, connection.alias)
-    values = [f.get_db_prep_save(f.pre_save(booking, True) if own else getattr(booking, f.attname), connection)
-              for f, own in _savers(booking.__class__, fields)]
-    return sql, [*values, *_event_values(first_event, connection)]
+    return sql, [*prepared(booking, fields, connection), *_event_values(first_event, connection)]
+
+
+def prepared(obj: Any, fields: tuple[Any, ...], connection: Any) -> list[Any]:
+    """The values of a new row for ``fields``, as ``save()`` sends them (``pre_save`` run where a field has one)."""
+    return [f.get_db_prep_save(f.pre_save(obj, True) if own else getattr(obj, f.attname), connection)
+            for f, own in _savers(obj.__class__, fields)]
 
 
 @functools.cache

@@ -79,10 +79,13 @@ def first_event_values(booking: Any, now: dt.datetime, event: Event | None = Non
 
 def insert_new(booking: Any, now: dt.datetime, event: Event | None = None) -> None:
     """Save a new booking with its first event: one statement on PostgreSQL, two elsewhere."""
-    from . import fastpath
+    from . import fastpath, statements
 
     if fastpath.available(type(booking)):
         fastpath.insert_with_event(booking, first_event_values(booking, now, event))
+    elif fastpath.plain(type(booking)):
+        statements.insert_booking(booking)
+        statements.insert_event(booking.pk, first_event_values(booking, now, event))
     else:
         booking.save(force_insert=True, using=db.alias())
         created([booking], now, event)

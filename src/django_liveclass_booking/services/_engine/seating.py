@@ -125,8 +125,7 @@ def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: st
                 if (not seats.claim_seat(session.pk, current, student_id=student.pk)
                         and not _claim_after_expiring(session.pk, current, student.pk)):
                     raise why_no_seat(student, session.pk, current)
-            booking.save(force_insert=True, using=db.alias())
-            history.created([booking], current, event)
+            history.insert_new(booking, current, event)
             seats.show_taken(session)
         places.taken([booking])
         send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,

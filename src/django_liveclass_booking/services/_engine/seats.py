@@ -18,14 +18,12 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Value, Whe
 from ... import signals
 from ...models import (
     AbstractLiveClassSession,
-    SessionStatus,
     SessionWaitlist,
     TeacherBookingPolicy,
     WaitlistStatus,
     get_session_model,
 )
 from . import copies, db, locks, transitions
-from .actors import stored_users
 from .events import send_after_commit
 
 S = TypeVar("S", bound=AbstractLiveClassSession)
@@ -43,25 +41,16 @@ def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False,
     With ``student_id``, a student already holding an offered seat there gets no second one. With
     ``policy``, only while the teacher's stored policy is still that copy.
     """
-    Session = get_session_model()
+    from . import statements
+
     if db.connection().vendor == "mysql":
         # InnoDB may run this UPDATE through the status index, locking that index entry before the
         # row, while cancel_session holds the row and then updates the entry: a deadlock. Taking
         # the row by primary key first keeps one lock order. PostgreSQL locks no index entries.
-        locks.lock_session(session_pk)
-    qs = Session.objects.using(db.alias()).filter(
-        pk=session_pk, status=SessionStatus.SCHEDULED, start_at_utc__gt=now, seats_taken__lt=F("capacity")
-    )
-    if not for_waitlist:
-        qs = qs.filter(~someone_waits())
-    if student_id is not None:
-        qs = qs.filter(~Exists(SessionWaitlist.objects.filter(
-            session_id=OuterRef("pk"), student_id=student_id, status=WaitlistStatus.OFFERED)))
-        # A student deleted after being loaded gets no seat: the claim checks for them, no query of its own.
-        qs = qs.filter(Exists(stored_users().filter(pk=student_id)))
-    if policy is not None:
-        qs = qs.filter(copies.condition(policy))
-    return bool(qs.update(seats_taken=F("seats_taken") + 1))
+        locks.require_transaction()
+        statements.seats_taken(session_pk, lock=True)
+    # A student deleted after being loaded gets no seat: the claim checks for them, no query of its own.
+    return statements.claim_seat(session_pk, now, newcomer=not for_waitlist, student_id=student_id, policy=policy)
 
 
 def claim_and_insert(booking: Any, session: Any, now: dt.datetime, first_event: dict[str, Any], *,
@@ -86,7 +75,11 @@ def claim_and_insert(booking: Any, session: Any, now: dt.datetime, first_event: 
 
 def show_taken(session: Any) -> None:
     """After a claim or a release by statement: ``session`` shows its stored count again."""
-    session.refresh_from_db(using=db.alias(), fields=["seats_taken"])
+    from . import statements
+
+    taken = statements.seats_taken(session.pk)
+    if taken is not None:
+        session.seats_taken = taken
 
 
 def offer_expiry(ttl_minutes: int, now: dt.datetime, start: dt.datetime) -> dt.datetime:

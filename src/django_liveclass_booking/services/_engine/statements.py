@@ -1,0 +1,127 @@
+"""The booking path's statements as text built once per process, for every database.
+
+Building a statement through the ORM (filters, expressions, the compiler) costs more CPU than
+sending it. The statements a booking sends every time (the seat claim, the session lock, the
+booking's and its first event's inserts, the count read back) are built here once per models and
+database, and only their values are converted per call. They mean exactly what the ORM's would;
+the tests of the seat claim run through them on every database. PostgreSQL's one-statement claim
+and insert is in ``fastpath``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connections
+
+from ...models import (
+    BookingEvent,
+    SessionStatus,
+    SessionWaitlist,
+    TeacherBookingPolicy,
+    WaitlistStatus,
+    get_session_model,
+)
+from . import db, fastpath
+
+
+@functools.cache
+def _claim_sql(session_model: Any, user_model: Any, alias: str, newcomer: bool, student: bool,
+               policy: str) -> str:
+    qn = connections[alias].ops.quote_name
+    s, w, u, p = session_model._meta, SessionWaitlist._meta, user_model._meta, TeacherBookingPolicy._meta
+    col = lambda meta, name: qn(meta.get_field(name).column)  # noqa: E731
+    seats = col(s, "seats_taken")
+    sql = (f"UPDATE {qn(s.db_table)} SET {seats} = {seats} + 1 WHERE {col(s, s.pk.name)} = %s "
+           f"AND {col(s, 'status')} = %s AND {col(s, 'start_at_utc')} > %s AND {seats} < {col(s, 'capacity')}")
+    if newcomer:
+        sql += (f" AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
+                f"AND {col(w, 'status')} = %s)")
+    if student:
+        sql += (f" AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
+                f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s)"
+                f" AND EXISTS (SELECT 1 FROM {qn(u.db_table)} WHERE {col(u, u.pk.name)} = %s)")
+    if policy == "none":
+        sql += f" AND NOT EXISTS (SELECT 1 FROM {qn(p.db_table)} WHERE {col(p, 'teacher')} = %s)"
+    elif policy == "revision":
+        sql += (f" AND EXISTS (SELECT 1 FROM {qn(p.db_table)} WHERE {col(p, 'teacher')} = %s "
+                f"AND {col(p, 'revision')} = %s)")
+    return sql
+
+
+def claim_seat(session_pk: Any, now: Any, *, newcomer: bool, student_id: Any, policy: Any) -> bool:
+    """The conditional UPDATE of ``seats.claim_seat``; ``policy``: a ``copies.Copy`` or None."""
+    connection = db.connection()
+    Session = get_session_model()
+    params: list[Any] = [session_pk, SessionStatus.SCHEDULED.value,
+                         Session._meta.get_field("start_at_utc").get_db_prep_value(now, connection)]
+    if newcomer:
+        params += [session_pk, WaitlistStatus.WAITING.value]
+    if student_id is not None:
+        params += [session_pk, student_id, WaitlistStatus.OFFERED.value, student_id]
+    kind = "" if policy is None else "none" if policy.revision is None else "revision"
+    if policy is not None:
+        params.append(policy.teacher_id)
+        if policy.revision is not None:
+            revision: Any = TeacherBookingPolicy._meta.get_field("revision")
+            params.append(revision.get_db_prep_value(policy.revision, connection))
+    sql = _claim_sql(Session, get_user_model(), connection.alias, newcomer, student_id is not None, kind)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+@functools.cache
+def _row_sql(session_model: Any, alias: str, lock: bool) -> str:
+    qn = connections[alias].ops.quote_name
+    s = session_model._meta
+    return (f"SELECT {qn(s.get_field('seats_taken').column)} FROM {qn(s.db_table)} "
+            f"WHERE {qn(s.pk.column)} = %s{' FOR UPDATE' if lock else ''}")
+
+
+def seats_taken(session_pk: Any, *, lock: bool = False) -> int | None:
+    """The session's stored count (None: no such session), its row locked with ``lock``."""
+    connection = db.connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_row_sql(get_session_model(), connection.alias, lock), [session_pk])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+@functools.cache
+def _insert_sql(model: Any, alias: str) -> tuple[str, tuple[Any, ...]]:
+    qn = connections[alias].ops.quote_name
+    meta = model._meta
+    fields = tuple(f for f in meta.concrete_fields if not f.primary_key and not f.generated)
+    return (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})"), fields
+
+
+def _insert(model: Any, params: list[Any]) -> Any:
+    connection = db.connection()
+    sql, _fields = _insert_sql(model, connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+
+
+def insert_booking(booking: Any) -> None:
+    """INSERT a new booking of a plain model (``fastpath.plain``), as ``save()`` would, and give it its pk.
+    Not on PostgreSQL, where ``fastpath`` inserts it with its first event."""
+    connection = db.connection()
+    model = booking.__class__
+    _sql, fields = _insert_sql(model, connection.alias)
+    pk = _insert(model, fastpath.prepared(booking, fields, connection))
+    booking.pk = pk
+    booking._state.adding, booking._state.db = False, connection.alias
+
+
+def insert_event(booking_pk: Any, event: dict[str, Any]) -> None:
+    """INSERT a booking's first event (``history.first_event_values``)."""
+    connection = db.connection()
+    _sql, fields = _insert_sql(BookingEvent, connection.alias)
+    values = {**event, "booking_id": booking_pk}
+    _insert(BookingEvent, [f.get_db_prep_save(values[f.attname] if f.attname in values else f.get_default(),
+                                              connection) for f in fields])

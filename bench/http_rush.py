@@ -316,8 +316,10 @@ def main() -> int:
         if not tool.exists():
             parser.error(f"{tool} is missing: install the bench extra (pip install -e '.[bench,postgres]') "
                          "and Debian's pgbouncer package")
-    # A SIGTERM stops the run as Ctrl-C does: the servers are stopped and the database dropped.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM (and SIGINT, even when started in the background with it ignored) stop the run as
+    # Ctrl-C does: the servers are stopped and the database dropped.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
     started = time.monotonic()
     print(machine("At start"))
     tmp = Path(tempfile.mkdtemp(prefix="liveclass-rush-"))
@@ -352,4 +354,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\nInterrupted: both servers stopped, the database dropped.")
+        sys.exit(130)

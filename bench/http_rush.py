@@ -296,7 +296,7 @@ def report(tmp: Path, started: float) -> bool:
     for name, result in results.items():
         print(f"  {result:<4}  {name}")
     broken = [name for name, result in results.items() if result != "ok"]
-    if logged_5xx and not server:
+    if logged_5xx or server:
         print(f"gunicorn's error log:\n{tail(tmp / 'gunicorn.log')}")
     return not failures and not logged_5xx and not broken and total is not None and total.requests > 0
 

@@ -33,9 +33,12 @@ PASSWORD = os.environ.get("LIVECLASS_RUSH_PASSWORD", "rush")
 OUTCOMES_FILE = os.environ.get("LIVECLASS_RUSH_OUTCOMES", "")
 
 #: Share of visits that cancel one of the student's bookings.
-CANCEL_SHARE = 0.25
-#: Share of visits by a student who waits for a seat somewhere (they come back to look for offers).
-RETURN_SHARE = 0.4
+CANCEL_SHARE = 0.3
+#: Shares of visits by a student who waits for a seat (back to look for an offer, as its email says)
+#: and by one who booked (back to look, and perhaps cancel, which hands the seat to the line).
+WAITING_SHARE, BOOKED_SHARE = 0.25, 0.25
+#: Returning waiting students are among the earliest to join: the heads of the lines, offered seats first.
+LINE_HEADS = 20
 #: The first classes of the list are the popular ones: this many times as likely to be picked.
 POPULAR, POPULAR_WEIGHT = 5, 5
 
@@ -48,8 +51,9 @@ BOOKING_LINK_RE = re.compile(r'href="(/bookings/\d+/)"')
 outcomes: Counter[str] = Counter()
 _next_student = itertools.count()
 _next_teacher = itertools.count()
-#: Students who joined a waitlist, most recent last: they come back to look for an offer.
+#: Students who joined a waitlist, in the order they joined, and students who booked a seat.
 waiting_students: list[str] = []
+booked_students: list[str] = []
 
 
 def forms(html: str) -> dict[str, str]:
@@ -123,8 +127,11 @@ class Student(SiteUser):
     weight = 10
 
     def pick_student(self) -> str:
-        if waiting_students and random.random() < RETURN_SHARE:
-            return random.choice(waiting_students)
+        draw = random.random()
+        if waiting_students and draw < WAITING_SHARE:
+            return random.choice(waiting_students[:LINE_HEADS])
+        if booked_students and draw < WAITING_SHARE + BOOKED_SHARE:
+            return random.choice(booked_students)
         return f"rush.s{next(_next_student) % STUDENTS:04d}"
 
     def think(self) -> None:
@@ -150,7 +157,7 @@ class Student(SiteUser):
         html = self.page("/bookings/", "my bookings")
         if html is None:
             return
-        html = self.accept_offers(html) or html
+        html = self.accept_offers(username, html) or html
         if random.random() < CANCEL_SHARE:
             self.cancel_one(html)
         self.log_out(html)
@@ -164,6 +171,8 @@ class Student(SiteUser):
             response = self.post(book[0], "book", book[1], expected=(200, 302))
             if response is not None:
                 outcomes["booked" if response.status_code == 302 else "booking refused"] += 1
+                if response.status_code == 302:
+                    booked_students.append(username)
         elif wait:
             response = self.post(wait[0], "join waitlist", wait[1], expected=(200, 302))
             if response is not None:
@@ -173,7 +182,7 @@ class Student(SiteUser):
         else:
             outcomes["nothing to do on the class page"] += 1
 
-    def accept_offers(self, html: str) -> str | None:
+    def accept_offers(self, username: str, html: str) -> str | None:
         """Accept every seat offered on the My bookings page; the page again if any was."""
         offers = [(action, token) for action, token in forms(html).items() if action.endswith("/accept/")]
         for action, token in offers:
@@ -182,6 +191,8 @@ class Student(SiteUser):
                 # Accepted: to the new booking's page; refused (taken back, expired): to My bookings, with a message.
                 accepted = BOOKING_LINK_RE.search(f'href="{response.headers.get("Location", "")}"')
                 outcomes["offers accepted" if accepted else "offer refused"] += 1
+                if accepted and username in waiting_students:
+                    waiting_students.remove(username)
         return self.page("/bookings/", "my bookings") if offers else None
 
     def cancel_one(self, html: str) -> None:

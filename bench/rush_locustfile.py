@@ -16,6 +16,7 @@ normal answer; any 5xx is an error, and so is a 4xx or a status the page never a
 
 from __future__ import annotations
 
+import html as html_text
 import itertools
 import json
 import os
@@ -46,6 +47,7 @@ FORM_RE = re.compile(r'<form\b[^>]*\baction="([^"]+)"[^>]*>(.*?)</form>', re.S)
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SESSION_LINK_RE = re.compile(r'href="(/sessions/\d+/)"')
 BOOKING_LINK_RE = re.compile(r'href="(/bookings/\d+/)"')
+ERROR_RE = re.compile(r'id="action-error"><ul class="errorlist"><li>(.*?)</li>', re.S)
 
 # One Locust process runs every user (gevent): these are shared by all of them.
 outcomes: Counter[str] = Counter()
@@ -72,6 +74,12 @@ def first_form(html: str, suffix: str) -> tuple[str, str] | None:
         if action.endswith(suffix):
             return action, token
     return None
+
+
+def refusal(html: str) -> str:
+    """The message of a refused action, as the page shows it."""
+    found = ERROR_RE.search(html)
+    return html_text.unescape(found.group(1).strip()) if found else "no message"
 
 
 def judge(response: Any, expected: tuple[int, ...]) -> bool:
@@ -169,16 +177,18 @@ class Student(SiteUser):
         book, wait = first_form(html, "/book/"), first_form(html, "/waitlist/")
         if book:
             response = self.post(book[0], "book", book[1], expected=(200, 302))
-            if response is not None:
-                outcomes["booked" if response.status_code == 302 else "booking refused"] += 1
-                if response.status_code == 302:
-                    booked_students.append(username)
+            if response is not None and response.status_code == 302:
+                outcomes["booked"] += 1
+                booked_students.append(username)
+            elif response is not None:
+                outcomes[f"booking refused ({refusal(response.text)})"] += 1
         elif wait:
             response = self.post(wait[0], "join waitlist", wait[1], expected=(200, 302))
-            if response is not None:
-                outcomes["joined waitlist" if response.status_code == 302 else "waitlist refused"] += 1
-                if response.status_code == 302:
-                    waiting_students.append(username)
+            if response is not None and response.status_code == 302:
+                outcomes["joined waitlist"] += 1
+                waiting_students.append(username)
+            elif response is not None:
+                outcomes[f"waitlist refused ({refusal(response.text)})"] += 1
         else:
             outcomes["nothing to do on the class page"] += 1
 

@@ -74,6 +74,8 @@ def test_the_locust_users_read_the_forms_of_a_page() -> None:
             "assert users.forms(page) == {'/sessions/3/book/': 'abc', '/accounts/logout/': 'def'}, users.forms(page); "
             "assert users.first_form(page, '/book/') == ('/sessions/3/book/', 'abc'); "
             "assert users.first_form(page, '/waitlist/') is None; "
+            "refused = '<div role=\"alert\" id=\"action-error\"><ul class=\"errorlist\"><li>It&#x27;s full.</li>'; "
+            "assert users.refusal(refused) == \"It's full.\", users.refusal(refused); "
             "assert {c.__name__ for c in (users.Student, users.Teacher)} == {'Student', 'Teacher'}")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

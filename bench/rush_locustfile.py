@@ -47,7 +47,8 @@ FORM_RE = re.compile(r'<form\b[^>]*\baction="([^"]+)"[^>]*>(.*?)</form>', re.S)
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SESSION_LINK_RE = re.compile(r'href="(/sessions/\d+/)"')
 BOOKING_LINK_RE = re.compile(r'href="(/bookings/\d+/)"')
-ERROR_RE = re.compile(r'id="action-error"><ul class="errorlist"><li>(.*?)</li>', re.S)
+ERROR_RE = re.compile(r'<ul class="errorlist[^>]*>\s*<li>(.*?)</li>', re.S)
+MESSAGE_ERROR_RE = re.compile(r'<li class="error">(.*?)</li>', re.S)
 
 # One Locust process runs every user (gevent): these are shared by all of them.
 outcomes: Counter[str] = Counter()
@@ -77,7 +78,7 @@ def first_form(html: str, suffix: str) -> tuple[str, str] | None:
 
 
 def refusal(html: str) -> str:
-    """The message of a refused action, as the page shows it."""
+    """The message of an action the page refused, shown above its form."""
     found = ERROR_RE.search(html)
     return html_text.unescape(found.group(1).strip()) if found else "no message"
 
@@ -197,13 +198,18 @@ class Student(SiteUser):
         offers = [(action, token) for action, token in forms(html).items() if action.endswith("/accept/")]
         for action, token in offers:
             response = self.post(action, "accept offer", token)
-            if response is not None:
-                # Accepted: to the new booking's page; refused (taken back, expired): to My bookings, with a message.
-                accepted = BOOKING_LINK_RE.search(f'href="{response.headers.get("Location", "")}"')
-                outcomes["offers accepted" if accepted else "offer refused"] += 1
-                if accepted and username in waiting_students:
+            # Accepted: to the new booking's page; refused (taken back, expired): to My bookings, with a message.
+            location = response.headers.get("Location", "") if response is not None else ""
+            if BOOKING_LINK_RE.search(f'href="{location}"'):
+                outcomes["offers accepted"] += 1
+                if username in waiting_students:
                     waiting_students.remove(username)
-        return self.page("/bookings/", "my bookings") if offers else None
+        if not offers:
+            return None
+        page = self.page("/bookings/", "my bookings")
+        for message in MESSAGE_ERROR_RE.findall(page or ""):
+            outcomes[f"offer refused ({html_text.unescape(message.strip())})"] += 1
+        return page
 
     def cancel_one(self, html: str) -> None:
         links = list(dict.fromkeys(BOOKING_LINK_RE.findall(html)))
@@ -215,8 +221,10 @@ class Student(SiteUser):
         if form:
             response = self.post(form[0], "cancel", form[1], {"reason": "Plans changed."},
                                  expected=(200, 302))
-            if response is not None:
-                outcomes["cancelled" if response.status_code == 302 else "cancel refused"] += 1
+            if response is not None and response.status_code == 302:
+                outcomes["cancelled"] += 1
+            elif response is not None:
+                outcomes[f"cancel refused ({refusal(response.text)})"] += 1
 
 
 class Teacher(SiteUser):

@@ -187,6 +187,19 @@ def test_a_cancellation_inside_the_cutoff_is_refused_on_the_form(logged_in: Any,
     assert booking.status == "confirmed"
 
 
+def test_a_second_cancellation_of_a_booking_shows_why_it_is_refused(logged_in: Any, student: Any,
+                                                                     group: Any) -> None:
+    # Two tabs on the same booking page: the second "Cancel booking" comes after the first cancelled it.
+    booking = services.book_seat(student, group)
+    assert logged_in.post(url("cancel_booking", booking.pk)).status_code == 302
+    response = logged_in.post(url("cancel_booking", booking.pk), {"reason": "ill"})
+    assert response.status_code == 200
+    error = response.context["form"].non_field_errors().as_data()[0]
+    # The booking can no longer be cancelled, so the form is gone; its refusal is still shown.
+    assert "Cancel booking" not in response.content.decode()
+    assert str(error.message) in response.content.decode()
+
+
 def test_a_student_requests_a_lesson_from_a_free_slot(logged_in: Any, student: Any, teacher: Any,
                                                      open_week: None) -> None:
     page = logged_in.get(url("request_lesson", teacher.pk), {"duration": 30})

@@ -53,7 +53,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _primary: ContextVar[bool] = ContextVar("liveclass_booking_primary", default=False)
 
 
-class use_primary:  # noqa: N801 - used like a function: ``with use_primary():``
+class use_primary:  # lower case: it is used like a function, ``with use_primary():``
     """Within the block, every read the router sees goes to the primary.
 
     For host code that reads what it has just written, or must not act on a replica's older state

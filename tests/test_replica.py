@@ -323,7 +323,7 @@ def test_lists_slots_and_feeds_read_the_replica(teacher: Any, student: Any, grou
     ["replica"], {"default": "replica"}, {"default": []}, {"default": ["nowhere"]}, {"default": ["default"]},
     {"default": ["replica"], "replica": ["default"]},
 ])
-def test_a_bad_replicas_setting_is_refused(settings: Any, replicas: Any, group: Any) -> None:
+def test_a_bad_replicas_setting_is_refused(settings: Any, replicas: Any) -> None:
     settings.LIVECLASS_BOOKING_REPLICAS = replicas
     with pytest.raises(ImproperlyConfigured, match="LIVECLASS_BOOKING_REPLICAS"):
         ReplicaRouter().db_for_read(get_session_model())

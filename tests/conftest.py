@@ -54,23 +54,6 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         items[:] = keep
 
 
-@pytest.fixture(autouse=True)
-def _checks_read_the_primary(request: Any) -> Any:
-    """With the replica router, a test's own reads (its setup and its checks) go to the primary.
-
-    The code under test routes for itself: the services pin themselves to the primary, and the
-    threads of a concurrency test start without this pin. A check that read a lagging replica
-    would judge the code by an older state. The replica tests route their reads on purpose.
-    """
-    if not REPLICATED or request.node.get_closest_marker("replica"):
-        yield
-        return
-    from django_liveclass_booking.routers import use_primary
-
-    with use_primary():
-        yield
-
-
 _counter = itertools.count(1)
 
 
@@ -210,3 +193,20 @@ class Api:
 def api(db: Any) -> Callable[[Any], Api]:
     """``api(user)``: an API caller signed in as ``user`` (``api(None)``: nobody signed in)."""
     return Api
+
+
+@pytest.fixture(autouse=True)
+def _checks_read_the_primary(request: Any) -> Any:
+    """With the replica router, a test's own reads (its setup and its checks) go to the primary.
+
+    The code under test routes for itself: the services pin themselves to the primary, and the
+    threads of a concurrency test start without this pin. A check that read a lagging replica
+    would judge the code by an older state. The replica tests route their reads on purpose.
+    """
+    if not REPLICATED or request.node.get_closest_marker("replica"):
+        yield
+        return
+    from django_liveclass_booking.routers import use_primary
+
+    with use_primary():
+        yield

@@ -67,6 +67,14 @@ def replay_paused() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def replica() -> None:
     """A reachable streaming replica holding the test database, caught up. Fails, never skips, without one."""
+    import psycopg
+
+    where = connections["replica"].settings_dict
+    try:
+        psycopg.connect(host=where["HOST"], port=where["PORT"], user=where["USER"], password=where["PASSWORD"],
+                        dbname="postgres", connect_timeout=10).close()
+    except psycopg.Error as exc:
+        pytest.fail(f"no replica at {where['HOST']}:{where['PORT']} (run .ci/replica.sh): {exc}")
     deadline = time.monotonic() + PATIENCE
     while True:
         # The test database appears on the replica once it has replayed its creation.

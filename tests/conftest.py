@@ -16,6 +16,8 @@ from django_liveclass_booking.services._engine import copies
 SWAPPED = getattr(settings, "LIVECLASS_BOOKING_SESSION_MODEL", "").startswith("testapp.")
 #: tests.settings_router: a router puts the booking models on the "booking" alias.
 ROUTED = "booking" in settings.DATABASES
+#: tests.settings_replica: reads go to a streaming PostgreSQL replica on the "replica" alias.
+REPLICATED = "replica" in settings.DATABASES
 
 #: A fixed "now" for every test: bookings are judged against it, never the wall clock.
 NOW = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
@@ -25,15 +27,29 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     # Tests marked "swapped" need the swapped-model settings (tests.settings_swapped), tests marked
     # "router" the router settings (tests.settings_router); other runs deselect them and CI runs
     # each in a run of its own. A router run is only the "router" tests: the others ask for the
-    # default database alone, where the router keeps no booking table.
+    # default database alone, where the router keeps no booking table. Tests marked "replica" need
+    # tests.settings_replica, whose runs are those tests and the concurrency tests (the races with
+    # the replica router installed).
     def wanted(item: Any) -> bool:
         if ROUTED:
             return item.get_closest_marker("router") is not None
-        return not item.get_closest_marker("router") and (SWAPPED or not item.get_closest_marker("swapped"))
+        if REPLICATED:
+            return (any(item.get_closest_marker(name) for name in ("replica", "concurrency"))
+                    and not any(item.get_closest_marker(name) for name in ("router", "swapped")))
+        return (not item.get_closest_marker("router") and not item.get_closest_marker("replica")
+                and (SWAPPED or not item.get_closest_marker("swapped")))
 
     keep, dropped = [], []
     for item in items:
         (keep if wanted(item) else dropped).append(item)
+    if REPLICATED:
+        # The threads of a concurrency test read through the replica router like any other code:
+        # the replica is one of their databases.
+        for item in keep:
+            marker = item.get_closest_marker("django_db")
+            if marker is not None and "databases" not in marker.kwargs:
+                both = pytest.mark.django_db(*marker.args, **marker.kwargs, databases=["default", "replica"])
+                item.add_marker(both, append=False)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
@@ -185,3 +201,20 @@ class Api:
 def api(db: Any) -> Callable[[Any], Api]:
     """``api(user)``: an API caller signed in as ``user`` (``api(None)``: nobody signed in)."""
     return Api
+
+
+@pytest.fixture(autouse=True)
+def _checks_read_the_primary(request: Any) -> Any:
+    """With the replica router, a test's own reads (its setup and its checks) go to the primary.
+
+    The code under test routes for itself: the services pin themselves to the primary, and the
+    threads of a concurrency test start without this pin. A check that read a lagging replica
+    would judge the code by an older state. The replica tests route their reads on purpose.
+    """
+    if not REPLICATED or request.node.get_closest_marker("replica"):
+        yield
+        return
+    from django_liveclass_booking.routers import use_primary
+
+    with use_primary():
+        yield

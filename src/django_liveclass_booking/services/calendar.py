@@ -65,6 +65,7 @@ def revoke_feed_token(user: Any, *, now: dt.datetime | None = None) -> int:
     return CalendarFeedToken.objects.filter(user=user).live().update(revoked_at=current, modified=current)
 
 
+@keeps_arguments_on_refusal
 def feed_user(token: str, *, now: dt.datetime | None = None) -> Any | None:
     """The user whose live feed token is ``token``, or ``None`` (unknown, revoked, inactive user).
 

@@ -3,7 +3,8 @@
 The engine updates the caller's instances as it writes (so a successful call returns them as
 stored); when the call then fails, the transaction rolls the rows back and this guard rolls the
 instances back. One wrapper on every public service keeps the rule structural instead of a habit
-at each raise site.
+at each raise site. The same wrapper keeps every service's reads on the primary database when a
+host reads from replicas (``routers.use_primary``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.db.models import Model
 
+from ...routers import use_primary
 from . import outbox
 
 P = ParamSpec("P")
@@ -65,8 +67,10 @@ def keeps_arguments_on_refusal(func: Callable[P, R]) -> Callable[P, R]:
     def service(*args: P.args, **kwargs: P.kwargs) -> R:
         saved = [(obj, _save(obj)) for obj in _instances([*args, *kwargs.values()])]
         try:
-            # Who acts and when, for the messages the call's changes send (see outbox).
-            with outbox.calling(argument(args, kwargs, "actor", actor_at), argument(args, kwargs, "now", now_at)):
+            # Who acts and when, for the messages the call's changes send (see outbox); every read
+            # on the primary, never on a replica that may lag behind it (see routers).
+            with outbox.calling(argument(args, kwargs, "actor", actor_at), argument(args, kwargs, "now", now_at)), \
+                    use_primary():
                 return func(*args, **kwargs)
         except BaseException:
             for obj, state in saved:

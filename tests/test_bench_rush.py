@@ -1,13 +1,8 @@
-"""The HTTP rush's report (bench/rush_report.py) and its Locust users' page reading, without a rush."""
+"""The HTTP rush's report (bench/rush_report.py), without a rush (the rush itself reads the pages)."""
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from bench import rush_report
 
@@ -61,21 +56,3 @@ def test_the_access_log_is_counted_by_status(tmp_path: Path) -> None:
     path = tmp_path / "access.log"
     path.write_text("200 GET /\n302 POST /accounts/login/\n200 GET /bookings/\n502 GET /\n")
     assert rush_report.access_log_statuses(path) == {"200": 2, "302": 1, "502": 1}
-
-
-@pytest.mark.skipif(importlib.util.find_spec("locust") is None, reason="needs the bench extra (Locust)")
-def test_the_locust_users_read_the_forms_of_a_page() -> None:
-    # In a subprocess: importing Locust patches the standard library for gevent.
-    page = ('<form method="post" action="/sessions/3/book/"><input type="hidden" name="csrfmiddlewaretoken" '
-            'value="abc"><button>Book</button></form><form method="post" action="/accounts/logout/">'
-            '<input type="hidden" name="csrfmiddlewaretoken" value="def"></form><form action="/search/"></form>')
-    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'bench')!r}); import rush_locustfile as users; "
-            f"page = {page!r}; "
-            "assert users.forms(page) == {'/sessions/3/book/': 'abc', '/accounts/logout/': 'def'}, users.forms(page); "
-            "assert users.first_form(page, '/book/') == ('/sessions/3/book/', 'abc'); "
-            "assert users.first_form(page, '/waitlist/') is None; "
-            "refused = '<div role=\"alert\" id=\"action-error\"><ul class=\"errorlist\"><li>It&#x27;s full.</li>'; "
-            "assert users.refusal(refused) == \"It's full.\", users.refusal(refused); "
-            "assert {c.__name__ for c in (users.Student, users.Teacher)} == {'Student', 'Teacher'}")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr

@@ -29,7 +29,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     # each in a run of its own. A router run is only the "router" tests: the others ask for the
     # default database alone, where the router keeps no booking table. Tests marked "replica" need
     # tests.settings_replica, whose runs are those tests and the concurrency tests (the races with
-    # the replica router installed).
+    # the replica router installed). Tests marked "own_models" write the package's own tables by
+    # hand and are left out of the swapped runs.
     def wanted(item: Any) -> bool:
         if ROUTED:
             return item.get_closest_marker("router") is not None
@@ -37,7 +38,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             return (any(item.get_closest_marker(name) for name in ("replica", "concurrency"))
                     and not any(item.get_closest_marker(name) for name in ("router", "swapped")))
         return (not item.get_closest_marker("router") and not item.get_closest_marker("replica")
-                and (SWAPPED or not item.get_closest_marker("swapped")))
+                and (SWAPPED or not item.get_closest_marker("swapped"))
+                and not (SWAPPED and item.get_closest_marker("own_models")))
 
     keep, dropped = [], []
     for item in items:

@@ -15,6 +15,8 @@ from django_liveclass_booking.models import TeacherBookingPolicy
 SWAPPED = getattr(settings, "LIVECLASS_BOOKING_SESSION_MODEL", "").startswith("testapp.")
 #: tests.settings_router: a router puts the booking models on the "booking" alias.
 ROUTED = "booking" in settings.DATABASES
+#: LIVECLASS_PG_POOLED=1: PostgreSQL through PgBouncer in transaction pooling (tests/pgbouncer.py).
+POOLED = getattr(settings, "PG_POOLED", False)
 
 #: A fixed "now" for every test: bookings are judged against it, never the wall clock.
 NOW = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
@@ -24,8 +26,11 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     # Tests marked "swapped" need the swapped-model settings (tests.settings_swapped), tests marked
     # "router" the router settings (tests.settings_router); other runs deselect them and CI runs
     # each in a run of its own. A router run is only the "router" tests: the others ask for the
-    # default database alone, where the router keeps no booking table.
+    # default database alone, where the router keeps no booking table. Tests marked "pgbouncer" run
+    # only through PgBouncer (LIVECLASS_PG_POOLED=1).
     def wanted(item: Any) -> bool:
+        if item.get_closest_marker("pgbouncer") and not POOLED:
+            return False
         if ROUTED:
             return item.get_closest_marker("router") is not None
         return not item.get_closest_marker("router") and (SWAPPED or not item.get_closest_marker("swapped"))
@@ -177,3 +182,27 @@ class Api:
 def api(db: Any) -> Callable[[Any], Api]:
     """``api(user)``: an API caller signed in as ``user`` (``api(None)``: nobody signed in)."""
     return Api
+
+
+if POOLED:
+    from django.db.backends.signals import connection_created
+
+    from tests import pgbouncer
+
+    def pytest_configure(config: Any) -> None:
+        # A pooled run without PgBouncer in transaction pooling where the settings point fails here,
+        # before any test: it must not pass on a direct connection.
+        pgbouncer.require_transaction_pooling()
+
+    def refuse_session_state(sender: Any, connection: Any, **kwargs: Any) -> None:
+        connection.execute_wrappers.append(pgbouncer.refuse_session_state)
+
+    # Every connection of the run, the concurrency tests' threads' too, refuses session state.
+    connection_created.connect(refuse_session_state, dispatch_uid="pgbouncer-refuse-session-state")
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_db_setup: Any) -> Any:
+        # PgBouncer keeps the server connections to the test database open after the tests' clients
+        # leave; they are ended before the runner drops it.
+        yield
+        pgbouncer.close_servers_of(settings.DATABASES["default"]["NAME"])

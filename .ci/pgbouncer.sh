@@ -40,7 +40,7 @@ stop() {
 start() {
   stop
   if pg_isready -q -h "$host" -p "$port"; then
-    echo "something else listens on $host:$port; PgBouncer cannot start there" >&2
+    echo "something else listens on $host:$port (Debian's own pgbouncer service?); this PgBouncer cannot start there" >&2
     exit 1
   fi
   mkdir -p "$dir"
@@ -64,8 +64,10 @@ admin_users = postgres
 ; the concurrency tests open a connection per thread, several test runs may share it
 max_client_conn = 200
 default_pool_size = 20
-; startup parameters that clients may send and PgBouncer does not track
-ignore_startup_parameters = extra_float_digits,options
+; psycopg sends only startup parameters PgBouncer tracks (client_encoding, application_name);
+; some other drivers send extra_float_digits. "options" stays refused: ignored, the settings it
+; carries would be dropped without a word
+ignore_startup_parameters = extra_float_digits
 logfile = $dir/pgbouncer.log
 pidfile = $pidfile
 EOF

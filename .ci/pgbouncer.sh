@@ -97,9 +97,11 @@ EOF
 }
 
 traffic() {
-  # SHOW STATS: database, total_xact_count, ... (counters since this PgBouncer started).
+  # SHOW STATS: a row per database, counters since this PgBouncer started; found by column name.
   local count
-  count=$(admin "SHOW STATS" | awk -v db="$1" '$1 == db {print $2}')
+  count=$(psql -X -q -h "$host" -p "$port" -U postgres -d pgbouncer -A -F ' ' -P footer=off -c "SHOW STATS" |
+    awk -v db="$1" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "total_xact_count") col = i}
+                    NR > 1 && $1 == db {print $col}')
   if [ -z "$count" ] || [ "$count" -eq 0 ]; then
     echo "no transaction on database $1 went through PgBouncer" >&2
     exit 1

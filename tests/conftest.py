@@ -195,7 +195,9 @@ if POOLED:
         pgbouncer.require_transaction_pooling()
 
     def refuse_session_state(sender: Any, connection: Any, **kwargs: Any) -> None:
-        connection.execute_wrappers.append(pgbouncer.refuse_session_state)
+        # Once per connection object: a reconnect signals again.
+        if pgbouncer.refuse_session_state not in connection.execute_wrappers:
+            connection.execute_wrappers.append(pgbouncer.refuse_session_state)
 
     # Every connection of the run, the concurrency tests' threads' too, refuses session state.
     connection_created.connect(refuse_session_state, dispatch_uid="pgbouncer-refuse-session-state")

@@ -9,10 +9,10 @@ SUFFIX = os.environ.get("LIVECLASS_TEST_DB_SUFFIX", "")
 
 # LIVECLASS_PG_POOLED=1: the tests connect as a host behind PgBouncer in transaction pooling does
 # (.ci/pgbouncer.sh starts one on 127.0.0.1:6432, the default port then). The test database is created,
-# migrated and dropped through PgBouncer too: its "*" entry reaches any database, and the test
-# connections leave nothing behind that would outlive a transaction. tests/conftest.py refuses to run
-# when no PgBouncer in transaction pooling answers there, and clears PgBouncer's idle server
-# connections to the test database before the runner drops it.
+# migrated and dropped through PgBouncer too (its "*" entry reaches any database), as a host's
+# deployment would migrate. tests/conftest.py refuses to run when no PgBouncer in transaction pooling
+# answers there, refuses statements whose state would outlive their transaction, and ends PgBouncer's
+# idle server connections to the test database before the runner drops it.
 PG_POOLED = os.environ.get("LIVECLASS_PG_POOLED") == "1"
 # LIVECLASS_PG_SERVER_BINDING=1: psycopg binds parameters on the server (Django's default binds them
 # on the client).

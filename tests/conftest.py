@@ -18,6 +18,8 @@ SWAPPED = getattr(settings, "LIVECLASS_BOOKING_SESSION_MODEL", "").startswith("t
 ROUTED = "booking" in settings.DATABASES
 #: tests.settings_replica: reads go to a streaming PostgreSQL replica on the "replica" alias.
 REPLICATED = "replica" in settings.DATABASES
+#: LIVECLASS_PG_POOLED=1: PostgreSQL through PgBouncer in transaction pooling (tests/pgbouncer.py).
+POOLED = getattr(settings, "PG_POOLED", False)
 
 #: A fixed "now" for every test: bookings are judged against it, never the wall clock.
 NOW = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
@@ -30,8 +32,11 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     # default database alone, where the router keeps no booking table. Tests marked "replica" need
     # tests.settings_replica, whose runs are those tests and the concurrency tests (the races with
     # the replica router installed). Tests marked "own_models" write the package's own tables by
-    # hand and are left out of the swapped runs.
+    # hand and are left out of the swapped runs. Tests marked "pgbouncer" run only through PgBouncer
+    # (LIVECLASS_PG_POOLED=1).
     def wanted(item: Any) -> bool:
+        if item.get_closest_marker("pgbouncer") and not POOLED:
+            return False
         if ROUTED:
             return item.get_closest_marker("router") is not None
         if REPLICATED:
@@ -220,3 +225,29 @@ def _checks_read_the_primary(request: Any) -> Any:
 
     with use_primary():
         yield
+
+
+if POOLED:
+    from django.db.backends.signals import connection_created
+
+    from tests import pgbouncer
+
+    def pytest_configure(config: Any) -> None:
+        # A pooled run without PgBouncer in transaction pooling where the settings point fails here,
+        # before any test: it must not pass on a direct connection.
+        pgbouncer.require_transaction_pooling()
+
+    def refuse_session_state(sender: Any, connection: Any, **kwargs: Any) -> None:
+        # Once per connection object: a reconnect signals again.
+        if pgbouncer.refuse_session_state not in connection.execute_wrappers:
+            connection.execute_wrappers.append(pgbouncer.refuse_session_state)
+
+    # Every connection of the run, the concurrency tests' threads' too, refuses session state.
+    connection_created.connect(refuse_session_state, dispatch_uid="pgbouncer-refuse-session-state")
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_db_setup: Any) -> Any:
+        # PgBouncer keeps the server connections to the test database open after the tests' clients
+        # leave; they are ended before the runner drops it.
+        yield
+        pgbouncer.close_servers_of(settings.DATABASES["default"]["NAME"])

@@ -7,7 +7,26 @@ DB = os.environ.get("LIVECLASS_TEST_DB", "sqlite")
 # Lets several test runs share one server without sharing a test database.
 SUFFIX = os.environ.get("LIVECLASS_TEST_DB_SUFFIX", "")
 
+# LIVECLASS_PG_POOLED=1: the tests connect as a host behind PgBouncer in transaction pooling does
+# (.ci/pgbouncer.sh starts one on 127.0.0.1:6432, the default port then). The test database is created,
+# migrated and dropped through PgBouncer too (its "*" entry reaches any database), as a host's
+# deployment would migrate. tests/conftest.py refuses to run when no PgBouncer in transaction pooling
+# answers there, refuses statements whose state would outlive their transaction, and ends PgBouncer's
+# idle server connections to the test database before the runner drops it.
+PG_POOLED = os.environ.get("LIVECLASS_PG_POOLED") == "1"
+# LIVECLASS_PG_SERVER_BINDING=1: psycopg binds parameters on the server (Django's default binds them
+# on the client).
+PG_SERVER_BINDING = os.environ.get("LIVECLASS_PG_SERVER_BINDING") == "1"
+
 if DB == "postgres":
+    PG_OPTIONS: dict[str, object] = {}
+    if PG_SERVER_BINDING:
+        PG_OPTIONS["server_side_binding"] = True
+    if PG_POOLED:
+        # A statement psycopg prepares by name lives on one server connection; the next transaction
+        # may run on another, where it does not exist. None never prepares (Django's default, said
+        # here so that no default can change it).
+        PG_OPTIONS["prepare_threshold"] = None
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
@@ -15,7 +34,11 @@ if DB == "postgres":
             "USER": os.environ.get("LIVECLASS_PG_USER", "postgres"),
             "PASSWORD": os.environ.get("LIVECLASS_PG_PASSWORD", ""),
             "HOST": os.environ.get("LIVECLASS_PG_HOST", "127.0.0.1"),
-            "PORT": os.environ.get("LIVECLASS_PG_PORT", "5432"),
+            "PORT": os.environ.get("LIVECLASS_PG_PORT", "6432" if PG_POOLED else "5432"),
+            "OPTIONS": PG_OPTIONS,
+            # A server-side cursor (.iterator()) outside a transaction is declared WITH HOLD and read
+            # in later transactions, which PgBouncer may send to another server connection.
+            "DISABLE_SERVER_SIDE_CURSORS": PG_POOLED,
             "TEST": {"NAME": f"test_liveclass_booking{SUFFIX}"},
         }
     }

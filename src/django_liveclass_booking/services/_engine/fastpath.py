@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import NOT_PROVIDED, Field, Model, signals
+from django.db.models import NOT_PROVIDED, Model, signals
 from django.db.models.sql import InsertQuery, UpdateQuery
 from model_utils.models import TimeStampedModel
 
@@ -28,6 +28,7 @@ from ...models import (
     get_session_model,
 )
 from . import db
+from .values import prepared
 
 
 def available(model: type[Model]) -> bool:
@@ -120,18 +121,6 @@ def _inserts(booking: Any, first_event: dict[str, Any], source: str) -> tuple[st
     sql, fields = _inserts_sql(booking.__class__, source, connection.alias)
     return sql, [*prepared(booking, fields, connection), *_event_values(first_event, connection)]
 
-
-def prepared(obj: Any, fields: tuple[Any, ...], connection: Any) -> list[Any]:
-    """The values of a new row for ``fields``, as ``save()`` sends them (``pre_save`` run where a field has one)."""
-    return [f.get_db_prep_save(f.pre_save(obj, True) if own else getattr(obj, f.attname), connection)
-            for f, own in _savers(obj.__class__, fields)]
-
-
-@functools.cache
-def _savers(model: Any, fields: tuple[Any, ...]) -> tuple[tuple[Any, bool], ...]:
-    """Each field, and whether its ``pre_save`` is its own (a timestamp, a monitor) rather than the
-    plain read of the attribute that ``Field.pre_save`` is: only those are called."""
-    return tuple((f, type(f).pre_save is not Field.pre_save) for f in fields)
 
 
 def _saved(booking: Any, pk: Any) -> None:

@@ -24,7 +24,8 @@ from ...models import (
     WaitlistStatus,
     get_session_model,
 )
-from . import db, fastpath
+from . import db
+from .values import prepared
 
 
 @functools.cache
@@ -113,7 +114,7 @@ def insert_booking(booking: Any) -> None:
     connection = db.connection()
     model = booking.__class__
     _sql, fields = _insert_sql(model, connection.alias)
-    pk = _insert(model, fastpath.prepared(booking, fields, connection))
+    pk = _insert(model, prepared(booking, fields, connection))
     booking.pk = pk
     booking._state.adding, booking._state.db = False, connection.alias
 

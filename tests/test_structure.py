@@ -237,8 +237,17 @@ def test_the_seat_writers_are_found_where_they_are() -> None:
             for write in find_writes(ast.unparse(function)):
                 writers.add((function.name, write.field))
     assert writers == {(name, "seats_taken") for name in
-                       ("claim_seat", "claim_and_insert", "free_seats", "free_one", "add_seats", "held_by_lesson",
-                        "set_taken", "show_claimed", "resized")}, writers
+                       ("claim_and_insert", "free_seats", "free_one", "add_seats", "held_by_lesson",
+                        "set_taken", "show_claimed", "show_taken", "resized")}, writers
+
+
+def test_the_claim_statements_are_sent_by_the_seats_module_only() -> None:
+    # The seat claim's text is built in ``statements`` and ``fastpath`` (SQL, which the rule above
+    # cannot read); only ``seats`` may send it.
+    callers = {rel(path) for path in source_files()
+               for call in ("statements.claim_seat(", "fastpath.claim_and_insert(")
+               if call in path.read_text(encoding="utf-8")}
+    assert callers == {"services/_engine/seats.py"}, callers
 
 
 @pytest.mark.parametrize("source", [

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 from django_liveclass_booking import services
-from django_liveclass_booking.exceptions import PolicyViolation, SessionFull
+from django_liveclass_booking.exceptions import AlreadyBooked, PolicyViolation, SessionFull
 from django_liveclass_booking.models import BookingStatus, TeacherBookingPolicy, get_booking_model
 from django_liveclass_booking.services._engine import copies
 
@@ -91,3 +91,38 @@ def test_a_full_session_is_still_full_with_a_current_copy(make_user, make_sessio
     with pytest.raises(SessionFull) as refused:
         services.book_seat(make_user(), session, now=now)
     assert refused.value.code == "session_full"
+
+
+def test_a_stale_copy_then_an_active_booking_is_already_booked(teacher, make_user, make_session, set_policy, now):
+    policy = set_policy(approval_mode="auto")
+    session = make_session(capacity=5)
+    student = make_user()
+    services.book_seat(student, session, now=now)
+    policy.save()  # a new revision: this process's copy is stale
+
+    # The claim finds the copy stale, the booking starts over with the row, and then the
+    # student's active booking refuses it: the refusal, not the database's error, reaches the caller.
+    with pytest.raises(AlreadyBooked):
+        services.book_seat(student, session, now=now)
+    assert get_booking_model().objects.filter(student=student).count() == 1
+
+
+def test_rules_that_change_again_while_read_are_read_under_the_teachers_lock(teacher, make_user, make_session,
+                                                                            set_policy, now, monkeypatch):
+    policy = set_policy(approval_mode="auto")
+    session = make_session(capacity=5)
+    services.book_seat(make_user(), session, now=now)
+    policy.approval_mode = "manual"
+    policy.save()
+    read = copies.fresh
+
+    def changed_again_after_each_read(teacher_id):
+        copy = read(teacher_id)
+        TeacherBookingPolicy.objects.get(teacher_id=teacher_id).save()  # the copy read is already stale
+        return copy
+
+    monkeypatch.setattr(copies, "fresh", changed_again_after_each_read)
+
+    booking = services.book_seat(make_user(), session, now=now)
+
+    assert booking.status == BookingStatus.PENDING  # judged by the stored rules all the same

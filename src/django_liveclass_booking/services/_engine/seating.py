@@ -62,14 +62,11 @@ def book(student: Any, session: Any, *, now: dt.datetime, source: str, actor_id:
     if refusal is not None:
         raise refusal
     try:
-        return _claim_and_book(student, session, now, source, actor_id)
+        return _booked(student, session, now, source, actor_id)
     except IntegrityError as exc:
         if not dberrors.is_active_booking_conflict(exc):
             raise
         conflict = exc
-    except copies.StalePolicy:
-        # The teacher's rules changed since this process last read them: judge again by the row.
-        return _claim_and_book(student, session, now, source, actor_id, copies.fresh(session.teacher_id))
     # The unique constraint found an active booking of this student. Only a request of theirs past
     # its expiry (not swept yet) may stand in the way: expire it and book again, in one transaction
     # so a refused second attempt leaves the expiry unwritten too.
@@ -77,26 +74,40 @@ def book(student: Any, session: Any, *, now: dt.datetime, source: str, actor_id:
         if not _expire_own_stale_request(student, session, now):
             raise AlreadyBooked(params={"session": session.pk}) from conflict
         try:
-            return _claim_and_book(student, session, now, source, actor_id)
+            return _booked(student, session, now, source, actor_id)
         except IntegrityError as exc:
             if dberrors.is_active_booking_conflict(exc):
                 raise AlreadyBooked(params={"session": session.pk}) from exc
             raise
 
 
+def _booked(student: Any, session: Any, current: dt.datetime, source: str, actor_id: Any) -> Any:
+    """Book by the process's copy of the rules; when the claim finds it stale, by the stored row."""
+    try:
+        return _claim_and_book(student, session, current, source, actor_id)
+    except copies.StalePolicy:
+        pass
+    try:
+        return _claim_and_book(student, session, current, source, actor_id, copies.fresh(session.teacher_id))
+    except copies.StalePolicy:
+        # Changed again in the meantime: read the rules under the teacher's lock, where they hold still.
+        return _claim_and_book(student, session, current, source, actor_id, lock_rules=True)
+
+
 def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: str, actor_id: Any,
-                    rules: copies.Copy | None = None) -> Any:
+                    rules: copies.Copy | None = None, *, lock_rules: bool = False) -> Any:
     """One attempt, one transaction: rules, then the seat claim and the insert (one statement on PostgreSQL).
 
-    The rules are this process's copy of the teacher's policy, checked by the claim (see copies);
-    ``rules`` given: read again for a retry, still checked by the claim.
+    The rules are this process's copy of the teacher's policy, checked by the claim (see copies),
+    or ``rules`` (read again for a retry, still checked), or with ``lock_rules`` the stored row locked.
+    Raises ``copies.StalePolicy`` when the claim finds the copy stale (nothing written).
     """
     Booking = get_booking_model()
     with db.atomic():
         remembered = rules or copies.remembered(session.teacher_id)
         copy: copies.Copy | None = remembered
         request = request_for_session(student, session, current, remembered.policy)
-        if counts_bookings(request.policy):
+        if lock_rules or counts_bookings(request.policy):
             # Two seats booked at once by one student would both pass a count-then-insert
             # limit: with a limit set, the teacher row serialises them (teacher, then session).
             # The locked row is the stored policy itself: no copy to check.

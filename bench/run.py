@@ -572,8 +572,10 @@ class Bench:
         n_sessions, per = (2000, 5) if not self.quick else (400, 5)
         # The background's past confirmed bookings are over: mark them completed, as earlier sweeps
         # would have, so that the timed sweep measures the offers and not a year of completions.
-        self.Booking.objects.filter(status="confirmed", end_at_utc__lt=self.now - dt.timedelta(days=4)).update(
-            status="completed")
+        from django_liveclass_booking.conf import booking_settings
+
+        window = dt.timedelta(hours=booking_settings.OUTCOME_WINDOW_HOURS)
+        self.Booking.objects.filter(status="confirmed", end_at_utc__lt=self.now - window).update(status="completed")
         now = self.due_offers(n_sessions, per)
         t0 = time.perf_counter()
         counts = services.process_due(now=now)

@@ -126,3 +126,41 @@ def test_rules_that_change_again_while_read_are_read_under_the_teachers_lock(tea
     booking = services.book_seat(make_user(), session, now=now)
 
     assert booking.status == BookingStatus.PENDING  # judged by the stored rules all the same
+
+
+def test_a_refusal_by_stale_rules_is_judged_again_by_the_row(teacher, make_user, make_session, set_policy, now):
+    policy = set_policy(min_notice_minutes=24 * 60)
+    session = make_session(capacity=5, start=now + dt.timedelta(hours=2))
+    with pytest.raises(PolicyViolation):
+        services.book_seat(make_user(), session, now=now)
+    policy.min_notice_minutes = 0
+    policy.save()
+    assert copies.remembered(teacher.pk).policy.min_notice_minutes == 24 * 60
+
+    assert services.book_seat(make_user(), session, now=now).status == BookingStatus.CONFIRMED
+
+
+# Outside a transaction PostgreSQL books in one statement that commits on its own: the same rules.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["stricter", "looser", "already_booked"])
+def test_the_one_statement_booking_follows_the_stored_rules(teacher, make_user, make_session, set_policy, now,
+                                                            change):
+    policy = set_policy(approval_mode="auto", min_notice_minutes=0 if change != "looser" else 24 * 60)
+    session = make_session(capacity=5, start=now + dt.timedelta(hours=2))
+    student = make_user()
+    if change == "looser":
+        with pytest.raises(PolicyViolation):
+            services.book_seat(student, session, now=now)
+        policy.min_notice_minutes = 0
+    else:
+        services.book_seat(student if change == "already_booked" else make_user(), session, now=now)
+        policy.approval_mode = "manual"
+    policy.save()
+
+    if change == "already_booked":
+        with pytest.raises(AlreadyBooked):
+            services.book_seat(student, session, now=now)
+        return
+    booking = services.book_seat(student, session, now=now)
+    assert booking.status == (BookingStatus.PENDING if change == "stricter" else BookingStatus.CONFIRMED)
+    assert get_booking_model().objects.get(pk=booking.pk).status == booking.status

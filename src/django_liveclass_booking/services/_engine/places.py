@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ...adapter import get_adapter
+from ...adapter import DefaultBookingAdapter, get_adapter
 
 #: Why a place was given back: the ``reason`` passed to ``on_place_released``.
 CANCELLED = "cancelled"
@@ -19,6 +19,11 @@ EXPIRED = "expired"
 MOVED = "moved"
 SESSION_CANCELLED = "session_cancelled"
 REASONS = (CANCELLED, LATE_CANCELLED, DECLINED, EXPIRED, MOVED, SESSION_CANCELLED)
+
+
+def hooked() -> bool:
+    """Whether the adapter does anything when a place is taken (its ``on_place_taken`` is its own)."""
+    return type(get_adapter()).on_place_taken is not DefaultBookingAdapter.on_place_taken
 
 
 def taken(bookings: Iterable[Any]) -> None:

@@ -21,7 +21,7 @@ from ...models import (
 )
 from ...models.bookings import live_at
 from ...policy import BookingRequest, Violation, evaluate
-from . import copies, db, dberrors, expiry, history, locks, places, seats, transitions
+from . import copies, db, dberrors, expiry, fastpath, history, locks, outbox, places, seats, transitions
 from .actors import invalid_user, stored_users
 from .events import send_after_commit
 
@@ -84,7 +84,8 @@ def book(student: Any, session: Any, *, now: dt.datetime, source: str, actor_id:
 def _booked(student: Any, session: Any, current: dt.datetime, source: str, actor_id: Any) -> Any:
     """Book by the process's copy of the rules; when the claim finds it stale, by the stored row."""
     try:
-        return _claim_and_book(student, session, current, source, actor_id)
+        booking = _in_one_statement(student, session, current, source, actor_id)
+        return booking if booking is not None else _claim_and_book(student, session, current, source, actor_id)
     except copies.StalePolicy:
         pass
     try:
@@ -92,6 +93,60 @@ def _booked(student: Any, session: Any, current: dt.datetime, source: str, actor
     except copies.StalePolicy:
         # Changed again in the meantime: read the rules under the teacher's lock, where they hold still.
         return _claim_and_book(student, session, current, source, actor_id, lock_rules=True)
+
+
+def _judged(student: Any, session: Any, current: dt.datetime, source: str, copy: copies.Copy | None,
+            lock_rules: bool) -> tuple[Any, copies.Copy | None]:
+    """The new booking, built and judged by the rules (unsaved), and the copy of the rules its claim must
+    check (None: the stored row, locked). A refusal by a stale copy raises ``copies.StalePolicy``."""
+    remembered = copy or copies.remembered(session.teacher_id)
+    request = request_for_session(student, session, current, remembered.policy)
+    check: copies.Copy | None = remembered
+    if lock_rules or counts_bookings(request.policy):
+        # Two seats booked at once by one student would both pass a count-then-insert
+        # limit: with a limit set, the teacher row serialises them (teacher, then session).
+        # The locked row is the stored policy itself: no copy to check.
+        request.policy, check = locks.lock_teacher(session.teacher_id), None
+    decision = evaluate(request)
+    if not decision.allowed and check is not None and not copies.still_current(check):
+        raise copies.StalePolicy  # refused by rules that are no longer the teacher's: judge again
+    decision.raise_if_refused()
+    pending = decision.requires_approval
+    # Built before the claim: nothing but the write itself runs while the seat row is locked.
+    booking = get_booking_model()(
+        session=session, student=student, teacher_id=session.teacher_id, kind=session.kind,
+        start_at_utc=session.start_at_utc, end_at_utc=session.end_at_utc,
+        source=source, decided_at=None if pending else current,
+        expires_at=expiry.request_expiry(request.policy.request_ttl_hours, current, session.start_at_utc)
+        if pending else None,
+    )
+    transitions.begin(booking, BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, current)
+    return booking, check
+
+
+def _announce(booking: Any) -> None:
+    send_after_commit(signals.booking_requested if booking.status == BookingStatus.PENDING
+                      else signals.booking_confirmed, type(booking), booking=booking)
+
+
+def _in_one_statement(student: Any, session: Any, current: dt.datetime, source: str, actor_id: Any) -> Any:
+    """PostgreSQL, called outside any transaction, with nothing to write but the booking: the claim, the
+    booking and its first history row are one statement that commits on its own, so no round trip to
+    the client (nor BEGIN, nor COMMIT) holds the seat's lock. None: not this case, or the claim did not
+    succeed (no seat, or stale rules; nothing written), for the transactional path to settle.
+
+    Not when notifications are on (their rows join the transaction), when the adapter has an
+    ``on_place_taken`` hook, or when the teacher's limits need the teacher's lock.
+    """
+    if (db.in_transaction() or outbox.enabled() or places.hooked() or not fastpath.available(get_booking_model())
+            or counts_bookings(copies.remembered(session.teacher_id).policy)):
+        return None
+    booking, copy = _judged(student, session, current, source, None, lock_rules=False)
+    first = history.first_event_values(booking, current, history.by(actor_id))
+    if not seats.claim_and_insert(booking, session, current, first, policy=copy):
+        return None
+    _announce(booking)  # committed: sent at once
+    return booking
 
 
 def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: str, actor_id: Any,
@@ -102,28 +157,8 @@ def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: st
     or ``rules`` (read again for a retry, still checked), or with ``lock_rules`` the stored row locked.
     Raises ``copies.StalePolicy`` when the claim finds the copy stale (nothing written).
     """
-    Booking = get_booking_model()
     with db.atomic():
-        remembered = rules or copies.remembered(session.teacher_id)
-        copy: copies.Copy | None = remembered
-        request = request_for_session(student, session, current, remembered.policy)
-        if lock_rules or counts_bookings(request.policy):
-            # Two seats booked at once by one student would both pass a count-then-insert
-            # limit: with a limit set, the teacher row serialises them (teacher, then session).
-            # The locked row is the stored policy itself: no copy to check.
-            request.policy, copy = locks.lock_teacher(session.teacher_id), None
-        decision = evaluate(request)
-        decision.raise_if_refused()
-        pending = decision.requires_approval
-        # Built before the claim: nothing but the write itself runs while the seat row is locked.
-        booking = Booking(
-            session=session, student=student, teacher_id=session.teacher_id, kind=session.kind,
-            start_at_utc=session.start_at_utc, end_at_utc=session.end_at_utc,
-            source=source, decided_at=None if pending else current,
-            expires_at=expiry.request_expiry(request.policy.request_ttl_hours, current, session.start_at_utc)
-            if pending else None,
-        )
-        transitions.begin(booking, BookingStatus.PENDING if pending else BookingStatus.CONFIRMED, current)
+        booking, copy = _judged(student, session, current, source, rules, lock_rules)
         event = history.by(actor_id)
         claimed = seats.claim_and_insert(booking, session, current, history.first_event_values(booking, current, event),
                                          policy=copy)
@@ -139,8 +174,7 @@ def _claim_and_book(student: Any, session: Any, current: dt.datetime, source: st
             history.insert_new(booking, current, event)
             seats.show_taken(session)
         places.taken([booking])
-        send_after_commit(signals.booking_requested if pending else signals.booking_confirmed, Booking,
-                          booking=booking)
+        _announce(booking)
     return booking
 
 

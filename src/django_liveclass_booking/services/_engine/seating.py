@@ -138,7 +138,8 @@ def _in_one_statement(student: Any, session: Any, current: dt.datetime, source: 
     Not when notifications are on (their rows join the transaction), when the adapter has an
     ``on_place_taken`` hook, or when the teacher's limits need the teacher's lock.
     """
-    if (db.in_transaction() or outbox.enabled() or places.hooked() or not fastpath.available(get_booking_model())
+    if (db.in_transaction() or not db.connection().get_autocommit() or outbox.enabled() or places.hooked()
+            or not fastpath.available(get_booking_model())
             or counts_bookings(copies.remembered(session.teacher_id).policy)):
         return None
     booking, copy = _judged(student, session, current, source, None, lock_rules=False)

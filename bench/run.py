@@ -441,7 +441,7 @@ class Bench:
                 load = os.getloadavg()[0]  # the last minute: mostly this row's own rounds
                 lib, raw = statistics.median(rates["library"]), statistics.median(rates["raw"])
                 ratio = lib / raw
-                goal = {"hot": 0.8, "spread": 0.5 if self.db == "postgres" else None}[shape] if workers == 4 else None
+                goal = ({"hot": 0.8, "spread": 0.5}[shape] if workers == 4 and self.db == "postgres" else None)
                 target = "" if goal is None else f"ratio >= {goal}" + ("  MET" if ratio >= goal else "  NOT MET")
                 what = "one session" if shape == "hot" else f"{SPREAD_CLASSES} classes of {SPREAD_CAPACITY}"
                 self.row("1 throughput", f"book_seat {shape}, {workers} process{'es' if workers > 1 else ''}, {what}",

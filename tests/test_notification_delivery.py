@@ -118,7 +118,8 @@ def test_book_seat_with_notifications_stays_in_budget(make_session, make_user, s
     mail_settings.LIVECLASS_BOOKING = {"NOTIFICATIONS": {"ENABLED": False}}
     without = queries(other_student)
     # Two statements more: the confirmation, and the reminders (one insert that skips a class's duplicates).
-    assert with_rows == without + 2, (with_rows, without)
+    # On PostgreSQL, without notifications the booking is one statement with no BEGIN and COMMIT around it.
+    assert with_rows == without + 2 + (2 if connection.vendor == "postgresql" else 0), (with_rows, without)
     if connection.vendor == "postgresql":
         assert with_rows <= BOOK_SEAT_BUDGET, with_rows
 

@@ -20,11 +20,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from django_liveclass_booking import services
 from django_liveclass_booking.models import SessionWaitlist, get_booking_model, get_session_model
 from django_liveclass_booking.routers import ReadYourWritesMiddleware, ReplicaRouter, use_primary
+
+from .api_student_helpers import soon
 
 pytestmark = [pytest.mark.replica, pytest.mark.django_db(transaction=True, databases=["default", "replica"])]
 
@@ -111,12 +112,6 @@ def queries_on(alias: str, *, refuse: bool = False) -> Iterator[list[str]]:
 
 def url(name: str, *args: Any) -> str:
     return reverse(f"liveclass_booking:{name}", args=args)
-
-
-def soon(days: int = 2, hour: int = 10) -> dt.datetime:
-    """A time in the future of the real clock: the pages and the API judge bookings against it."""
-    day = timezone.now().astimezone(dt.UTC).date() + dt.timedelta(days=days)
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -177,21 +177,22 @@ class Student(SiteUser):
             return
         book, wait = first_form(html, "/book/"), first_form(html, "/waitlist/")
         if book:
-            response = self.post(book[0], "book", book[1], expected=(200, 302))
-            if response is not None and response.status_code == 302:
-                outcomes["booked"] += 1
-                booked_students.append(username)
-            elif response is not None:
-                outcomes[f"booking refused ({refusal(response.text)})"] += 1
+            self.submit(book, "book", username, "booked", "booking refused", booked_students)
         elif wait:
-            response = self.post(wait[0], "join waitlist", wait[1], expected=(200, 302))
-            if response is not None and response.status_code == 302:
-                outcomes["joined waitlist"] += 1
-                waiting_students.append(username)
-            elif response is not None:
-                outcomes[f"waitlist refused ({refusal(response.text)})"] += 1
+            self.submit(wait, "join waitlist", username, "joined waitlist", "waitlist refused", waiting_students)
         else:
             outcomes["nothing to do on the class page"] += 1
+
+    def submit(self, form: tuple[str, str], name: str, username: str, done: str, refused: str,
+               students: list[str]) -> None:
+        """POST a class page's form: a redirect is ``done`` (the student joins ``students``), a page
+        again is a refusal counted by its message."""
+        response = self.post(form[0], name, form[1], expected=(200, 302))
+        if response is not None and response.status_code == 302:
+            outcomes[done] += 1
+            students.append(username)
+        elif response is not None:
+            outcomes[f"{refused} ({refusal(response.text)})"] += 1
 
     def accept_offers(self, username: str, html: str) -> str | None:
         """Accept every seat offered on the My bookings page; the page again if any was."""

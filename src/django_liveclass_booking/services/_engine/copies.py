@@ -75,15 +75,3 @@ def still_current(copy: Copy) -> bool:
     if copy.revision is None:
         return not stored.exists()
     return stored.filter(revision=copy.revision).exists()
-
-
-def condition(copy: Copy | None) -> Any:
-    """The claim's filter on the session's teacher: the policy row is still ``copy``'s. None: no check."""
-    from django.db.models import Exists
-
-    if copy is None:
-        return None
-    stored = TeacherBookingPolicy.objects.filter(teacher_id=copy.teacher_id)
-    if copy.revision is None:
-        return ~Exists(stored)
-    return Exists(stored.filter(revision=copy.revision))

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import uuid
 from typing import Any, cast
 
-from django.contrib.auth import get_user_model
 from django.db import connections
 from django.db.models import NOT_PROVIDED, Model, signals
 from django.db.models.sql import InsertQuery, UpdateQuery
@@ -21,14 +19,10 @@ from model_utils.models import TimeStampedModel
 
 from ...models import (
     BookingEvent,
-    SessionStatus,
-    SessionWaitlist,
-    TeacherBookingPolicy,
-    WaitlistStatus,
     get_session_model,
 )
-from . import db
-from .values import prepared
+from . import copies, db, statements
+from .values import from_values, prepared
 
 
 def available(model: type[Model]) -> bool:
@@ -82,12 +76,7 @@ def _events_sql(source: str, alias: str) -> str:
 
 
 def _event_values(event: dict[str, Any], connection: Any) -> list[Any]:
-    values = []
-    for name in _EVENT_FIELDS:
-        field: Any = BookingEvent._meta.get_field(name)
-        value = event[field.attname] if field.attname in event else field.get_default()
-        values.append(field.get_db_prep_save(value, connection))
-    return values
+    return from_values(event, [BookingEvent._meta.get_field(name) for name in _EVENT_FIELDS], connection)
 
 
 def _update_sql(queryset: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -137,52 +126,27 @@ def insert_with_event(booking: Any, first_event: dict[str, Any]) -> None:
 
 
 @functools.cache
-def _claim_sql(model: Any, session_model: Any, user_model: Any, alias: str,
-               checks_policy: bool) -> str:
-    connection = connections[alias]
-    qn = connection.ops.quote_name
-    s, w, u, p = session_model._meta, SessionWaitlist._meta, user_model._meta, TeacherBookingPolicy._meta
-    col = lambda meta, name: qn(meta.get_field(name).column)  # noqa: E731
-    seats = col(s, "seats_taken")
+def _claim_and_insert_sql(claim_sql: str, model: Any, session_model: Any, alias: str) -> str:
+    seats = connections[alias].ops.quote_name(session_model._meta.get_field("seats_taken").column)
     inserts, _fields = _inserts_sql(model, "claim", alias)
-    # The rules the booking was judged by are still the teacher's (a revision, or no row: NULL).
-    revision_type = p.get_field("revision").db_type(connection)
-    policy = (f"AND (SELECT {col(p, 'revision')} FROM {qn(p.db_table)} WHERE {col(p, 'teacher')} = %s) "
-              f"IS NOT DISTINCT FROM CAST(%s AS {revision_type}) ") if checks_policy else ""
-    return (
-        f"WITH claim AS (UPDATE {qn(s.db_table)} SET {seats} = {seats} + 1 "
-        f"WHERE {col(s, s.pk.name)} = %s AND {col(s, 'status')} = %s AND {col(s, 'start_at_utc')} > %s "
-        f"AND {seats} < {col(s, 'capacity')} "
-        f"AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
-        f"AND {col(w, 'status')} = %s) "
-        # A student holding an offered seat here accepts it; a direct booking would hold two.
-        f"AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
-        f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s) "
-        # A student deleted after being loaded gets no seat (and no row pointing at nobody).
-        f"AND EXISTS (SELECT 1 FROM {qn(u.db_table)} WHERE {col(u, u.pk.name)} = %s) "
-        f"{policy}RETURNING {seats} AS taken), "
-        f"{inserts} SELECT ins.id, (SELECT taken FROM claim) FROM ins"
-    )
+    return (f"WITH claim AS ({claim_sql} RETURNING {seats} AS taken), {inserts} "
+            "SELECT ins.id, (SELECT taken FROM claim) FROM ins")
 
 
 def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any],
-                     policy: tuple[Any, uuid.UUID | None] | None = None) -> int | None:
+                     policy: copies.Copy | None = None) -> int | None:
     """Insert ``booking`` (and its first history row) only if its session's seat claim succeeds.
 
-    ``policy``: (teacher pk, revision or None), the teacher's stored policy the claim requires.
+    The claim is ``statements.claim`` for a newcomer, ``policy`` the copy of the rules it requires.
     Returns the session's new ``seats_taken``; None when there was no seat (nothing written).
     """
     connection = db.connection()
+    claim_sql, claim_params = statements.claim(booking.session_id, now, newcomer=True,
+                                               student_id=booking.student_id, policy=policy)
     _sql, insert_params = _inserts(booking, first_event, "claim")
-    session_pk = booking.session_id
-    params = [session_pk, SessionStatus.SCHEDULED, now, session_pk, WaitlistStatus.WAITING,
-              session_pk, booking.student_id, WaitlistStatus.OFFERED, booking.student_id]
-    if policy is not None:
-        revision_field: Any = TeacherBookingPolicy._meta.get_field("revision")
-        params += [policy[0], revision_field.get_db_prep_value(policy[1], connection)]
-    sql = _claim_sql(booking.__class__, get_session_model(), get_user_model(), connection.alias, policy is not None)
+    sql = _claim_and_insert_sql(claim_sql, booking.__class__, get_session_model(), connection.alias)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *insert_params])
+        cursor.execute(sql, [*claim_params, *insert_params])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -49,7 +49,6 @@ def claim_seat(session_pk: Any, now: dt.datetime, *, for_waitlist: bool = False,
         # the row by primary key first keeps one lock order. PostgreSQL locks no index entries.
         locks.require_transaction()
         statements.seats_taken(session_pk, lock=True)
-    # A student deleted after being loaded gets no seat: the claim checks for them, no query of its own.
     return statements.claim_seat(session_pk, now, newcomer=not for_waitlist, student_id=student_id, policy=policy)
 
 
@@ -64,8 +63,7 @@ def claim_and_insert(booking: Any, session: Any, now: dt.datetime, first_event: 
 
     if not fastpath.available(type(booking)):
         return None
-    taken = fastpath.claim_and_insert(booking, now, first_event,
-                                      None if policy is None else (policy.teacher_id, policy.revision))
+    taken = fastpath.claim_and_insert(booking, now, first_event, policy)
     if taken is None:
         return False
     session.seats_taken = taken

@@ -5,7 +5,7 @@ sending it. The statements a booking sends every time (the seat claim, the sessi
 booking's and its first event's inserts, the count read back) are built here once per models and
 database, and only their values are converted per call. They mean exactly what the ORM's would;
 the tests of the seat claim run through them on every database. PostgreSQL's one-statement claim
-and insert is in ``fastpath``.
+and insert (in ``fastpath``) wraps this same claim.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from ...models import (
     WaitlistStatus,
     get_session_model,
 )
-from . import db
-from .values import prepared
+from . import copies, db
+from .values import from_values, prepared
 
 
 @functools.cache
@@ -41,9 +41,12 @@ def _claim_sql(session_model: Any, user_model: Any, alias: str, newcomer: bool, 
         sql += (f" AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
                 f"AND {col(w, 'status')} = %s)")
     if student:
+        # A student holding an offered seat here accepts it (a direct booking would hold two), and a
+        # student deleted after being loaded gets no seat (and no row pointing at nobody).
         sql += (f" AND NOT EXISTS (SELECT 1 FROM {qn(w.db_table)} WHERE {col(w, 'session')} = %s "
                 f"AND {col(w, 'student')} = %s AND {col(w, 'status')} = %s)"
                 f" AND EXISTS (SELECT 1 FROM {qn(u.db_table)} WHERE {col(u, u.pk.name)} = %s)")
+    # The rules the booking was judged by are still the teacher's: the same revision, or still no row.
     if policy == "none":
         sql += f" AND NOT EXISTS (SELECT 1 FROM {qn(p.db_table)} WHERE {col(p, 'teacher')} = %s)"
     elif policy == "revision":
@@ -52,8 +55,13 @@ def _claim_sql(session_model: Any, user_model: Any, alias: str, newcomer: bool, 
     return sql
 
 
-def claim_seat(session_pk: Any, now: Any, *, newcomer: bool, student_id: Any, policy: Any) -> bool:
-    """The conditional UPDATE of ``seats.claim_seat``; ``policy``: a ``copies.Copy`` or None."""
+def claim(session_pk: Any, now: Any, *, newcomer: bool, student_id: Any,
+          policy: copies.Copy | None) -> tuple[str, list[Any]]:
+    """The seat claim: a conditional UPDATE of the session's count, and its values.
+
+    ``newcomer``: not while anyone waits; ``student_id``: not for a student holding an offer there or
+    no longer stored; ``policy``: only while the teacher's stored policy is still that copy.
+    """
     connection = db.connection()
     Session = get_session_model()
     params: list[Any] = [session_pk, SessionStatus.SCHEDULED.value,
@@ -68,8 +76,13 @@ def claim_seat(session_pk: Any, now: Any, *, newcomer: bool, student_id: Any, po
         if policy.revision is not None:
             revision: Any = TeacherBookingPolicy._meta.get_field("revision")
             params.append(revision.get_db_prep_value(policy.revision, connection))
-    sql = _claim_sql(Session, get_user_model(), connection.alias, newcomer, student_id is not None, kind)
-    with connection.cursor() as cursor:
+    return _claim_sql(Session, get_user_model(), connection.alias, newcomer, student_id is not None, kind), params
+
+
+def claim_seat(session_pk: Any, now: Any, *, newcomer: bool, student_id: Any, policy: copies.Copy | None) -> bool:
+    """Send the seat claim (see :func:`claim`): whether it took the seat."""
+    sql, params = claim(session_pk, now, newcomer=newcomer, student_id=student_id, policy=policy)
+    with db.connection().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
 
@@ -100,11 +113,11 @@ def _insert_sql(model: Any, alias: str) -> tuple[str, tuple[Any, ...]]:
             f"VALUES ({', '.join(['%s'] * len(fields))})"), fields
 
 
-def _insert(model: Any, params: list[Any]) -> Any:
+def _insert(model: Any, values: list[Any]) -> Any:
     connection = db.connection()
     sql, _fields = _insert_sql(model, connection.alias)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, values)
         return connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
 
 
@@ -114,8 +127,7 @@ def insert_booking(booking: Any) -> None:
     connection = db.connection()
     model = booking.__class__
     _sql, fields = _insert_sql(model, connection.alias)
-    pk = _insert(model, prepared(booking, fields, connection))
-    booking.pk = pk
+    booking.pk = _insert(model, prepared(booking, fields, connection))
     booking._state.adding, booking._state.db = False, connection.alias
 
 
@@ -123,6 +135,4 @@ def insert_event(booking_pk: Any, event: dict[str, Any]) -> None:
     """INSERT a booking's first event (``history.first_event_values``)."""
     connection = db.connection()
     _sql, fields = _insert_sql(BookingEvent, connection.alias)
-    values = {**event, "booking_id": booking_pk}
-    _insert(BookingEvent, [f.get_db_prep_save(values[f.attname] if f.attname in values else f.get_default(),
-                                              connection) for f in fields])
+    _insert(BookingEvent, from_values({**event, "booking_id": booking_pk}, fields, connection))

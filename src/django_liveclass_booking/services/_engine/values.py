@@ -57,3 +57,10 @@ def prepared(obj: Any, fields: tuple[Any, ...], connection: Any) -> list[Any]:
         else:
             out.append(field.get_db_prep_save(value, connection))
     return out
+
+
+def from_values(values: dict[str, Any], fields: Any, connection: Any) -> list[Any]:
+    """A new row's values for ``fields`` taken from ``values`` by attribute name (a field missing there
+    gets its default), as ``save()`` would send them."""
+    return [f.get_db_prep_save(values[f.attname] if f.attname in values else f.get_default(), connection)
+            for f in fields]

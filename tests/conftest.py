@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 
 from django_liveclass_booking import services, signals
 from django_liveclass_booking.models import TeacherBookingPolicy
-from django_liveclass_booking.services._engine import copies
+from django_liveclass_booking.services._engine import copies, preparing
 
 SWAPPED = getattr(settings, "LIVECLASS_BOOKING_SESSION_MODEL", "").startswith("testapp.")
 #: tests.settings_router: a router puts the booking models on the "booking" alias.
@@ -70,6 +70,8 @@ def _forget_policy_copies() -> None:
     # Each test starts as a new process would: on SQLite a rolled-back test's ids come back, and a
     # copy of an earlier test's policy would cost a query budget its stale-copy retry.
     copies.forget_all()
+    # A test that shows the fallback when the server lost a prepared statement leaves none behind.
+    preparing.forget_refusals()
 
 
 @pytest.fixture

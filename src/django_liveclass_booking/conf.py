@@ -78,6 +78,9 @@ DEFAULTS: dict[str, Any] = {
     # Hours the HTTP API keeps the answer to a request sent with an Idempotency-Key; process_due()
     # deletes older keys, after which a retry with the same key is a new request.
     "IDEMPOTENCY_KEY_HOURS": 24,
+    # PostgreSQL: the booking's one statement is PREPAREd once per connection and then only EXECUTEd,
+    # so the server neither parses nor plans it again for every seat. False: always sent whole.
+    "PREPARE_STATEMENTS": True,
 }
 
 #: Values of ``NOTIFICATIONS`` keys a host leaves out.
@@ -100,6 +103,7 @@ NOTIFICATION_DEFAULTS: dict[str, Any] = {
 }
 
 IMPORT_STRINGS = {"ADAPTER"}
+BOOLEANS = {"REQUIRE_AVAILABILITY", "PREPARE_STATEMENTS"}
 POSITIVE_INTS = {"SLOT_STEP_MINUTES", "MAX_OCCURRENCES", "OUTCOME_WINDOW_HOURS", "IDEMPOTENCY_KEY_HOURS"}
 
 
@@ -164,7 +168,7 @@ class BookingSettings:
             if not isinstance(value, str) or not value or any(c in value for c in " @\r\n\t"):
                 raise _improperly(key, f"must be a domain name such as 'school.example', not {value!r}.")
             return value
-        if key == "REQUIRE_AVAILABILITY":
+        if key in BOOLEANS:
             if not isinstance(value, bool):
                 raise _improperly(key, f"must be True or False, not {value!r}.")
             return value

@@ -8,6 +8,7 @@ accident.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Callable, Iterator
 
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
@@ -15,10 +16,24 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ...models import get_booking_model
 
+#: The alias for the running service call, asked of the router once per call (see ``pinned``).
+_pinned: contextvars.ContextVar[str | None] = contextvars.ContextVar("liveclass_booking_alias", default=None)
+
 
 def alias() -> str:
     """The alias of the booking models' database (the router's choice for writes)."""
-    return router.db_for_write(get_booking_model()) or DEFAULT_DB_ALIAS
+    return _pinned.get() or router.db_for_write(get_booking_model()) or DEFAULT_DB_ALIAS
+
+
+@contextlib.contextmanager
+def pinned() -> Iterator[None]:
+    """Ask the router once for the whole block: a service call touches the database a dozen times."""
+    token = _pinned.set(None)
+    _pinned.set(alias())
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
 
 
 def connection() -> BaseDatabaseWrapper:

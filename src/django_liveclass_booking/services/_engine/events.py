@@ -36,6 +36,8 @@ def send_after_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
     """
     # The outbox keeps what the announcement tells now, to write its messages in this transaction.
     outbox.plan(_signal_names().get(id(signal), ""), kwargs)
+    if not signal.has_listeners(sender):
+        return  # no receiver connected: nothing to copy, nothing to send
     # A copy: a later change in the same transaction must not show in this transition's signal.
     frozen = {name: snapshot(value) if isinstance(value, Model) else value for name, value in kwargs.items()}
 

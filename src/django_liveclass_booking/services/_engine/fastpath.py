@@ -21,7 +21,7 @@ from ...models import (
     BookingEvent,
     get_session_model,
 )
-from . import copies, db, statements
+from . import copies, db, preparing, statements
 from .values import from_values, prepared
 
 
@@ -145,9 +145,7 @@ def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any]
                                                student_id=booking.student_id, policy=policy)
     _sql, insert_params = _inserts(booking, first_event, "claim")
     sql = _claim_and_insert_sql(claim_sql, booking.__class__, get_session_model(), connection.alias)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*claim_params, *insert_params])
-        row = cursor.fetchone()
+    row = preparing.fetch_one(connection, sql, [*claim_params, *insert_params])
     if row is None:
         return None
     _saved(booking, row[0])

@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from django.db.models import Model
 
 from ...routers import use_primary
-from . import outbox
+from . import db, outbox
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,7 +70,7 @@ def keeps_arguments_on_refusal(func: Callable[P, R]) -> Callable[P, R]:
             # Who acts and when, for the messages the call's changes send (see outbox); every read
             # on the primary, never on a replica that may lag behind it (see routers).
             with outbox.calling(argument(args, kwargs, "actor", actor_at), argument(args, kwargs, "now", now_at)), \
-                    use_primary():
+                    use_primary(), db.pinned():
                 return func(*args, **kwargs)
         except BaseException:
             for obj, state in saved:

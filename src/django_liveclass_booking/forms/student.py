@@ -106,6 +106,7 @@ class SeriesForm(forms.Form):
     def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tz = tz
+        self.fields["start_time"].label = _("At (your time, %(tz)s)") % {"tz": tz.key}
 
     def clean_first_date(self) -> dt.date:
         check_year(self.cleaned_data["first_date"])

@@ -19,6 +19,16 @@ CHROMIUM = os.environ.get("LIVECLASS_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("LIVECLASS_CHROMEDRIVER", "/usr/bin/chromedriver")
 #: Where screenshots go: docs/_static/screenshots when refreshing the docs, else a temporary folder.
 SCREENSHOT_DIR = os.environ.get("LIVECLASS_SCREENSHOT_DIR")
+#: axe-core's axe.min.js (npm install axe-core; .ci/run installs it into .ci/node).
+AXE_JS = os.environ.get("LIVECLASS_AXE_JS") or str(
+    Path(__file__).resolve().parent.parent / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js")
+#: Finds axe-core's serious and critical violations on the page, as "rule: element, element".
+AXE_RUN = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ['violations']}).then(results => done(results.violations
+  .filter(v => v.impact === 'serious' || v.impact === 'critical')
+  .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))));
+"""
 
 
 def browser_missing() -> str | None:
@@ -39,6 +49,16 @@ def require_browser() -> None:
     if os.environ.get("LIVECLASS_REQUIRE_BROWSER") == "1":
         pytest.fail(f"LIVECLASS_REQUIRE_BROWSER=1 but {reason}")
     pytest.skip(reason)
+
+
+def axe_source() -> str:
+    """axe-core's script; missing, the test skips, or fails under ``LIVECLASS_REQUIRE_BROWSER=1``."""
+    if not os.path.exists(AXE_JS):
+        reason = f"{AXE_JS} not found (npm install axe-core, or set LIVECLASS_AXE_JS)"
+        if os.environ.get("LIVECLASS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"LIVECLASS_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    return Path(AXE_JS).read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
@@ -70,12 +90,19 @@ class Browser:
     def __init__(self, driver: Any, base_url: str, shots: Path) -> None:
         self.driver, self.base_url, self.shots = driver, base_url, shots
 
-    def log_in_as(self, user: Any) -> None:
+    def log_in_as(self, user: Any, zone: str | None = "UTC") -> None:
+        """Sign in as ``user`` with ``zone`` picked (None: none yet, so the pages ask the browser)."""
         from django.conf import settings
         from django.test import Client
 
+        from django_liveclass_booking.adapter import TIMEZONE_SESSION_KEY
+
         client = Client()
         client.force_login(user)
+        if zone:
+            session = client.session
+            session[TIMEZONE_SESSION_KEY] = zone
+            session.save()
         self.driver.delete_all_cookies()
         self.get("/booking/")
         self.driver.add_cookie({"name": settings.SESSION_COOKIE_NAME,
@@ -110,6 +137,24 @@ class Browser:
         from selenium.webdriver.common.by import By
 
         return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def wait_for_zone(self) -> None:
+        """Wait until the page knows the viewer's zone (the script has sent the browser's and reloaded)."""
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        WebDriverWait(self.driver, 15).until(lambda driver: driver.execute_script(
+            "return document.readyState === 'complete' && !document.body.hasAttribute('data-detect-timezone')"))
+
+    def overflow(self) -> int:
+        """How many pixels the page is wider than the window (it scrolls sideways when above 0)."""
+        return int(self.driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+    def axe_violations(self, source: str) -> list[str]:
+        """axe-core's serious and critical findings on the current page."""
+        self.driver.set_script_timeout(60)
+        self.driver.execute_script(source)
+        return list(self.driver.execute_async_script(AXE_RUN))
 
     def screenshot(self, name: str) -> None:
         self.shots.mkdir(parents=True, exist_ok=True)

@@ -100,7 +100,7 @@ def test_a_student_proposes_a_new_time_and_the_teacher_accepts(browser: Browser,
         browser.log_in_as(user)
         browser.get(f"/booking/bookings/{lesson.pk}/")
         when = browser.driver.find_element(By.XPATH, "//dt[normalize-space()='When']/following-sibling::dd[1]").text
-        assert "14:00–15:00" in when
+        assert "2 p.m.–3 p.m. (UTC)" in when
         assert "Rescheduled" in browser.text()
     browser.screenshot("booking-history")
 

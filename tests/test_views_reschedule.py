@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 
 from django_liveclass_booking import services
 from django_liveclass_booking.adapter import DefaultBookingAdapter
@@ -113,7 +114,7 @@ def test_a_students_proposal_to_a_teacher_who_confirms_automatically_moves_the_l
     event, details = response.context["events"][-1]
     assert event.kind == "rescheduled" and event.actor_id == student.pk
     shown = {str(label): text for label, text in details}
-    assert shown["Old time"].endswith("11:00–12:00") and shown["New time"].endswith("14:00–15:00")
+    assert shown["Old time"].endswith("11 a.m.–noon (UTC)") and shown["New time"].endswith("2 p.m.–3 p.m. (UTC)")
 
 
 def test_a_typed_time_is_read_in_the_viewers_timezone(lesson: Any, student: Any) -> None:
@@ -263,7 +264,7 @@ def test_a_group_booking_lists_other_dates_of_the_class_and_moves(teacher: Any, 
     assert moved.session_id == weekly[0] and moved.status == "confirmed"
     event, details = response.context["events"][-1]
     shown = {str(label): text for label, text in details}
-    assert event.kind == "moved" and shown["Old time"].endswith("09:00–10:00") and set(shown) == {"Old time",
+    assert event.kind == "moved" and shown["Old time"].endswith("9 a.m.–10 a.m. (UTC)") and set(shown) == {"Old time",
                                                                                                   "New time"}
 
 
@@ -311,6 +312,13 @@ def test_the_move_hook_is_asked(settings: Any, teacher: Any, student: Any, group
 # --- history -----------------------------------------------------------------------------------
 
 
+def shown_range(start: dt.datetime) -> str:
+    """A one-hour lesson as the pages write it, in the zone of ``start``."""
+    end = start + dt.timedelta(hours=1)
+    return (f"{date_format(start, 'D')}, {date_format(start, 'DATETIME_FORMAT')}–{time_format(end, 'TIME_FORMAT')}"
+            f" ({start.tzinfo})")
+
+
 def test_the_history_shows_each_change_in_the_viewers_zone(lesson: Any, student: Any, teacher: Any,
                                                            make_user: Any) -> None:
     proposal = services.request_reschedule(lesson, start=soon(hour=14), actor=teacher)
@@ -325,14 +333,13 @@ def test_the_history_shows_each_change_in_the_viewers_zone(lesson: Any, student:
     new_york = zoneinfo.ZoneInfo("America/New_York")
     old, new = (soon(hour=hour).astimezone(new_york) for hour in (11, 14))
     moved = {str(label): text for label, text in rows[2][1]}
-    assert moved == {"Old time": f"{old:%a} {old.day} {old:%b %Y, %H:%M}–{old + dt.timedelta(hours=1):%H:%M}",
-                     "New time": f"{new:%a} {new.day} {new:%b %Y, %H:%M}–{new + dt.timedelta(hours=1):%H:%M}"}
+    assert moved == {"Old time": shown_range(old), "New time": shown_range(new)}
     html = page.content.decode()
     assert "History" in html and "Cancelled" in html and "Rescheduled" in html and teacher.get_username() in html
     assert "Old time" in html and "previous_start" not in html and "+00:00" not in html
     for kind in ("confirmed", "cancelled"):
         event = next(e for e, _ in rows if e.kind == kind)
         local = event.at.astimezone(new_york)
-        assert f"{local:%H:%M}" in html
+        assert time_format(local, "TIME_FORMAT") in html
     assert login(teacher).get(url("booking_detail", lesson.pk)).context["events"]
     assert login(make_user("nosy")).get(url("booking_detail", lesson.pk)).status_code == 404

@@ -291,10 +291,10 @@ def test_a_student_subscribes_to_a_recurring_class(logged_in: Any, student: Any,
 
 def test_times_are_shown_in_the_viewers_timezone(logged_in: Any, group: Any) -> None:
     before = logged_in.get(url("session_detail", group.pk)).content.decode()
-    assert "10:00–11:00 (UTC)" in before
+    assert "10 a.m.–11 a.m. (UTC)" in before
     assert logged_in.post(url("set_timezone"), {"timezone": "Asia/Tokyo", "next": "/evil"}).status_code == 302
     after = logged_in.get(url("session_detail", group.pk)).content.decode()
-    assert "19:00–20:00 (Asia/Tokyo)" in after
+    assert "7 p.m.–8 p.m. (Asia/Tokyo)" in after
 
 
 def test_an_unknown_timezone_is_refused_and_redirects_stay_on_site(logged_in: Any) -> None:

@@ -16,3 +16,7 @@ urlpatterns = [
     # The booking pages are the whole site of this example school.
     path("", include("django_liveclass_booking.urls")),
 ]
+
+# Refusals look like the school's other pages.
+handler403 = "django_liveclass_booking.views.site.permission_denied"
+handler404 = "django_liveclass_booking.views.site.page_not_found"

@@ -26,7 +26,7 @@ from django.db.models import Count, Q
 from django_liveclass_booking.adapter import DefaultBookingAdapter
 from django_liveclass_booking.exceptions import BookingError
 
-from .models import CreditAccount, CreditEntry
+from .models import CreditAccount, CreditEntry, Profile
 
 Reason = CreditEntry.Reason
 
@@ -63,7 +63,18 @@ def record(account: CreditAccount, delta: int, reason: str, booking: Any = None)
 
 
 class SchoolAdapter(DefaultBookingAdapter):
-    """Charges a credit per booking and refunds it when the place is given back (see the module)."""
+    """Charges a credit per booking and refunds it when the place is given back (see the module).
+
+    Each person's time zone lives on their ``Profile``: picked in the pages' header or sent by the
+    browser on their first page, it outlives logging out, and notifications use it too.
+    """
+
+    def get_user_timezone(self, user: Any) -> str | None:
+        zone = Profile.objects.filter(user_id=user.pk).values_list("timezone", flat=True).first()
+        return zone or super().get_user_timezone(user)
+
+    def set_viewer_timezone(self, request: Any, zone: str) -> None:
+        Profile.objects.update_or_create(user_id=request.user.pk, defaults={"timezone": zone})
 
     def on_place_taken(self, booking: Any) -> None:
         account = locked_account(booking)

@@ -115,3 +115,16 @@ class LegacyOneOnOneBooking(models.Model):
 
     def __str__(self) -> str:
         return f"Legacy 1:1 booking #{self.pk} ({self.status})"
+
+
+# --- Each person's own settings ---------------------------------------------------------------------
+
+
+class Profile(models.Model):
+    """A person's time zone, kept across logins (school.adapter.SchoolAdapter reads and writes it)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="school_profile")
+    timezone = models.CharField("time zone", max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.timezone or 'no time zone'})"

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+    from django.http import HttpRequest
 
     from .models import (
         AbstractLiveClassBooking,
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     )
 
 MANAGE_BOOKINGS_PERMISSION = "liveclass_booking.manage_bookings"
+#: Key in ``request.session`` under which the default adapter keeps the zone the viewer's pages use.
+TIMEZONE_SESSION_KEY = "liveclass_booking_timezone"
 
 
 class DefaultBookingAdapter:
@@ -35,6 +38,27 @@ class DefaultBookingAdapter:
     def get_user_timezone(self, user: AbstractBaseUser) -> str | None:
         """IANA name of the user's timezone, if the host knows it (e.g. from a profile)."""
         return getattr(user, "timezone", None) or None
+
+    def get_viewer_timezone(self, request: HttpRequest) -> str | None:
+        """IANA name of the zone the pages show times in for this request's viewer; None: not known yet.
+
+        Default: the zone kept in the session by ``set_viewer_timezone``, else ``get_user_timezone``.
+        With None the pages fall back to the teacher policy's zone or ``TIME_ZONE``, and the page's
+        script sends the browser's zone to ``set_viewer_timezone``.
+        """
+        session = getattr(request, "session", None)
+        name = session.get(TIMEZONE_SESSION_KEY) if session is not None else None
+        user = getattr(request, "user", None)
+        if not name and user is not None and user.is_authenticated:
+            name = self.get_user_timezone(user)
+        return str(name) if name else None
+
+    def set_viewer_timezone(self, request: HttpRequest, zone: str) -> None:
+        """Remember ``zone`` (a checked IANA name) for this request's viewer, picked or detected.
+
+        Default: in the session, which logging out forgets. Hosts keep it on a profile instead.
+        """
+        request.session[TIMEZONE_SESSION_KEY] = zone
 
     def get_user_language(self, user: AbstractBaseUser) -> str | None:
         """Language code the user's messages are written in (e.g. from a profile); None: ``LANGUAGE_CODE``."""

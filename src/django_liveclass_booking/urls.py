@@ -6,7 +6,7 @@ calendar program fetches with the secret token in its address.
 
 from django.urls import path
 
-from .views import attendance, calendar, lessons, reschedule, session_edit, student, teacher
+from .views import attendance, calendar, lessons, reschedule, session_edit, site, student, teacher
 
 app_name = "liveclass_booking"
 
@@ -35,7 +35,8 @@ urlpatterns = [
     path("teachers/<int:pk>/series/", lessons.create_series, name="create_series"),
     path("series/<int:pk>/", lessons.series_detail, name="series_detail"),
     path("series/<int:pk>/cancel/", lessons.cancel_series, name="cancel_series"),
-    path("timezone/", student.set_timezone, name="set_timezone"),
+    path("timezone/", site.set_timezone, name="set_timezone"),
+    path("timezones.json", site.timezone_names, name="timezone_names"),
     # Teachers.
     path("teach/", teacher.dashboard, name="teacher_dashboard"),
     path("teach/bookings/<int:pk>/confirm/", teacher.confirm_booking, name="confirm_booking"),

@@ -14,7 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ..models import OnConflict
-from ..services._engine.timezones import find_zone
+from ..zones import canonical_zone_name
 
 #: Weekly series the views offer. Rule text is never taken from a form: a contradictory rule can
 #: keep the recurrence library searching for years of dates.
@@ -106,6 +106,7 @@ class SeriesForm(forms.Form):
     def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tz = tz
+        self.fields["start_time"].label = _("At (your time, %(tz)s)") % {"tz": tz.key}
 
     def clean_first_date(self) -> dt.date:
         check_year(self.cleaned_data["first_date"])
@@ -141,7 +142,8 @@ class TimezoneForm(forms.Form):
 
     def clean_timezone(self) -> str:
         name = self.cleaned_data["timezone"].strip()
-        if find_zone(name) is None:
+        found = canonical_zone_name(name)
+        if found is None:
             raise forms.ValidationError(_("%(name)s is not a known IANA timezone."), code="invalid_timezone",
                                         params={"name": name})
-        return name
+        return found

@@ -25,6 +25,7 @@ from ..models.validators import (
     validate_lesson_durations,
 )
 from ..services._engine.timezones import find_zone
+from ..zones import canonical_zone_name
 from .student import local_datetime
 
 MAX_DURATION_MINUTES = 24 * 60
@@ -93,14 +94,16 @@ class ScheduleForm(forms.Form):
     """A group session, once or on a fixed weekly pattern."""
 
     title = forms.CharField(label=gettext_lazy("Title"), max_length=200, required=False)
-    start = WallClockField(label=gettext_lazy("Starts at"))
+    # The zone first: the start below is a wall-clock time in it.
+    timezone = forms.CharField(
+        label=gettext_lazy("Timezone of the class"), max_length=64, widget=forms.TextInput(attrs=TIMEZONE_INPUT),
+        help_text=gettext_lazy("The start below is a time in this timezone; a repeating class keeps that local "
+                               "start time across DST changes."),
+    )
+    start = WallClockField(label=gettext_lazy("Starts at (in the timezone of the class)"))
     duration = forms.IntegerField(label=gettext_lazy("Duration (minutes)"), min_value=1,
                                   max_value=MAX_DURATION_MINUTES)
     capacity = forms.IntegerField(label=gettext_lazy("Seats"), min_value=1, max_value=MAX_CAPACITY)
-    timezone = forms.CharField(
-        label=gettext_lazy("Timezone of the class"), max_length=64, widget=forms.TextInput(attrs=TIMEZONE_INPUT),
-        help_text=gettext_lazy("A repeating class keeps its local start time in this timezone across DST changes."),
-    )
     meeting_provider = forms.CharField(label=gettext_lazy("Meeting provider"), max_length=64, required=False)
     meeting_url = forms.URLField(label=gettext_lazy("Meeting URL"), max_length=500, required=False,
                                  assume_scheme="https")
@@ -115,11 +118,28 @@ class ScheduleForm(forms.Form):
     def __init__(self, *args: Any, tz: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _read_times_in(self, tz)
-        self.fields["start"].help_text = _("Date and time in your timezone (%(tz)s).") % {"tz": tz.key}
+        self.tz = tz
+        self.fields["start"].help_text = _("Date and time in the timezone of the class above, which may differ "
+                                             "from yours (%(tz)s).") % {"tz": tz.key}
+
+    def clean_timezone(self) -> str:
+        name = canonical_zone_name(self.cleaned_data["timezone"])
+        if name is None:
+            raise ValidationError(_("%(name)s is not a known IANA timezone."), code="invalid_timezone",
+                                  params={"name": self.cleaned_data["timezone"]})
+        return name
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
+        zone, start = find_zone(data.get("timezone")), data.get("start")
+        if zone is not None and start is not None and zone.key != self.tz.key:
+            # The field read the typed wall-clock time in the viewer's zone: read it in the class's.
+            typed = start.astimezone(self.tz)
+            try:
+                data["start"] = local_datetime(typed.date(), typed.time(), zone)
+            except ValidationError as exc:
+                self.add_error("start", exc)
         repeat, start = data.get("repeat"), data.get("start")
         weeks, cap = data.get("weeks"), booking_settings.MAX_OCCURRENCES
         if repeat in REPEATS:

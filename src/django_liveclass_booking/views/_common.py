@@ -28,9 +28,6 @@ from ..models import TeacherBookingPolicy
 from ..services._engine.timezones import find_zone
 from ..services._engine.types import User
 
-#: Key in ``request.session`` under which the time zone picked by the viewer is kept.
-TIMEZONE_SESSION_KEY = "liveclass_booking_timezone"
-
 
 class AuthenticatedRequest(HttpRequest):
     """A request that has passed ``login_required``: its user is signed in."""
@@ -39,11 +36,10 @@ class AuthenticatedRequest(HttpRequest):
 
 
 def viewer_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
-    """The zone times are shown in: the viewer's pick, else the adapter's, else the teacher policy's."""
-    candidates = [request.session.get(TIMEZONE_SESSION_KEY) if hasattr(request, "session") else None]
+    """The zone times are shown in: the adapter's (the viewer's pick), else the teacher policy's."""
+    candidates = [get_adapter().get_viewer_timezone(request)]
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        candidates.append(get_adapter().get_user_timezone(user))
         candidates.append(
             TeacherBookingPolicy.objects.filter(teacher=user).values_list("timezone", flat=True).first()
         )
@@ -55,6 +51,12 @@ def viewer_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
         if found is not None:
             return found
     return zoneinfo.ZoneInfo("UTC")
+
+
+def needs_timezone(request: HttpRequest) -> bool:
+    """Whether the page should ask the browser for its zone: signed in, and no zone known for the viewer."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and not get_adapter().get_viewer_timezone(request))
 
 
 def is_teacher(user: Any) -> bool:
@@ -69,7 +71,9 @@ def teacher_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_teacher(request.user):
-            raise PermissionDenied("Only teachers can open this page.")
+            from .site import permission_denied
+
+            return permission_denied(request, PermissionDenied("Only teachers can open this page."))
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -130,19 +134,13 @@ def calendar_feeds_available() -> bool:
     return importlib.util.find_spec("icalendar") is not None
 
 
-@functools.cache
-def common_timezones() -> list[str]:
-    """IANA zone names offered by the timezone picker."""
-    return sorted(name for name in zoneinfo.available_timezones() if "/" in name and not name.startswith("Etc/"))
-
-
 def render_page(request: HttpRequest, template: str, context: dict[str, Any] | None = None,
                 status: int = 200) -> HttpResponse:
     """``render`` with what ``liveclass_booking/base.html`` needs: the viewer's timezone and role."""
     from django.shortcuts import render
 
     page = {"viewer_tz": viewer_timezone(request), "viewer_is_teacher": is_teacher(request.user),
-            "common_timezones": common_timezones(), "calendar_feeds": calendar_feeds_available()}
+            "calendar_feeds": calendar_feeds_available(), "detect_timezone": needs_timezone(request)}
     page.update(context or {})
     return render(request, template, page, status=status)
 

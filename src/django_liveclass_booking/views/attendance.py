@@ -16,7 +16,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
 from .. import services
 from ..adapter import get_adapter
@@ -24,6 +23,7 @@ from ..exceptions import BookingError
 from ..forms import OutcomeForm
 from ._common import AuthenticatedRequest, safe_next, visible_bookings
 from .lifecycle import allowed_outcomes, outcome_window_open
+from .site import require_POST
 
 #: The message shown once each outcome is recorded.
 RECORDED = {

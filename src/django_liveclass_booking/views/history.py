@@ -14,10 +14,11 @@ import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.formats import date_format
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import BookingSource, BookingStatus
+from ..templatetags.liveclass_booking import span
 
 #: Free text kept with a change.
 TEXT_DETAILS = {"reason": _("Reason"), "note": _("Note"), "message": _("Message"),
@@ -29,7 +30,6 @@ TIME_DETAILS = ((_("Old time"), "previous_start", "previous_end"), (_("New time"
 #: Written by the model's older rows under these names.
 TIME_ALIASES = {"previous_start_at_utc": "previous_start", "previous_end_at_utc": "previous_end",
                 "start_at_utc": "start", "end_at_utc": "end"}
-DAY_AND_TIME = "D j M Y, H:i"
 
 
 def instant(value: Any) -> dt.datetime | None:
@@ -45,16 +45,12 @@ def instant(value: Any) -> dt.datetime | None:
 
 
 def time_range(start: Any, end: Any, tz: zoneinfo.ZoneInfo) -> str | None:
-    """``Sun 29 Nov 2026, 10:00–11:00`` in ``tz`` (the end's date too when it falls on another day)."""
+    """``Sun, Nov. 29, 2026, 10 a.m.–11 a.m. (UTC)`` in ``tz``, as every page writes times (``span``)."""
     begins, ends = instant(start), instant(end)
     if begins is None:
         return None
-    text = date_format(begins.astimezone(tz), DAY_AND_TIME)
-    if ends is None:
-        return text
-    ends = ends.astimezone(tz)
-    same_day = ends.date() == begins.astimezone(tz).date()
-    return f"{text}–{date_format(ends, 'H:i' if same_day else DAY_AND_TIME)}"
+    with timezone.override(tz):
+        return span(begins, ends)
 
 
 def status_label(value: Any) -> str:

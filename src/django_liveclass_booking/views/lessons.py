@@ -17,7 +17,6 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from .. import services
 from ..adapter import get_adapter
@@ -44,6 +43,7 @@ from ._common import (
     small_int,
     viewer_timezone,
 )
+from .site import require_POST
 
 #: Lesson lengths offered when the teacher's policy allows any.
 DEFAULT_DURATIONS = [30, 45, 60, 90]

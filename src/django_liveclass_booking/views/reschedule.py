@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone as dj_timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from .. import services
 from ..adapter import get_adapter
@@ -37,6 +36,7 @@ from ._common import (
     visible_sessions,
 )
 from .lifecycle import pending_proposal
+from .site import require_POST
 
 #: Where a refused proposal's message is shown (codes not listed go above the form).
 RESCHEDULE_FIELDS = {"naive_datetime": "when", "invalid_datetime": "when", "invalid_duration": "when"}

@@ -16,14 +16,12 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from .. import services
 from ..adapter import get_adapter
 from ..exceptions import BookingError
 from ..forms import (
     CancelForm,
-    TimezoneForm,
 )
 from ..models import (
     ACTIVE_BOOKING_STATUSES,
@@ -37,15 +35,14 @@ from ..models import (
     get_session_model,
 )
 from ._common import (
-    TIMEZONE_SESSION_KEY,
     AuthenticatedRequest,
     add_booking_error,
     render_page,
-    safe_next,
     small_int,
     viewer_timezone,
 )
 from .lifecycle import booking_lifecycle
+from .site import require_POST
 
 
 def _now() -> dt.datetime:
@@ -258,17 +255,3 @@ def decline_offer(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def leave_waitlist(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _entry_action(request, pk, "leave")
-
-
-@login_required
-@require_POST
-def set_timezone(request: AuthenticatedRequest) -> HttpResponse:
-    """Remember the zone the viewer wants times shown in (for this login session)."""
-    form = TimezoneForm(request.POST)
-    if form.is_valid():
-        request.session[TIMEZONE_SESSION_KEY] = form.cleaned_data["timezone"]
-    else:
-        messages.error(request, " ".join(str(e) for e in form.errors["timezone"]))
-    return safe_next(request, "liveclass_booking:session_list")
-
-

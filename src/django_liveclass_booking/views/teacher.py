@@ -21,7 +21,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from .. import services
 from ..adapter import get_adapter
@@ -60,6 +59,7 @@ from ._common import (
 )
 from .attendance import roster_rows
 from .lifecycle import outcome_window_open, proposals_to_answer
+from .site import require_POST
 
 #: The dashboard lists at most this many upcoming sessions (the roster pages show the rest).
 UPCOMING_LIMIT = 100

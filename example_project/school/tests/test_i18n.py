@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 import json
+import re
 from typing import Any
 
 import pytest

@@ -6,6 +6,8 @@ from school import views as school
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # set_language: the header's language switcher posts here.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("credits/", school.my_credits, name="my_credits"),
     path("credits/buy/", school.buy_credits, name="buy_credits"),
     path("outbox/", school.outbox, name="outbox"),

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import router
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from django_liveclass_booking.adapter import DefaultBookingAdapter
 from django_liveclass_booking.exceptions import BookingError
@@ -81,7 +82,8 @@ class SchoolAdapter(DefaultBookingAdapter):
         if account is not None and holds_charge(account, booking):
             return  # a move: the booking keeps the credit it paid
         if account is None or account.balance < PRICE:
-            raise BookingError("You have no lesson credits left. Buy more on the My credits page.",
+            # A host's own code: its lazy message is rendered in the language of the page that shows it.
+            raise BookingError(_("You have no lesson credits left. Buy more on the My credits page."),
                                code="no_credits", params={"balance": account.balance if account else 0})
         record(account, -PRICE, Reason.CHARGE, booking)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
 
 from django_liveclass_booking.models import AbstractLiveClassSession
 
@@ -41,11 +42,11 @@ class CreditEntry(models.Model):
     """One change of a balance, and why: the account's history, newest last."""
 
     class Reason(models.TextChoices):
-        PURCHASE = "purchase", "Bought"
-        GIFT = "gift", "Welcome credits"
-        CHARGE = "charge", "Booked"
-        REFUND = "refund", "Refunded"
-        FORFEIT = "forfeit", "Kept: cancelled late"
+        PURCHASE = "purchase", _("Bought")
+        GIFT = "gift", _("Welcome credits")
+        CHARGE = "charge", _("Booked")
+        REFUND = "refund", _("Refunded")
+        FORFEIT = "forfeit", _("Kept: cancelled late")
 
     account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="entries")
     # Kept when a booking is deleted: the ledger is the account's history, not the booking's.

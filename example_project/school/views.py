@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from django_liveclass_booking import notifications
@@ -42,7 +43,9 @@ def my_credits(request: HttpRequest) -> HttpResponse:
 def buy_credits(request: HttpRequest) -> HttpResponse:
     with transaction.atomic(using=router.db_for_write(CreditAccount)):
         account = add_credits(request.user, PACK, CreditEntry.Reason.PURCHASE)
-    messages.success(request, f"{PACK} credits added: your balance is {account.balance}.")
+    messages.success(request, ngettext("%(count)d credit added: your balance is %(balance)d.",
+                                       "%(count)d credits added: your balance is %(balance)d.", PACK)
+                     % {"count": PACK, "balance": account.balance})
     return redirect("my_credits")
 
 

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .. import services
 from ..adapter import get_adapter
@@ -191,7 +192,8 @@ def cancel_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except BookingError as exc:
         add_booking_error(form, exc, {"cancellation_window": "from_start"})
         return _series_page(request, series, form)
-    messages.success(request, _("%(count)d lesson(s) cancelled.") % {"count": count})
+    messages.success(request, ngettext("%(count)d lesson cancelled.", "%(count)d lessons cancelled.", count)
+                     % {"count": count})
     return redirect("liveclass_booking:series_detail", pk=series.pk)
 
 

@@ -35,9 +35,10 @@ pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
 PAGES = ["teacher_dashboard", "schedule_session", "teacher_policy", "teacher_availability", "session_roster"]
-POST_ONLY = ["confirm_booking", "decline_booking", "confirm_series", "decline_series", "cancel_session",
-             "delete_availability", "delete_time_off"]
-WITH_PK = {"session_roster", *POST_ONLY}
+POST_ONLY = ["confirm_booking", "confirm_series"]
+# Destructive: their GET is the confirmation page (tests/test_views_confirm.py).
+CONFIRM_FIRST = ["decline_booking", "decline_series", "cancel_session", "delete_availability", "delete_time_off"]
+WITH_PK = {"session_roster", *POST_ONLY, *CONFIRM_FIRST}
 
 
 def url(name: str, *args: Any) -> str:
@@ -113,14 +114,14 @@ def status_of(obj: Any) -> str:
 # --- who may open the pages ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", PAGES + POST_ONLY)
+@pytest.mark.parametrize("name", PAGES + POST_ONLY + CONFIRM_FIRST)
 def test_a_student_gets_403_on_every_teacher_page(client: Client, student: Any, name: str) -> None:
     client.force_login(student)
     method = client.post if name in POST_ONLY else client.get
     assert method(page_url(name)).status_code == 403
 
 
-@pytest.mark.parametrize("name", PAGES + POST_ONLY)
+@pytest.mark.parametrize("name", PAGES + POST_ONLY + CONFIRM_FIRST)
 def test_anonymous_visitors_are_sent_to_log_in(client: Client, name: str) -> None:
     method = client.post if name in POST_ONLY else client.get
     response = method(page_url(name))

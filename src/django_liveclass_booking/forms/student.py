@@ -131,9 +131,21 @@ class CancelForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
+#: What a series cancellation covers, least destructive first (the form's default).
+SERIES_CANCEL_SCOPES = [
+    ("one", _("Only this lesson")),
+    ("following", _("This lesson and every later one")),
+    ("all", _("Every future lesson of the series")),
+]
+
+
 class SeriesCancelForm(CancelForm):
-    from_start = InstantField(label=_("Cancel from"), required=False,
-                              help_text=_("Leave empty to cancel every future lesson of the series."))
+    """Which lessons of a series to cancel. Without ``scope`` (an older form): from ``from_start`` on."""
+
+    scope = forms.ChoiceField(label=_("Cancel"), choices=SERIES_CANCEL_SCOPES, required=False, initial="one",
+                              widget=forms.RadioSelect)
+    from_start = InstantField(label=_("Lesson"), required=False,
+                              help_text=_("Empty: every future lesson of the series."))
 
 
 class TimezoneForm(forms.Form):

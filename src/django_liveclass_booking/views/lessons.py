@@ -16,14 +16,19 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
 
 from .. import services
 from ..adapter import get_adapter
 from ..conf import booking_settings
 from ..exceptions import BookingError
+from ..errors import message_for
 from ..forms import (
+    CancelForm,
     LessonRequestForm,
     SeriesCancelForm,
     SeriesForm,
@@ -40,10 +45,12 @@ from ._common import (
     AuthenticatedRequest,
     add_booking_error,
     free_week,
+    local,
     render_page,
     small_int,
     viewer_timezone,
 )
+from .confirm import confirm_page
 
 #: Lesson lengths offered when the teacher's policy allows any.
 DEFAULT_DURATIONS = [30, 45, 60, 90]
@@ -164,7 +171,10 @@ def _visible_series(user: Any) -> QuerySet[BookingSeries]:
 
 def _series_page(request: AuthenticatedRequest, series: BookingSeries,
                  form: SeriesCancelForm | None = None) -> HttpResponse:
-    items = series.items.select_related("booking").order_by("index")
+    items = list(series.items.select_related("booking").order_by("index"))
+    for item in items:
+        # What a skipped week means, in words: the code's registered message.
+        item.skip_message = message_for(item.skip_reason) if item.skip_reason else ""
     current = _now()
     context = {"series": series, "items": items, "form": form or SeriesCancelForm(), "now": current,
                # Only lessons still booked are offered as a point to cancel from.
@@ -178,20 +188,77 @@ def series_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _series_page(request, get_object_or_404(_visible_series(request.user), pk=pk))
 
 
+def _lesson_at(series: BookingSeries, start: dt.datetime | None) -> Any:
+    """The booking of the series' lesson starting at ``start`` (else its next one) that can still be cancelled."""
+    items = series.items.select_related("booking").filter(
+        start_at_utc__gt=_now(), booking__status__in=ACTIVE_BOOKING_STATUSES).order_by("start_at_utc")
+    item = (items.filter(start_at_utc=start) if start is not None else items).first()
+    return item.booking if item is not None else None
+
+
+def _cancel_scope(series: BookingSeries, data: dict[str, Any]) -> tuple[str, Any]:
+    """What the form asks to cancel: ("one", booking), ("following", start) or ("all", None)."""
+    scope, start = data.get("scope") or "following", data.get("from_start")
+    if scope == "one":
+        return scope, _lesson_at(series, start)
+    if scope == "all" or start is None:
+        return "all", None
+    return scope, start
+
+
+def _confirm_series_cancel(request: AuthenticatedRequest, series: BookingSeries,
+                           form: SeriesCancelForm) -> HttpResponse:
+    scope, target = _cancel_scope(series, form.cleaned_data)
+    back = reverse("liveclass_booking:series_detail", args=[series.pk])
+    if scope == "one":
+        if target is None:
+            messages.error(request, _("That lesson can no longer be cancelled."))
+            return redirect(back)
+        question = _("Cancel your lesson on %(when)s?") % {"when": _when(request, target.start_at_utc)}
+        note = _("Only this lesson is cancelled; the rest of the series stays booked.")
+    elif scope == "following":
+        question = _("Cancel your lesson on %(when)s and every later lesson of this series?") % {
+            "when": _when(request, target)}
+        note = _("The lessons before it stay booked.")
+    else:
+        question, note = _("Cancel every future lesson of this series?"), _("Past lessons stay as they are.")
+    start = form.cleaned_data.get("from_start")
+    hidden = [("scope", scope), ("from_start", start.isoformat() if start else "")]
+    return confirm_page(request, question=question, notes=[note], form=CancelForm(), hidden=hidden,
+                        action=reverse("liveclass_booking:cancel_series", args=[series.pk]),
+                        yes=_("Yes, cancel"), keep=_("Keep them"), keep_url=back)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def cancel_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """GET (the series page's form) asks to confirm; POST cancels one lesson, the later ones, or all."""
     series = get_object_or_404(_visible_series(request.user), pk=pk)
-    form = SeriesCancelForm(request.POST)
+    form = SeriesCancelForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         return _series_page(request, series, form)
+    if request.method != "POST":
+        return _confirm_series_cancel(request, series, form)
+    scope, target = _cancel_scope(series, form.cleaned_data)
+    reason = form.cleaned_data["reason"]
     try:
-        count = services.cancel_series(series, actor=request.user, from_start=form.cleaned_data["from_start"],
-                                       reason=form.cleaned_data["reason"])
+        if scope == "one":
+            if target is None:
+                raise BookingError(code="invalid_transition")
+            services.cancel_booking(target, actor=request.user, reason=reason)
+            count = 1
+        else:
+            count = services.cancel_series(series, actor=request.user, from_start=target, reason=reason)
     except BookingError as exc:
         add_booking_error(form, exc, {"cancellation_window": "from_start"})
         return _series_page(request, series, form)
-    messages.success(request, _("%(count)d lesson(s) cancelled.") % {"count": count})
+    messages.success(request, ngettext("%(count)d lesson cancelled.", "%(count)d lessons cancelled.", count)
+                     % {"count": count})
     return redirect("liveclass_booking:series_detail", pk=series.pk)
+
+
+def _when(request: AuthenticatedRequest, instant: dt.datetime) -> str:
+    start = local(instant, request)
+    return f"{date_format(start, 'l j F Y, H:i')} ({start.tzinfo})"
 
 

@@ -21,7 +21,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.utils.formats import date_format
+from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import services
 from ..adapter import get_adapter
@@ -53,12 +54,14 @@ from ..models.bookings import live_at
 from ._common import (
     AuthenticatedRequest,
     add_booking_error,
+    local,
     render_page,
     safe_next,
     teacher_required,
     viewer_timezone,
 )
 from .attendance import roster_rows
+from .confirm import confirm_page, next_path
 from .lifecycle import outcome_window_open, proposals_to_answer
 
 #: The dashboard lists at most this many upcoming sessions (the roster pages show the rest).
@@ -114,6 +117,24 @@ def _dashboard_url() -> str:
     return reverse("liveclass_booking:teacher_dashboard")
 
 
+def _name(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def _when(request: AuthenticatedRequest, instant: Any) -> str:
+    start = local(instant, request)
+    return f"{date_format(start, 'l j F Y, H:i')} ({start.tzinfo})"
+
+
+def _confirm(request: AuthenticatedRequest, question: str, name: str, pk: int, yes: str, note: str, *,
+             fallback: str | None = None, reason: bool = True) -> HttpResponse:
+    """The confirmation page of a teacher's destructive button (its GET): nothing is written."""
+    back = next_path(request, fallback or _dashboard_url())
+    return confirm_page(request, question=question, notes=[note], hidden=[("next", back)],
+                        form=ReasonForm() if reason else None, yes=yes, keep=_("Keep it"), keep_url=back,
+                        action=reverse(f"liveclass_booking:{name}", args=[pk]))
+
+
 # --- the dashboard and decisions ------------------------------------------------------------
 
 
@@ -159,10 +180,16 @@ def confirm_booking(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def decline_booking(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Decline one pending booking, with an optional reason for the student."""
-    booking = get_object_or_404(_own(get_booking_model().objects.all(), request.user), pk=pk)
+    """Decline one pending booking, with an optional reason for the student; GET asks to confirm."""
+    booking = get_object_or_404(_own(get_booking_model().objects.select_related("student", "session"),
+                                     request.user), pk=pk)
+    if request.method != "POST":
+        what = booking.session.title or booking.session.get_kind_display()
+        return _confirm(request, _("Decline %(student)s's booking for %(what)s on %(when)s?") % {
+            "student": _name(booking.student), "what": what, "when": _when(request, booking.start_at_utc)},
+            "decline_booking", booking.pk, _("Yes, decline"), _("The student is told, with your reason."))
     reason = _reason(request)
     if reason is None:
         return _back(request, _dashboard_url())
@@ -180,10 +207,14 @@ def confirm_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def decline_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Decline every pending lesson of a series at once."""
-    series = get_object_or_404(_own(BookingSeries.objects.all(), request.user), pk=pk)
+    """Decline every pending lesson of a series at once; GET asks to confirm."""
+    series = get_object_or_404(_own(BookingSeries.objects.select_related("student"), request.user), pk=pk)
+    if request.method != "POST":
+        return _confirm(request, _("Decline every pending weekly lesson of %(student)s?") % {
+            "student": _name(series.student)}, "decline_series", series.pk, _("Yes, decline all"),
+            _("Every lesson of the series still waiting for your answer is declined; the student is told."))
     reason = _reason(request)
     if reason is None:
         return _back(request, _dashboard_url())
@@ -245,17 +276,24 @@ def session_roster(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "rows": roster_rows(request.user, session, bookings, now),
         "can_edit": get_adapter().can_manage_session(request.user, session),
         "outcome_window_open": outcome_window_open(session, now),
-        "cancel_form": ReasonForm(auto_id="cancel-session-%s"),
         "scheduled": session.status == SessionStatus.SCHEDULED,
     })
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def cancel_session(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Cancel a session: its bookings are cancelled and its waitlist closed."""
+    """Cancel a session: its bookings are cancelled and its waitlist closed. GET asks to confirm."""
     session = get_object_or_404(_own(get_session_model().objects.all(), request.user), pk=pk)
     roster = reverse("liveclass_booking:session_roster", args=[session.pk])
+    if request.method != "POST":
+        booked = session.seats_taken
+        return _confirm(request, _("Cancel %(what)s on %(when)s?") % {
+            "what": session.title or session.get_kind_display(), "when": _when(request, session.start_at_utc)},
+            "cancel_session", session.pk, _("Yes, cancel the session"), ngettext(
+                "%(count)d booking is cancelled and the student is told; the waitlist is closed.",
+                "%(count)d bookings are cancelled and the students are told; the waitlist is closed.",
+                booked) % {"count": booked}, fallback=roster)
     reason = _reason(request)
     if reason is None:
         return redirect(roster)
@@ -329,18 +367,31 @@ def availability(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_availability(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Remove one weekly availability window."""
+    """Remove one weekly availability window; GET asks to confirm."""
     window = get_object_or_404(_own(TeacherAvailability.objects.all(), request.user), pk=pk)
+    if request.method != "POST":
+        return _confirm(request, _("Remove your window on %(day)s, %(start)s–%(end)s (%(zone)s)?") % {
+            "day": window.get_weekday_display(), "start": window.start_time.strftime("%H:%M"),
+            "end": window.end_time.strftime("%H:%M"), "zone": window.timezone or _("your policy's timezone")},
+            "delete_availability", window.pk, _("Yes, remove"),
+            _("Students can no longer request lessons in it; lessons already booked stay."),
+            fallback=reverse("liveclass_booking:teacher_availability"), reason=False)
     return _row_action(request, lambda: services.remove_availability(window, actor=request.user),
                        _("The availability window is removed."), reverse("liveclass_booking:teacher_availability"))
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_time_off(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Remove one period of time off."""
+    """Remove one period of time off; GET asks to confirm."""
     time_off = get_object_or_404(_own(TeacherTimeOff.objects.all(), request.user), pk=pk)
+    if request.method != "POST":
+        return _confirm(request, _("Remove your time off from %(start)s until %(end)s?") % {
+            "start": _when(request, time_off.start_at_utc), "end": _when(request, time_off.end_at_utc)},
+            "delete_time_off", time_off.pk, _("Yes, remove"),
+            _("Students can request lessons in that time again."),
+            fallback=reverse("liveclass_booking:teacher_availability"), reason=False)
     return _row_action(request, lambda: services.remove_time_off(time_off, actor=request.user),
                        _("The time off is removed."), reverse("liveclass_booking:teacher_availability"))

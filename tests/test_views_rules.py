@@ -116,3 +116,62 @@ def test_the_waitlist_place_counts_those_still_waiting(student: Any, make_user: 
     body = page(login(student), group)
     assert "place 2 of 2" in body and "2 waiting" in body
     assert "place 1 of 2" in page(login(first), group)
+
+
+# --- the weekly series page ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def mornings(teacher: Any) -> None:
+    for weekday in range(7):
+        services.add_availability(teacher, weekday=weekday, start_time=dt.time(8), end_time=dt.time(12),
+                                  timezone="UTC")
+
+
+def series_data(start: dt.datetime, **changes: Any) -> dict[str, Any]:
+    return {"start": start.isoformat(), "duration": 60, "weeks": 3, "on_conflict": "skip", **changes}
+
+
+def test_the_series_page_offers_the_free_times_and_the_rules(student: Any, teacher: Any, mornings: None) -> None:
+    body = login(student).get(url("create_series", teacher.pk), {"duration": 60}).content.decode()
+    assert body.count('type="radio" name="start"') >= 4
+    assert "How booking works here" in body and "Bookings are confirmed at once." in body
+    assert 'name="first_date"' in body  # typing a time stays possible
+    assert "waitlist" not in body.lower()
+
+
+def test_a_series_from_a_picked_slot_says_what_was_skipped(student: Any, teacher: Any, mornings: None) -> None:
+    first = soon(2, 9)
+    services.add_time_off(teacher, start=first + dt.timedelta(days=7), end=first + dt.timedelta(days=7, hours=2))
+    client = login(student)
+    response = client.post(url("create_series", teacher.pk), series_data(first), follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    second = (first + dt.timedelta(days=7))
+    assert shown == [f"2 booked, 1 skipped ({second.day} {second:%b}: The teacher does not teach at that time "
+                     "(outside their availability, or away). Pick another time)."]
+    body = response.content.decode()
+    assert "outside_availability" not in body and "(The teacher does not teach at that time" in body
+
+
+def test_a_series_waiting_for_approval_says_so(student: Any, teacher: Any, mornings: None) -> None:
+    services.set_policy(teacher, approval_mode="manual")
+    response = login(student).post(url("create_series", teacher.pk), series_data(soon(2, 9)), follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "3 lessons requested, waiting for the teacher's approval."]
+
+
+def test_a_refused_series_names_each_problem_once(student: Any, teacher: Any, mornings: None) -> None:
+    response = login(student).post(url("create_series", teacher.pk),
+                                   series_data(soon(2, 14), weeks=4, on_conflict="fail"))
+    assert response.status_code == 200
+    errors = [str(e) for e in response.context["form"].errors["start_time"]]
+    assert len(errors) == 1
+    assert errors[0].count(",") >= 3 and "The teacher does not teach at that time" in errors[0]
+    assert "outside_availability" not in response.content.decode()
+
+
+def test_a_series_needs_a_slot_or_a_typed_time(student: Any, teacher: Any, mornings: None) -> None:
+    response = login(student).post(url("create_series", teacher.pk), {"duration": 60, "weeks": 3,
+                                                                      "on_conflict": "skip"})
+    assert response.context["form"].errors["first_date"] == [
+        "Pick one of the free times, or give the date and time of the first lesson."]

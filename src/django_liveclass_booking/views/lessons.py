@@ -25,8 +25,8 @@ from django.views.decorators.http import require_http_methods
 from .. import services
 from ..adapter import get_adapter
 from ..conf import booking_settings
-from ..exceptions import BookingError
 from ..errors import message_for
+from ..exceptions import BookingError
 from ..forms import (
     CancelForm,
     LessonRequestForm,
@@ -51,6 +51,8 @@ from ._common import (
     viewer_timezone,
 )
 from .confirm import confirm_page
+from .rules import policy_rules
+from .series_summary import add_series_problems, series_summary
 
 #: Lesson lengths offered when the teacher's policy allows any.
 DEFAULT_DURATIONS = [30, 45, 60, 90]
@@ -103,6 +105,7 @@ def _lesson_page(request: AuthenticatedRequest, teacher: Any, form: LessonReques
     context = {
         "teacher": teacher, "search": search, "form": form, "duration": duration,
         "selected": request.POST.get("start", ""), **free_week(teacher, week, duration, tz),
+        "rules": policy_rules(TeacherBookingPolicy.for_teacher(teacher), tz, group=False),
     }
     return render_page(request, "liveclass_booking/student/request_lesson.html", context)
 
@@ -132,9 +135,19 @@ def request_lesson(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def create_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Book the same 1:1 lesson every week for a number of weeks (at the student's local time)."""
+    """Book the same 1:1 lesson every week for a number of weeks (at the student's local time).
+
+    The first lesson is one of the teacher's free times of the week shown (``?week=``), or a date
+    and time typed in; the summary afterwards says what was booked, requested and skipped.
+    """
     teacher = get_object_or_404(_teachers(), pk=pk)
     tz = viewer_timezone(request)
+    durations = _policy_durations(teacher)
+    search = SlotSearchForm(request.GET or None, durations=durations)
+    week, duration = None, durations[0]
+    if search.is_valid():
+        week = search.cleaned_data["week"]
+        duration = search.cleaned_data["duration"] or duration
     if request.method == "POST":
         form = SeriesForm(request.POST, tz=tz)
         if form.is_valid():
@@ -145,24 +158,26 @@ def create_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                     on_conflict=form.cleaned_data["on_conflict"],
                 )
             except BookingError as exc:
-                add_booking_error(form, exc, SERIES_FIELDS)
+                add_series_problems(form, exc, SERIES_FIELDS, tz)
             else:
-                messages.success(request, _("Weekly lessons booked."))
+                messages.add_message(request, *series_summary(series, tz))
                 return redirect("liveclass_booking:series_detail", pk=series.pk)
+        duration = form.cleaned_data.get("duration") or duration
     else:
-        initial: dict[str, Any] = {"duration": _policy_durations(teacher)[0], "weeks": 4}
+        initial: dict[str, Any] = {"duration": duration, "weeks": 4}
         try:
             first = parse_instant(request.GET.get("start", "")).astimezone(tz)
         except (forms.ValidationError, OverflowError):
             pass  # no usable start given: the student picks one
         else:
             initial.update(first_date=first.date(), start_time=first.time().replace(second=0, microsecond=0))
-        duration = small_int(request.GET.get("duration"), limit=24 * 60)
-        if duration:
-            initial["duration"] = duration
+        duration = small_int(request.GET.get("duration"), limit=24 * 60) or duration
+        initial["duration"] = duration
         form = SeriesForm(initial=initial, tz=tz)
-    return render_page(request, "liveclass_booking/student/create_series.html",
-                       {"teacher": teacher, "form": form, "viewer_zone": tz.key})
+    return render_page(request, "liveclass_booking/student/create_series.html", {
+        "teacher": teacher, "form": form, "viewer_zone": tz.key, "duration": duration,
+        "selected": request.POST.get("start", ""), **free_week(teacher, week, duration, tz),
+        "rules": policy_rules(TeacherBookingPolicy.for_teacher(teacher), tz, group=False)})
 
 
 def _visible_series(user: Any) -> QuerySet[BookingSeries]:
@@ -174,7 +189,7 @@ def _series_page(request: AuthenticatedRequest, series: BookingSeries,
     items = list(series.items.select_related("booking").order_by("index"))
     for item in items:
         # What a skipped week means, in words: the code's registered message.
-        item.skip_message = message_for(item.skip_reason) if item.skip_reason else ""
+        item.skip_message = message_for(item.skip_reason) if item.skip_reason else ""  # type: ignore[attr-defined]
     current = _now()
     context = {"series": series, "items": items, "form": form or SeriesCancelForm(), "now": current,
                # Only lessons still booked are offered as a point to cancel from.

@@ -19,9 +19,9 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.utils.formats import date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import services

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from django_liveclass_booking import services
 from django_liveclass_booking.exceptions import PolicyViolation
+from django_liveclass_booking.models import TeacherBookingPolicy
 from django_liveclass_booking.views._common import TIMEZONE_SESSION_KEY
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +176,73 @@ def test_a_series_needs_a_slot_or_a_typed_time(student: Any, teacher: Any, morni
                                                                       "on_conflict": "skip"})
     assert response.context["form"].errors["first_date"] == [
         "Pick one of the free times, or give the date and time of the first lesson."]
+
+
+# --- the teacher's pages ------------------------------------------------------------------------
+
+
+def test_the_dashboard_names_the_student_of_each_lesson(student: Any, teacher: Any, mornings: None) -> None:
+    student.first_name, student.last_name = "Ada", "Lovelace"
+    student.save()
+    services.request_lesson(student, teacher, start=soon(2, 9), duration=60)
+    body = login(teacher).get(url("teacher_dashboard")).content.decode()
+    assert "1:1 lesson</a> <span class=\"lesson-student\">with Ada Lovelace</span>" in body
+
+
+def span(value: Any, unit: int) -> tuple[str, str]:
+    return ("" if value is None else str(value)), str(unit)
+
+
+def policy_post(**changes: Any) -> dict[str, str]:
+    """The policy page as a browser posts it, with the defaults unless ``changes`` says otherwise."""
+    data = {"approval_mode": "auto", "timezone": "UTC", "buffer_minutes": "0", "lesson_durations": "",
+            "allow_late_cancellation": "on", "allow_recurring": "on", "waitlist_enabled": "on"}
+    for name, (amount, unit) in {"request_ttl_hours": span(2, 24 * 60), "min_notice_minutes": span(3, 60),
+                                 "cancellation_cutoff_hours": span(1, 24 * 60),
+                                 "waitlist_offer_ttl_minutes": span(90, 1)}.items():
+        data[f"{name}_0"], data[f"{name}_1"] = amount, unit
+    data.update(changes)
+    return data
+
+
+def test_the_policy_page_is_grouped_in_human_units(teacher: Any) -> None:
+    services.set_policy(teacher, min_notice_minutes=2880, cancellation_cutoff_hours=6, request_ttl_hours=48)
+    body = login(teacher).get(url("teacher_policy")).content.decode()
+    for legend in ("Booking approval", "Notice and deadlines", "Limits per student", "Waitlist and seat offers"):
+        assert f"<legend>{legend}</legend>" in body
+    assert "Requests expire after" in body and "time to live" not in body.lower()
+    # 2880 minutes read as 2 days; 6 hours as 6 hours.
+    assert 'name="min_notice_minutes_0" value="2"' in body
+    assert '<option value="1440" selected>days</option>' in body
+    assert 'name="cancellation_cutoff_hours_0" value="6"' in body
+    assert "How booking works here" in body
+
+
+def test_the_policy_page_stores_in_the_policys_units(teacher: Any) -> None:
+    services.set_policy(teacher, approval_mode="auto")
+    response = login(teacher).post(url("teacher_policy"), policy_post(max_bookings_per_week="4"))
+    assert response.status_code == 302
+    policy = TeacherBookingPolicy.objects.get(teacher=teacher)
+    assert (policy.request_ttl_hours, policy.min_notice_minutes, policy.cancellation_cutoff_hours,
+            policy.waitlist_offer_ttl_minutes, policy.max_bookings_per_week) == (48, 180, 24, 90, 4)
+
+
+def test_the_policy_page_shows_every_problem_at_once(teacher: Any) -> None:
+    services.set_policy(teacher, max_bookings_per_day=None)
+    data = policy_post(timezone="Mars/Base", max_bookings_per_day="0", lesson_durations="half",
+                       min_notice_minutes_0="-3", waitlist_offer_ttl_minutes_0="")
+    response = login(teacher).post(url("teacher_policy"), data)
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"timezone", "max_bookings_per_day", "lesson_durations",
+                                                    "min_notice_minutes", "waitlist_offer_ttl_minutes"}
+    body = response.content.decode()
+    assert body.count('<li><a href="#id_') == 5  # the summary at the top links to each field
+    assert TeacherBookingPolicy.objects.get(teacher=teacher).timezone == "UTC"
+
+
+def test_a_span_must_be_whole_stored_units(teacher: Any) -> None:
+    services.set_policy(teacher, approval_mode="auto")
+    response = login(teacher).post(url("teacher_policy"), policy_post(request_ttl_hours_0="30",
+                                                                     request_ttl_hours_1="1"))
+    # Requests expire in hours or days: minutes are not offered, and refused when sent.
+    assert "request_ttl_hours" in response.context["form"].errors

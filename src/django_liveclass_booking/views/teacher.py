@@ -28,9 +28,7 @@ from .. import services
 from ..adapter import get_adapter
 from ..exceptions import BookingError, NotAllowed
 from ..forms.teacher import (
-    POLICY_FIELDS,
     REPEATS,
-    PolicyForm,
     ReasonForm,
     ScheduleForm,
     TimeOffForm,
@@ -41,10 +39,10 @@ from ..models import (
     BookingSeries,
     BookingStatus,
     SeriesStatus,
+    SessionKind,
     SessionStatus,
     SessionWaitlist,
     TeacherAvailability,
-    TeacherBookingPolicy,
     TeacherTimeOff,
     WaitlistStatus,
     get_booking_model,
@@ -72,8 +70,6 @@ SCHEDULE_ERRORS = {
     "invalid_datetime": "start", "invalid_duration": "duration", "invalid_capacity": "capacity",
     "invalid_timezone": "timezone", "too_many_occurrences": "weeks", "invalid_rrule": "repeat",
 }
-# set_policy names the fields of a bad value itself, except for a timezone it refuses up front.
-POLICY_ERRORS = {"invalid_timezone": "timezone"}
 WINDOW_ERRORS = {"invalid_weekday": "weekday", "end_before_start": "end_time", "invalid_timezone": "timezone"}
 TIME_OFF_ERRORS = {"end_before_start": "end", "naive_datetime": "start", "invalid_datetime": "start"}
 
@@ -138,6 +134,17 @@ def _confirm(request: AuthenticatedRequest, question: str, name: str, pk: int, y
 # --- the dashboard and decisions ------------------------------------------------------------
 
 
+def _with_lesson_students(sessions: list[Any], now: Any) -> list[Any]:
+    """Set ``lesson_student`` on each 1:1 session: the student whose live booking it holds (one query)."""
+    lessons = [s.pk for s in sessions if s.kind == SessionKind.ONE_ON_ONE]
+    bookings = (get_booking_model().objects.live(now).filter(session_id__in=lessons).select_related("student")
+                if lessons else [])
+    students = {b.session_id: b.student for b in bookings}
+    for session in sessions:
+        session.lesson_student = students.get(session.pk)
+    return sessions
+
+
 @teacher_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     """Pending requests and series to answer, and the teacher's upcoming sessions."""
@@ -163,6 +170,7 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
         .annotate(waiting=Count("waitlist_entries", filter=Q(waitlist_entries__status=WaitlistStatus.WAITING)))
         .order_by("start_at_utc", "pk")[:UPCOMING_LIMIT]
     )
+    upcoming = _with_lesson_students(list(upcoming), now)
     return render_page(request, "liveclass_booking/teacher/dashboard.html", {
         "pending_bookings": pending, "pending_series": series, "upcoming": upcoming,
         "proposals": proposals_to_answer(user, now),
@@ -302,26 +310,6 @@ def cancel_session(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 # --- policy and availability ----------------------------------------------------------------
-
-
-@teacher_required
-def policy(request: AuthenticatedRequest) -> HttpResponse:
-    """Edit the teacher's booking policy; only the changed fields go to ``set_policy``."""
-    current = TeacherBookingPolicy.for_teacher(request.user)
-    initial = {name: getattr(current, name) for name in POLICY_FIELDS}
-    initial["lesson_durations"] = ", ".join(str(m) for m in current.lesson_durations or [])
-    form = PolicyForm(request.POST if request.method == "POST" else None, initial=initial)
-    if form.is_bound and form.is_valid():
-        changes = {name: value for name, value in form.cleaned_data.items() if value != getattr(current, name)}
-        try:
-            if changes:
-                services.set_policy(request.user, actor=request.user, **changes)
-        except BookingError as exc:
-            add_booking_error(form, exc, POLICY_ERRORS)
-        else:
-            messages.success(request, _("Your booking policy is saved.") if changes else _("Nothing changed."))
-            return redirect("liveclass_booking:teacher_policy")
-    return render_page(request, "liveclass_booking/teacher/policy.html", {"form": form})
 
 
 def _add(request: AuthenticatedRequest, form: forms.Form, call: Callable[[dict[str, Any]], Any],

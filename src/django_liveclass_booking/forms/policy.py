@@ -56,16 +56,15 @@ class SpanField(forms.MultiValueField):
 
     def __init__(self, *, units: list[int], maximum: int, required: bool = False, **kwargs: Any) -> None:
         self.units = units
-        fields = (forms.IntegerField(min_value=0, required=False),
+        # A required span needs its amount: MultiValueField counts the unit, always sent, as a value.
+        fields = (forms.IntegerField(min_value=0, required=required),
                   forms.TypedChoiceField(choices=[(str(u), "") for u in units], coerce=int, required=False))
+        kwargs.setdefault("error_messages", {"incomplete": gettext_lazy("This field is required.")})
         super().__init__(fields, require_all_fields=False, required=required, widget=SpanWidget(units),
                          validators=[MaxValueValidator(maximum)], **kwargs)
 
     def compress(self, data_list: list[Any]) -> int | None:
         if not data_list or data_list[0] in (None, ""):
-            # MultiValueField checks no requiredness of its own once a unit is chosen.
-            if self.required:
-                raise forms.ValidationError(self.error_messages["required"], code="required")
             return None
         # Every unit offered is a whole multiple of the stored one (units[0]).
         return int(data_list[0] * (data_list[1] or self.units[0]) // self.units[0])

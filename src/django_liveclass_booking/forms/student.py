@@ -140,7 +140,8 @@ class SeriesForm(forms.Form):
                 self.add_error("start_time", exc)
         elif not self.has_error("first_date") and not self.has_error("start_time") and not self.has_error("start"):
             self.add_error("first_date", forms.ValidationError(
-                _("Pick one of the free times, or give the date and time of the first lesson."), code="required"))
+                _("Pick one of the free times, or give the date and time of the first lesson."),
+                code="first_lesson_missing"))
         return data
 
     @property

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_liveclass_booking import services
+from django_liveclass_booking.adapter import DefaultBookingAdapter
+from django_liveclass_booking.services import SYSTEM
 from django_liveclass_booking.models import (
     BookingSeries,
     BookingStatus,
@@ -253,3 +255,36 @@ def test_cancelling_the_following_lessons_and_all(student: Any, weekly: BookingS
     assert "Cancel every future lesson of this series?" in body
     client.post(url("cancel_series", weekly.pk), {"scope": "all"})
     assert statuses(student) == ["cancelled"] * 3
+
+
+class StrictPagesAdapter(DefaultBookingAdapter):
+    """Students may not cancel; nobody manages a teacher's calendar, nor books a seat."""
+
+    def can_cancel_booking(self, actor: Any, booking: Any) -> bool:
+        return actor.pk != booking.student_id and super().can_cancel_booking(actor, booking)
+
+    def can_manage_teacher(self, actor: Any, teacher: Any) -> bool:
+        return False
+
+    def can_book_for(self, actor: Any, student: Any) -> bool:
+        return False
+
+
+@pytest.fixture
+def strict_pages(settings: Any) -> None:
+    settings.LIVECLASS_BOOKING = {"ADAPTER": f"{__name__}.StrictPagesAdapter"}
+
+
+def test_the_adapter_decides_who_is_asked(group: Any, strict_pages: None, student: Any, teacher: Any) -> None:
+    booking = services.book_seat(student, group, actor=SYSTEM)
+    assert login(student).get(url("cancel_booking", booking.pk)).status_code == 403
+    assert login(teacher).get(url("cancel_booking", booking.pk)).status_code == 200
+    window = services.add_availability(teacher, weekday=0, start_time=dt.time(9), end_time=dt.time(10),
+                                       timezone="UTC", actor=SYSTEM)
+    assert login(teacher).get(url("delete_availability", window.pk)).status_code == 403
+    assert TeacherAvailability.objects.filter(pk=window.pk).exists()
+
+
+def test_the_adapter_decides_whether_book_is_offered(group: Any, strict_pages: None, other_student: Any) -> None:
+    body = login(other_student).get(url("session_detail", group.pk)).content.decode()
+    assert f'action="{url("book_seat", group.pk)}"' not in body and 'id="cannot-book"' in body

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -253,6 +254,8 @@ def cancel_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _series_page(request, series, form)
     if request.method != "POST":
+        if not get_adapter().can_cancel_series(request.user, series):
+            raise PermissionDenied("You may not cancel this series.")
         return _confirm_series_cancel(request, series, form)
     scope, target = _cancel_scope(series, form.cleaned_data)
     reason = form.cleaned_data["reason"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
@@ -255,6 +256,9 @@ def cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         if booking.status not in ACTIVE_BOOKING_STATUSES:
             return redirect("liveclass_booking:booking_detail", pk=booking.pk)
+        # Asked only of whom the service would let cancel it.
+        if not get_adapter().can_cancel_booking(request.user, booking):
+            raise PermissionDenied("You may not cancel this booking.")
         return _confirm_cancel(request, booking, CancelForm())
     form = CancelForm(request.POST)
     if not form.is_valid():

@@ -122,6 +122,12 @@ def _when(request: AuthenticatedRequest, instant: Any) -> str:
     return f"{date_format(start, 'l j F Y, H:i')} ({start.tzinfo})"
 
 
+def _may(allowed: bool) -> None:
+    """A confirmation page only for whom the adapter lets act: others get the 403 the POST would."""
+    if not allowed:
+        raise PermissionDenied(_("You may not do this."))
+
+
 def _confirm(request: AuthenticatedRequest, question: str, name: str, pk: int, yes: str, note: str, *,
              fallback: str | None = None, reason: bool = True) -> HttpResponse:
     """The confirmation page of a teacher's destructive button (its GET): nothing is written."""
@@ -194,6 +200,7 @@ def decline_booking(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     booking = get_object_or_404(_own(get_booking_model().objects.select_related("student", "session"),
                                      request.user), pk=pk)
     if request.method != "POST":
+        _may(get_adapter().can_decide_booking(request.user, booking))
         what = booking.session.title or booking.session.get_kind_display()
         return _confirm(request, _("Decline %(student)s's booking for %(what)s on %(when)s?") % {
             "student": _name(booking.student), "what": what, "when": _when(request, booking.start_at_utc)},
@@ -220,6 +227,7 @@ def decline_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Decline every pending lesson of a series at once; GET asks to confirm."""
     series = get_object_or_404(_own(BookingSeries.objects.select_related("student"), request.user), pk=pk)
     if request.method != "POST":
+        _may(get_adapter().can_decide_series(request.user, series))
         return _confirm(request, _("Decline every pending weekly lesson of %(student)s?") % {
             "student": _name(series.student)}, "decline_series", series.pk, _("Yes, decline all"),
             _("Every lesson of the series still waiting for your answer is declined; the student is told."))
@@ -295,6 +303,7 @@ def cancel_session(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_object_or_404(_own(get_session_model().objects.all(), request.user), pk=pk)
     roster = reverse("liveclass_booking:session_roster", args=[session.pk])
     if request.method != "POST":
+        _may(get_adapter().can_manage_session(request.user, session))
         booked = session.seats_taken
         return _confirm(request, _("Cancel %(what)s on %(when)s?") % {
             "what": session.title or session.get_kind_display(), "when": _when(request, session.start_at_utc)},
@@ -360,6 +369,7 @@ def delete_availability(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Remove one weekly availability window; GET asks to confirm."""
     window = get_object_or_404(_own(TeacherAvailability.objects.all(), request.user), pk=pk)
     if request.method != "POST":
+        _may(get_adapter().can_manage_teacher(request.user, window.teacher_id))
         return _confirm(request, _("Remove your window on %(day)s, %(start)s–%(end)s (%(zone)s)?") % {
             "day": window.get_weekday_display(), "start": window.start_time.strftime("%H:%M"),
             "end": window.end_time.strftime("%H:%M"), "zone": window.timezone or _("your policy's timezone")},
@@ -376,6 +386,7 @@ def delete_time_off(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Remove one period of time off; GET asks to confirm."""
     time_off = get_object_or_404(_own(TeacherTimeOff.objects.all(), request.user), pk=pk)
     if request.method != "POST":
+        _may(get_adapter().can_manage_teacher(request.user, time_off.teacher_id))
         return _confirm(request, _("Remove your time off from %(start)s until %(end)s?") % {
             "start": _when(request, time_off.start_at_utc), "end": _when(request, time_off.end_at_utc)},
             "delete_time_off", time_off.pk, _("Yes, remove"),

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from django_liveclass_booking import services
 from django_liveclass_booking.adapter import DefaultBookingAdapter
-from django_liveclass_booking.services import SYSTEM
 from django_liveclass_booking.models import (
     BookingSeries,
     BookingStatus,
@@ -24,6 +23,7 @@ from django_liveclass_booking.models import (
     WaitlistStatus,
     get_booking_model,
 )
+from django_liveclass_booking.services import SYSTEM
 
 pytestmark = pytest.mark.django_db
 

@@ -104,6 +104,7 @@ def test_no_waitlist_no_button(student: Any, teacher: Any, make_user: Any, group
     body = page(login(student), group)
     assert not offers_booking(body, group) and url("join_waitlist", group.pk) not in body
     assert "This teacher keeps no waitlist" in body
+    assert "<li>This class is full.</li>" in body and "join its waitlist to be offered one" not in body
 
 
 def test_the_waitlist_place_counts_those_still_waiting(student: Any, make_user: Any, group: Any) -> None:

@@ -94,24 +94,21 @@ def seat_choice(user: Any, session: Any) -> dict[str, Any]:
         decision = services.check_booking(user, session=session)
     except BookingError as exc:
         return {"can_book": False, "can_wait": False, "pending": False, "refusals": [str(exc)]}
-    codes = set(decision.codes)
-    others = [v.message for v in decision.violations if v.code not in FULL_CODES]
-    policy = TeacherBookingPolicy.for_teacher(session.teacher_id)
-    return {
-        "can_book": decision.allowed,
-        "can_wait": bool(codes & FULL_CODES) and not others and policy.waitlist_enabled,
-        "pending": decision.requires_approval,
-        # Messages in order, each once: several rules may say the same thing.
-        "refusals": list(dict.fromkeys(others if others or policy.waitlist_enabled else
-                                       [v.message for v in decision.violations])),
-    }
+    full = bool(set(decision.codes) & FULL_CODES)
+    # Messages in order, each once: several rules may say the same thing.
+    others = list(dict.fromkeys(v.message for v in decision.violations if v.code not in FULL_CODES))
+    waitlist = TeacherBookingPolicy.for_teacher(session.teacher_id).waitlist_enabled
+    if full and not others and not waitlist:
+        # session_full's message points to the waitlist, which this teacher does not keep.
+        others = [_("This class is full.")]
+    return {"can_book": decision.allowed, "can_wait": full and not others and waitlist,
+            "pending": decision.requires_approval, "refusals": others}
 
 
 def waitlist_place(entry: SessionWaitlist | None) -> dict[str, int]:
     """The viewer's place among those still waiting and how many wait ("place 2 of 2")."""
-    waiting = SessionWaitlist.objects.filter(session_id=getattr(entry, "session_id", None),
-                                             status=WaitlistStatus.WAITING)
     if entry is None or entry.status != WaitlistStatus.WAITING:
         return {}
+    waiting = SessionWaitlist.objects.filter(session_id=entry.session_id, status=WaitlistStatus.WAITING)
     ahead = waiting.filter(position__lt=entry.position).count()
     return {"place": ahead + 1, "of": waiting.count()}

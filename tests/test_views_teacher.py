@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_liveclass_booking import services
+from django_liveclass_booking.forms.teacher import POLICY_FIELDS
 from django_liveclass_booking.models import (
     BookingSeries,
     BookingStatus,
@@ -29,15 +30,15 @@ from django_liveclass_booking.models import (
     get_booking_model,
     get_session_model,
 )
-from django_liveclass_booking.views.teacher import POLICY_FIELDS
 
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
 PAGES = ["teacher_dashboard", "schedule_session", "teacher_policy", "teacher_availability", "session_roster"]
-POST_ONLY = ["confirm_booking", "decline_booking", "confirm_series", "decline_series", "cancel_session",
-             "delete_availability", "delete_time_off"]
-WITH_PK = {"session_roster", *POST_ONLY}
+POST_ONLY = ["confirm_booking", "confirm_series"]
+# Destructive: their GET is the confirmation page (tests/test_views_confirm.py).
+CONFIRM_FIRST = ["decline_booking", "decline_series", "cancel_session", "delete_availability", "delete_time_off"]
+WITH_PK = {"session_roster", *POST_ONLY, *CONFIRM_FIRST}
 
 
 def url(name: str, *args: Any) -> str:
@@ -113,14 +114,14 @@ def status_of(obj: Any) -> str:
 # --- who may open the pages ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", PAGES + POST_ONLY)
+@pytest.mark.parametrize("name", PAGES + POST_ONLY + CONFIRM_FIRST)
 def test_a_student_gets_403_on_every_teacher_page(client: Client, student: Any, name: str) -> None:
     client.force_login(student)
     method = client.post if name in POST_ONLY else client.get
     assert method(page_url(name)).status_code == 403
 
 
-@pytest.mark.parametrize("name", PAGES + POST_ONLY)
+@pytest.mark.parametrize("name", PAGES + POST_ONLY + CONFIRM_FIRST)
 def test_anonymous_visitors_are_sent_to_log_in(client: Client, name: str) -> None:
     method = client.post if name in POST_ONLY else client.get
     response = method(page_url(name))
@@ -391,13 +392,20 @@ def test_cancel_session_cancels_its_bookings(tutor_client: Client, pending: Any,
 # --- policy -----------------------------------------------------------------------------------
 
 
+#: The policy fields typed as amount + unit on the page, and their stored unit in minutes.
+SPANS = {"min_notice_minutes": 1, "request_ttl_hours": 60, "cancellation_cutoff_hours": 60,
+         "waitlist_offer_ttl_minutes": 1}
+
+
 def policy_data(teacher: Any, **changes: Any) -> dict[str, str]:
     """The policy form as a browser posts it: unchecked boxes are left out."""
     policy = TeacherBookingPolicy.for_teacher(teacher)
     values = {**{name: getattr(policy, name) for name in POLICY_FIELDS}, **changes}
     data = {}
     for name, value in values.items():
-        if isinstance(value, bool):
+        if name in SPANS:  # an amount and its unit, typed in the field's stored unit
+            data[f"{name}_0"], data[f"{name}_1"] = ("" if value is None else str(value)), str(SPANS[name])
+        elif isinstance(value, bool):
             if value:
                 data[name] = "on"
         elif isinstance(value, list):

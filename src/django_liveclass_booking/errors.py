@@ -505,6 +505,11 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
         validation="A form of the optional views got a start time that is not an ISO 8601 instant.",
     ),
     ErrorCode(
+        "first_lesson_missing",
+        _("Pick one of the free times, or give the date and time of the first lesson."),
+        validation="The weekly series page got neither a free time picked nor a date and time typed in.",
+    ),
+    ErrorCode(
         "nonexistent_time",
         _("%(time)s does not exist on %(day)s in %(zone)s (the clocks change); pick another time."),
         _("That time does not exist on that day (the clocks change); pick another time."),

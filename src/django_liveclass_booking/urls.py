@@ -6,7 +6,7 @@ calendar program fetches with the secret token in its address.
 
 from django.urls import path
 
-from .views import attendance, calendar, lessons, reschedule, session_edit, site, student, teacher
+from .views import attendance, calendar, lessons, policy, reschedule, session_edit, site, student, teacher
 
 app_name = "liveclass_booking"
 
@@ -47,7 +47,7 @@ urlpatterns = [
     path("teach/sessions/<int:pk>/", teacher.session_roster, name="session_roster"),
     path("teach/sessions/<int:pk>/edit/", session_edit.edit_session, name="edit_session"),
     path("teach/sessions/<int:pk>/cancel/", teacher.cancel_session, name="cancel_session"),
-    path("teach/policy/", teacher.policy, name="teacher_policy"),
+    path("teach/policy/", policy.policy, name="teacher_policy"),
     path("teach/availability/", teacher.availability, name="teacher_availability"),
     path("teach/availability/<int:pk>/delete/", teacher.delete_availability, name="delete_availability"),
     path("teach/time-off/<int:pk>/delete/", teacher.delete_time_off, name="delete_time_off"),

@@ -11,6 +11,7 @@ import zoneinfo
 from typing import Any, cast
 
 from django import forms
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from ..models import OnConflict
@@ -91,11 +92,24 @@ class LessonRequestForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class SeriesForm(forms.Form):
-    """A weekly 1:1 series: a first lesson in the viewer's timezone, repeated for a number of weeks."""
+class PickedSlot(forms.HiddenInput):
+    """A field the page renders itself (as the slot picker's radio buttons): no input of its own."""
 
-    first_date = forms.DateField(label=_("First lesson on"), widget=forms.DateInput(attrs={"type": "date"}))
-    start_time = forms.TimeField(label=_("At (your time)"), widget=forms.TimeInput(attrs={"type": "time"}))
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None,
+               renderer: Any = None) -> SafeString:
+        return SafeString("")
+
+
+class SeriesForm(forms.Form):
+    """A weekly 1:1 series: a first lesson (a free slot picked, or a date and time typed in the
+    viewer's timezone), repeated for a number of weeks."""
+
+    start = InstantField(label=_("Free time"), required=False, widget=PickedSlot)
+    first_date = forms.DateField(label=_("First lesson on"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text=_("Or type the first lesson's date and time, when no free time is picked."))
+    start_time = forms.TimeField(label=_("At (your time)"), required=False,
+                                 widget=forms.TimeInput(attrs={"type": "time"}))
     duration = forms.IntegerField(label=_("Lesson length (minutes)"), min_value=1, max_value=24 * 60)
     weeks = forms.IntegerField(label=_("Number of weeks"), min_value=2, max_value=MAX_WEEKS, initial=4)
     on_conflict = forms.ChoiceField(
@@ -108,18 +122,27 @@ class SeriesForm(forms.Form):
         self.tz = tz
         self.fields["start_time"].label = _("At (your time, %(tz)s)") % {"tz": tz.key}
 
-    def clean_first_date(self) -> dt.date:
-        check_year(self.cleaned_data["first_date"])
-        return self.cleaned_data["first_date"]
+    def clean_first_date(self) -> dt.date | None:
+        day = self.cleaned_data["first_date"]
+        if day is not None:
+            check_year(day)
+        return day
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        if data.get("first_date") and data.get("start_time"):
+        if data.get("start"):
+            # A picked slot is the first lesson; it recurs at that wall-clock time in the viewer's zone.
+            data["first_start"] = data["start"].astimezone(self.tz)
+        elif data.get("first_date") and data.get("start_time"):
             try:
                 data["first_start"] = local_datetime(data["first_date"], data["start_time"], self.tz)
             except forms.ValidationError as exc:
                 self.add_error("start_time", exc)
+        elif not self.has_error("first_date") and not self.has_error("start_time") and not self.has_error("start"):
+            self.add_error("first_date", forms.ValidationError(
+                _("Pick one of the free times, or give the date and time of the first lesson."),
+                code="first_lesson_missing"))
         return data
 
     @property
@@ -132,9 +155,21 @@ class CancelForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
+#: What a series cancellation covers, least destructive first (the form's default).
+SERIES_CANCEL_SCOPES = [
+    ("one", _("Only this lesson")),
+    ("following", _("This lesson and every later one")),
+    ("all", _("Every future lesson of the series")),
+]
+
+
 class SeriesCancelForm(CancelForm):
-    from_start = InstantField(label=_("Cancel from"), required=False,
-                              help_text=_("Leave empty to cancel every future lesson of the series."))
+    """Which lessons of a series to cancel. Without ``scope`` (an older form): from ``from_start`` on."""
+
+    scope = forms.ChoiceField(label=_("Cancel"), choices=SERIES_CANCEL_SCOPES, required=False, initial="one",
+                              widget=forms.RadioSelect)
+    from_start = InstantField(label=_("Lesson"), required=False,
+                              help_text=_("Empty: every future lesson of the series."))
 
 
 class TimezoneForm(forms.Form):

@@ -11,19 +11,12 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.models import fields_for_model
 from django.utils.dateparse import parse_datetime
-from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..conf import booking_settings
-from ..models import TeacherBookingPolicy, Weekday
-from ..models.validators import (
-    MAX_LESSON_DURATIONS,
-    MAX_LESSON_MINUTES,
-    validate_lesson_durations,
-)
+from ..models import Weekday
 from ..services._engine.timezones import find_zone
 from ..zones import canonical_zone_name
 from .student import local_datetime
@@ -159,36 +152,6 @@ def _local_weekday(start: dt.datetime, zone: str | None) -> int:
     """The weekday of ``start`` where the class repeats (the viewer's zone if that one is unknown)."""
     found = find_zone(zone)
     return start.astimezone(found).weekday() if found is not None else start.weekday()
-
-
-class PolicyForm(forms.Form):
-    """The teacher's booking policy; the fields and labels come from the model."""
-
-    lesson_durations = forms.CharField(
-        label=gettext_lazy("Allowed 1:1 lesson durations (minutes)"), required=False, max_length=200,
-        help_text=format_lazy(gettext_lazy("Comma-separated, e.g. 30, 45, 60: at most {count}, each from 1 to {max}. "
-                                           "Empty: any duration."), count=MAX_LESSON_DURATIONS, max=MAX_LESSON_MINUTES),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        durations = self.fields.pop("lesson_durations")
-        self.fields.update(fields_for_model(TeacherBookingPolicy, fields=POLICY_FIELDS))
-        # Popped first so that update() put the key back in its POLICY_FIELDS place.
-        self.fields["lesson_durations"] = durations
-        self.fields["timezone"].widget.attrs.update(TIMEZONE_INPUT)
-
-    def clean_lesson_durations(self) -> list[int]:
-        parts = [p for p in self.cleaned_data["lesson_durations"].replace(",", " ").split() if p]
-        try:
-            values = [int(p) for p in parts]
-        except ValueError:
-            raise ValidationError(_("Write whole minutes separated by commas, e.g. 30, 60."),
-                                  code="invalid_lesson_durations") from None
-        # A length typed twice is meant once; the bounds are the model's, checked here to show them by the field.
-        values = sorted(set(values))
-        validate_lesson_durations(values)
-        return values
 
 
 class WindowForm(forms.Form):

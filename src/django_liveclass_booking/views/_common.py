@@ -17,7 +17,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone as dj_timezone
 
@@ -27,6 +27,7 @@ from ..exceptions import BookingError, PolicyViolation
 from ..models import TeacherBookingPolicy
 from ..services._engine.timezones import find_zone
 from ..services._engine.types import User
+from ..templatetags.liveclass_booking import when
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -51,6 +52,12 @@ def viewer_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
         if found is not None:
             return found
     return zoneinfo.ZoneInfo("UTC")
+
+
+def viewer_when(request: HttpRequest, value: dt.datetime) -> str:
+    """``value`` in the pages' one date style, in the viewer's zone, the zone named (for messages)."""
+    with dj_timezone.override(viewer_timezone(request)):
+        return when(value)
 
 
 def needs_timezone(request: HttpRequest) -> bool:
@@ -93,10 +100,10 @@ def add_booking_error(form: forms.BaseForm, error: BookingError, fields: Mapping
         targets = [fields[code]] if code in fields else [
             f for f in (problem.params or {}).get("fields", []) if f in form.fields
         ]
-        if not targets:
-            form.add_error(None, forms.ValidationError(message, code=code))
-        for target in targets:
-            form.add_error(target, forms.ValidationError(message, code=code))
+        for target in targets or [None]:
+            # Several violations may say the same thing (one per week of a series): say it once.
+            if message not in form.errors.get(target or NON_FIELD_ERRORS, []):
+                form.add_error(target, forms.ValidationError(message, code=code))
 
 
 def small_int(value: str | None, limit: int = 2**31 - 1) -> int | None:

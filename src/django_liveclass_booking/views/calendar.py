@@ -20,6 +20,7 @@ from ..adapter import get_adapter
 from ..models import CalendarFeedToken, get_booking_model
 from ..services import calendar as calendar_services
 from ._common import AuthenticatedRequest, render_page
+from .confirm import confirm_page
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
@@ -44,6 +45,11 @@ def feed_settings(request: AuthenticatedRequest) -> HttpResponse:
     # Fail before issuing a token nobody could use.
     ics.require_icalendar()
     feed_url = ""
+    if request.method != "POST" and request.GET.get("confirm") == "revoke":
+        back = reverse("liveclass_booking:calendar_feed")
+        return confirm_page(request, question=_("Revoke your calendar feed address?"), notes=[
+            _("Calendar programs subscribed to it stop getting your bookings; you can make a new address later.")],
+            hidden=[("action", "revoke")], action=back, yes=_("Yes, revoke"), keep=_("Keep it"), keep_url=back)
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "issue":

@@ -13,17 +13,22 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
 
 from .. import services
 from ..adapter import get_adapter
 from ..conf import booking_settings
+from ..errors import message_for
 from ..exceptions import BookingError
 from ..forms import (
+    CancelForm,
     LessonRequestForm,
     SeriesCancelForm,
     SeriesForm,
@@ -43,8 +48,11 @@ from ._common import (
     render_page,
     small_int,
     viewer_timezone,
+    viewer_when,
 )
-from .site import require_POST
+from .confirm import confirm_page
+from .rules import policy_rules
+from .series_summary import add_series_problems, series_summary
 
 #: Lesson lengths offered when the teacher's policy allows any.
 DEFAULT_DURATIONS = [30, 45, 60, 90]
@@ -97,6 +105,7 @@ def _lesson_page(request: AuthenticatedRequest, teacher: Any, form: LessonReques
     context = {
         "teacher": teacher, "search": search, "form": form, "duration": duration,
         "selected": request.POST.get("start", ""), **free_week(teacher, week, duration, tz),
+        "rules": policy_rules(TeacherBookingPolicy.for_teacher(teacher), tz, group=False),
     }
     return render_page(request, "liveclass_booking/student/request_lesson.html", context)
 
@@ -126,9 +135,19 @@ def request_lesson(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @login_required
 def create_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Book the same 1:1 lesson every week for a number of weeks (at the student's local time)."""
+    """Book the same 1:1 lesson every week for a number of weeks (at the student's local time).
+
+    The first lesson is one of the teacher's free times of the week shown (``?week=``), or a date
+    and time typed in; the summary afterwards says what was booked, requested and skipped.
+    """
     teacher = get_object_or_404(_teachers(), pk=pk)
     tz = viewer_timezone(request)
+    durations = _policy_durations(teacher)
+    search = SlotSearchForm(request.GET or None, durations=durations)
+    week, duration = None, durations[0]
+    if search.is_valid():
+        week = search.cleaned_data["week"]
+        duration = search.cleaned_data["duration"] or duration
     if request.method == "POST":
         form = SeriesForm(request.POST, tz=tz)
         if form.is_valid():
@@ -139,24 +158,26 @@ def create_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                     on_conflict=form.cleaned_data["on_conflict"],
                 )
             except BookingError as exc:
-                add_booking_error(form, exc, SERIES_FIELDS)
+                add_series_problems(form, exc, SERIES_FIELDS, tz)
             else:
-                messages.success(request, _("Weekly lessons booked."))
+                messages.add_message(request, *series_summary(series, tz))
                 return redirect("liveclass_booking:series_detail", pk=series.pk)
+        duration = form.cleaned_data.get("duration") or duration
     else:
-        initial: dict[str, Any] = {"duration": _policy_durations(teacher)[0], "weeks": 4}
+        initial: dict[str, Any] = {"duration": duration, "weeks": 4}
         try:
             first = parse_instant(request.GET.get("start", "")).astimezone(tz)
         except (forms.ValidationError, OverflowError):
             pass  # no usable start given: the student picks one
         else:
             initial.update(first_date=first.date(), start_time=first.time().replace(second=0, microsecond=0))
-        duration = small_int(request.GET.get("duration"), limit=24 * 60)
-        if duration:
-            initial["duration"] = duration
+        duration = small_int(request.GET.get("duration"), limit=24 * 60) or duration
+        initial["duration"] = duration
         form = SeriesForm(initial=initial, tz=tz)
-    return render_page(request, "liveclass_booking/student/create_series.html",
-                       {"teacher": teacher, "form": form, "viewer_zone": tz.key})
+    return render_page(request, "liveclass_booking/student/create_series.html", {
+        "teacher": teacher, "form": form, "viewer_zone": tz.key, "duration": duration,
+        "selected": request.POST.get("start", ""), **free_week(teacher, week, duration, tz),
+        "rules": policy_rules(TeacherBookingPolicy.for_teacher(teacher), tz, group=False)})
 
 
 def _visible_series(user: Any) -> QuerySet[BookingSeries]:
@@ -165,7 +186,10 @@ def _visible_series(user: Any) -> QuerySet[BookingSeries]:
 
 def _series_page(request: AuthenticatedRequest, series: BookingSeries,
                  form: SeriesCancelForm | None = None) -> HttpResponse:
-    items = series.items.select_related("booking").order_by("index")
+    items = list(series.items.select_related("booking").order_by("index"))
+    for item in items:
+        # What a skipped week means, in words: the code's registered message.
+        item.skip_message = message_for(item.skip_reason) if item.skip_reason else ""  # type: ignore[attr-defined]
     current = _now()
     context = {"series": series, "items": items, "form": form or SeriesCancelForm(), "now": current,
                # Only lessons still booked are offered as a point to cancel from.
@@ -179,21 +203,78 @@ def series_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _series_page(request, get_object_or_404(_visible_series(request.user), pk=pk))
 
 
+def _lesson_at(series: BookingSeries, start: dt.datetime | None) -> Any:
+    """The booking of the series' lesson starting at ``start`` (else its next one) that can still be cancelled."""
+    items = series.items.select_related("booking").filter(
+        start_at_utc__gt=_now(), booking__status__in=ACTIVE_BOOKING_STATUSES).order_by("start_at_utc")
+    item = (items.filter(start_at_utc=start) if start is not None else items).first()
+    return item.booking if item is not None else None
+
+
+def _cancel_scope(series: BookingSeries, data: dict[str, Any]) -> tuple[str, Any]:
+    """What the form asks to cancel: ("one", booking), ("following", start) or ("all", None)."""
+    scope, start = data.get("scope") or "following", data.get("from_start")
+    if scope == "one":
+        return scope, _lesson_at(series, start)
+    if scope == "all" or start is None:
+        return "all", None
+    return scope, start
+
+
+def _confirm_series_cancel(request: AuthenticatedRequest, series: BookingSeries,
+                           form: SeriesCancelForm) -> HttpResponse:
+    scope, target = _cancel_scope(series, form.cleaned_data)
+    back = reverse("liveclass_booking:series_detail", args=[series.pk])
+    if scope == "one":
+        if target is None:
+            messages.error(request, _("That lesson can no longer be cancelled."))
+            return redirect(back)
+        question = _("Cancel your lesson on %(when)s?") % {"when": _when(request, target.start_at_utc)}
+        note = _("Only this lesson is cancelled; the rest of the series stays booked.")
+    elif scope == "following":
+        question = _("Cancel your lesson on %(when)s and every later lesson of this series?") % {
+            "when": _when(request, target)}
+        note = _("The lessons before it stay booked.")
+    else:
+        question, note = _("Cancel every future lesson of this series?"), _("Past lessons stay as they are.")
+    start = form.cleaned_data.get("from_start")
+    hidden = [("scope", scope), ("from_start", start.isoformat() if start else "")]
+    return confirm_page(request, question=question, notes=[note], form=CancelForm(), hidden=hidden,
+                        action=reverse("liveclass_booking:cancel_series", args=[series.pk]),
+                        yes=_("Yes, cancel"), keep=_("Keep them"), keep_url=back)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def cancel_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """GET (the series page's form) asks to confirm; POST cancels one lesson, the later ones, or all."""
     series = get_object_or_404(_visible_series(request.user), pk=pk)
-    form = SeriesCancelForm(request.POST)
+    form = SeriesCancelForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         return _series_page(request, series, form)
+    if request.method != "POST":
+        if not get_adapter().can_cancel_series(request.user, series):
+            raise PermissionDenied("You may not cancel this series.")
+        return _confirm_series_cancel(request, series, form)
+    scope, target = _cancel_scope(series, form.cleaned_data)
+    reason = form.cleaned_data["reason"]
     try:
-        count = services.cancel_series(series, actor=request.user, from_start=form.cleaned_data["from_start"],
-                                       reason=form.cleaned_data["reason"])
+        if scope == "one":
+            if target is None:
+                raise BookingError(code="invalid_transition")
+            services.cancel_booking(target, actor=request.user, reason=reason)
+            count = 1
+        else:
+            count = services.cancel_series(series, actor=request.user, from_start=target, reason=reason)
     except BookingError as exc:
         add_booking_error(form, exc, {"cancellation_window": "from_start"})
         return _series_page(request, series, form)
     messages.success(request, ngettext("%(count)d lesson cancelled.", "%(count)d lessons cancelled.", count)
                      % {"count": count})
     return redirect("liveclass_booking:series_detail", pk=series.pk)
+
+
+def _when(request: AuthenticatedRequest, instant: dt.datetime) -> str:
+    return viewer_when(request, instant)
 
 

@@ -16,8 +16,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone as dj_timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from .. import services
@@ -32,6 +30,7 @@ from ._common import (
     render_page,
     safe_next,
     viewer_timezone,
+    viewer_when,
     visible_bookings,
     visible_sessions,
 )
@@ -48,8 +47,7 @@ def _booking_url(booking: Any) -> str:
 
 def _when(request: AuthenticatedRequest, value: dt.datetime) -> str:
     """``value`` as the viewer reads it in a message."""
-    tz = viewer_timezone(request)
-    return f"{date_format(dj_timezone.localtime(value, tz), 'D j M Y, H:i')} ({tz.key})"
+    return viewer_when(request, value)
 
 
 # --- proposing a new time -----------------------------------------------------------------------

@@ -11,11 +11,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from .. import services
 from ..adapter import get_adapter
@@ -30,6 +33,7 @@ from ..models import (
     SessionKind,
     SessionStatus,
     SessionWaitlist,
+    TeacherBookingPolicy,
     WaitlistStatus,
     get_booking_model,
     get_session_model,
@@ -38,10 +42,14 @@ from ._common import (
     AuthenticatedRequest,
     add_booking_error,
     render_page,
+    safe_next,
     small_int,
     viewer_timezone,
+    viewer_when,
 )
+from .confirm import confirm_page, next_path
 from .lifecycle import booking_lifecycle
+from .rules import policy_rules, seat_choice, waitlist_place
 from .site import require_POST
 
 
@@ -93,6 +101,9 @@ def _session_page(request: AuthenticatedRequest, session: Any, *, error: Booking
     entry = SessionWaitlist.objects.filter(session=session, student=user, status__in=OPEN_WAITLIST_STATUSES).first()
     waiting = SessionWaitlist.objects.filter(session=session, status=WaitlistStatus.WAITING).count()
     current = _now()
+    bookable = (session.status == SessionStatus.SCHEDULED and session.start_at_utc > current
+                and session.kind == SessionKind.GROUP and user.pk != session.teacher_id)
+    tz = viewer_timezone(request)
     context = {
         "session": session,
         "booking": booking,
@@ -100,8 +111,11 @@ def _session_page(request: AuthenticatedRequest, session: Any, *, error: Booking
         "waiting_count": waiting,
         "is_teacher_of_session": user.pk == session.teacher_id,
         "show_meeting": _shows_meeting(user, session, booking),
-        "bookable": (session.status == SessionStatus.SCHEDULED and session.start_at_utc > current
-                     and session.kind == SessionKind.GROUP and user.pk != session.teacher_id),
+        "bookable": bookable,
+        "rules": policy_rules(TeacherBookingPolicy.for_teacher(session.teacher_id), tz, start=session.start_at_utc),
+        # Only asked when neither booked nor waiting: then the buttons follow the services' dry run.
+        "seat": seat_choice(user, session) if bookable and booking is None and entry is None else None,
+        "place": waitlist_place(entry),
         "error": error,
     }
     return render_page(request, "liveclass_booking/student/session_detail.html", context)
@@ -194,10 +208,54 @@ def booking_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _booking_page(request, get_object_or_404(_visible_bookings(request.user), pk=pk))
 
 
+def _when(request: AuthenticatedRequest, booking_or_session: Any) -> str:
+    """The start of a booking or session as the confirmation pages say it, in the viewer's zone."""
+    return viewer_when(request, booking_or_session.start_at_utc)
+
+
+def _what(booking: Any) -> str:
+    return _("1:1 lesson") if booking.kind == SessionKind.ONE_ON_ONE else (
+        booking.session.title or _("Untitled class"))
+
+
+def _confirm_cancel(request: AuthenticatedRequest, booking: Any, form: CancelForm) -> HttpResponse:
+    """Ask before cancelling: the booking, when, and whether the cancellation would be late."""
+    user, names = request.user, {"what": _what(booking), "when": _when(request, booking)}
+    if user.pk == booking.student_id:
+        question = _("Cancel your booking for %(what)s on %(when)s?") % names
+        rules = policy_rules(TeacherBookingPolicy.for_teacher(booking.teacher_id), viewer_timezone(request),
+                             start=booking.start_at_utc)
+        deadline = rules["cancel_deadline"]
+        if deadline is None:
+            note = _("Free cancellation until the start.")
+        elif _now() <= deadline:
+            note = _("Free cancellation until %(deadline)s.") % {"deadline": viewer_when(request, deadline)}
+        elif rules["allow_late"]:
+            note = _("The free cancellation deadline has passed: this cancellation will be recorded as late.")
+        else:
+            note = _("The free cancellation deadline has passed: the teacher's policy no longer allows cancelling.")
+    else:
+        names["student"] = booking.student.get_full_name() or booking.student.get_username()
+        question = _("Cancel %(student)s's booking for %(what)s on %(when)s?") % names
+        note = _("The student is told, and the seat or time is freed.")
+    back = next_path(request, reverse("liveclass_booking:booking_detail", args=[booking.pk]))
+    return confirm_page(request, question=question, notes=[note], form=form, hidden=[("next", back)],
+                        action=reverse("liveclass_booking:cancel_booking", args=[booking.pk]),
+                        yes=_("Yes, cancel"), keep=_("Keep it"), keep_url=back)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """GET asks to confirm (and changes nothing); POST cancels the booking."""
     booking = get_object_or_404(_visible_bookings(request.user), pk=pk)
+    if request.method != "POST":
+        if booking.status not in ACTIVE_BOOKING_STATUSES:
+            return redirect("liveclass_booking:booking_detail", pk=booking.pk)
+        # Asked only of whom the service would let cancel it.
+        if not get_adapter().can_cancel_booking(request.user, booking):
+            raise PermissionDenied("You may not cancel this booking.")
+        return _confirm_cancel(request, booking, CancelForm())
     form = CancelForm(request.POST)
     if not form.is_valid():
         return _booking_page(request, booking, form)
@@ -210,7 +268,7 @@ def cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         messages.warning(request, _("Booking cancelled (late: inside the teacher's cancellation window)."))
     else:
         messages.success(request, _("Booking cancelled."))
-    return redirect("liveclass_booking:booking_detail", pk=booking.pk)
+    return safe_next(request, reverse("liveclass_booking:booking_detail", args=[booking.pk]))
 
 
 def _entry_for(request: AuthenticatedRequest, pk: int, action: str) -> SessionWaitlist:
@@ -245,13 +303,35 @@ def accept_offer(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _entry_action(request, pk, "accept")
 
 
+def _confirm_entry(request: AuthenticatedRequest, pk: int, action: str) -> HttpResponse:
+    """Ask before declining an offered seat or leaving a waitlist; changes nothing."""
+    entry = _entry_for(request, pk, action)
+    names = {"what": entry.session.title or _("Untitled class"), "when": _when(request, entry.session)}
+    back = next_path(request, reverse("liveclass_booking:my_bookings"))
+    if action == "decline":
+        question = _("Decline the seat offered in %(what)s on %(when)s?") % names
+        note, yes = _("The seat goes to the next person waiting; you leave the waitlist."), _("Yes, decline")
+    else:
+        question = _("Leave the waitlist of %(what)s on %(when)s?") % names
+        note, yes = _("You lose your place; joining again puts you at the end."), _("Yes, leave")
+    name = "liveclass_booking:decline_offer" if action == "decline" else "liveclass_booking:leave_waitlist"
+    return confirm_page(request, question=question, notes=[note], yes=yes, keep=_("Keep my place"),
+                        keep_url=back, action=reverse(name, args=[pk]))
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def decline_offer(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """GET asks to confirm; POST declines the offered seat."""
+    if request.method != "POST":
+        return _confirm_entry(request, pk, "decline")
     return _entry_action(request, pk, "decline")
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def leave_waitlist(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """GET asks to confirm; POST leaves the waitlist."""
+    if request.method != "POST":
+        return _confirm_entry(request, pk, "leave")
     return _entry_action(request, pk, "leave")

@@ -19,16 +19,16 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
 
 from .. import services
 from ..adapter import get_adapter
 from ..exceptions import BookingError, NotAllowed
 from ..forms.teacher import (
-    POLICY_FIELDS,
     REPEATS,
-    PolicyForm,
     ReasonForm,
     ScheduleForm,
     TimeOffForm,
@@ -39,10 +39,10 @@ from ..models import (
     BookingSeries,
     BookingStatus,
     SeriesStatus,
+    SessionKind,
     SessionStatus,
     SessionWaitlist,
     TeacherAvailability,
-    TeacherBookingPolicy,
     TeacherTimeOff,
     WaitlistStatus,
     get_booking_model,
@@ -52,12 +52,14 @@ from ..models.bookings import live_at
 from ._common import (
     AuthenticatedRequest,
     add_booking_error,
+    local,
     render_page,
     safe_next,
     teacher_required,
     viewer_timezone,
 )
 from .attendance import roster_rows
+from .confirm import confirm_page, next_path
 from .lifecycle import outcome_window_open, proposals_to_answer
 from .site import require_POST
 
@@ -69,8 +71,6 @@ SCHEDULE_ERRORS = {
     "invalid_datetime": "start", "invalid_duration": "duration", "invalid_capacity": "capacity",
     "invalid_timezone": "timezone", "too_many_occurrences": "weeks", "invalid_rrule": "repeat",
 }
-# set_policy names the fields of a bad value itself, except for a timezone it refuses up front.
-POLICY_ERRORS = {"invalid_timezone": "timezone"}
 WINDOW_ERRORS = {"invalid_weekday": "weekday", "end_before_start": "end_time", "invalid_timezone": "timezone"}
 TIME_OFF_ERRORS = {"end_before_start": "end", "naive_datetime": "start", "invalid_datetime": "start"}
 
@@ -114,7 +114,42 @@ def _dashboard_url() -> str:
     return reverse("liveclass_booking:teacher_dashboard")
 
 
+def _name(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def _when(request: AuthenticatedRequest, instant: Any) -> str:
+    start = local(instant, request)
+    return f"{date_format(start, 'l j F Y, H:i')} ({start.tzinfo})"
+
+
+def _may(allowed: bool) -> None:
+    """A confirmation page only for whom the adapter lets act: others get the 403 the POST would."""
+    if not allowed:
+        raise PermissionDenied(_("You may not do this."))
+
+
+def _confirm(request: AuthenticatedRequest, question: str, name: str, pk: int, yes: str, note: str, *,
+             fallback: str | None = None, reason: bool = True) -> HttpResponse:
+    """The confirmation page of a teacher's destructive button (its GET): nothing is written."""
+    back = next_path(request, fallback or _dashboard_url())
+    return confirm_page(request, question=question, notes=[note], hidden=[("next", back)],
+                        form=ReasonForm() if reason else None, yes=yes, keep=_("Keep it"), keep_url=back,
+                        action=reverse(f"liveclass_booking:{name}", args=[pk]))
+
+
 # --- the dashboard and decisions ------------------------------------------------------------
+
+
+def _with_lesson_students(sessions: list[Any], now: Any) -> list[Any]:
+    """Set ``lesson_student`` on each 1:1 session: the student whose live booking it holds (one query)."""
+    lessons = [s.pk for s in sessions if s.kind == SessionKind.ONE_ON_ONE]
+    bookings = (get_booking_model().objects.live(now).filter(session_id__in=lessons).select_related("student")
+                if lessons else [])
+    students = {b.session_id: b.student for b in bookings}
+    for session in sessions:
+        session.lesson_student = students.get(session.pk)
+    return sessions
 
 
 @teacher_required
@@ -142,6 +177,7 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
         .annotate(waiting=Count("waitlist_entries", filter=Q(waitlist_entries__status=WaitlistStatus.WAITING)))
         .order_by("start_at_utc", "pk")[:UPCOMING_LIMIT]
     )
+    upcoming = _with_lesson_students(list(upcoming), now)
     return render_page(request, "liveclass_booking/teacher/dashboard.html", {
         "pending_bookings": pending, "pending_series": series, "upcoming": upcoming,
         "proposals": proposals_to_answer(user, now),
@@ -159,10 +195,17 @@ def confirm_booking(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def decline_booking(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Decline one pending booking, with an optional reason for the student."""
-    booking = get_object_or_404(_own(get_booking_model().objects.all(), request.user), pk=pk)
+    """Decline one pending booking, with an optional reason for the student; GET asks to confirm."""
+    booking = get_object_or_404(_own(get_booking_model().objects.select_related("student", "session"),
+                                     request.user), pk=pk)
+    if request.method != "POST":
+        _may(get_adapter().can_decide_booking(request.user, booking))
+        what = booking.session.title or booking.session.get_kind_display()
+        return _confirm(request, _("Decline %(student)s's booking for %(what)s on %(when)s?") % {
+            "student": _name(booking.student), "what": what, "when": _when(request, booking.start_at_utc)},
+            "decline_booking", booking.pk, _("Yes, decline"), _("The student is told, with your reason."))
     reason = _reason(request)
     if reason is None:
         return _back(request, _dashboard_url())
@@ -180,10 +223,15 @@ def confirm_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def decline_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Decline every pending lesson of a series at once."""
-    series = get_object_or_404(_own(BookingSeries.objects.all(), request.user), pk=pk)
+    """Decline every pending lesson of a series at once; GET asks to confirm."""
+    series = get_object_or_404(_own(BookingSeries.objects.select_related("student"), request.user), pk=pk)
+    if request.method != "POST":
+        _may(get_adapter().can_decide_series(request.user, series))
+        return _confirm(request, _("Decline every pending weekly lesson of %(student)s?") % {
+            "student": _name(series.student)}, "decline_series", series.pk, _("Yes, decline all"),
+            _("Every lesson of the series still waiting for your answer is declined; the student is told."))
     reason = _reason(request)
     if reason is None:
         return _back(request, _dashboard_url())
@@ -245,17 +293,25 @@ def session_roster(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "rows": roster_rows(request.user, session, bookings, now),
         "can_edit": get_adapter().can_manage_session(request.user, session),
         "outcome_window_open": outcome_window_open(session, now),
-        "cancel_form": ReasonForm(auto_id="cancel-session-%s"),
         "scheduled": session.status == SessionStatus.SCHEDULED,
     })
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def cancel_session(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Cancel a session: its bookings are cancelled and its waitlist closed."""
+    """Cancel a session: its bookings are cancelled and its waitlist closed. GET asks to confirm."""
     session = get_object_or_404(_own(get_session_model().objects.all(), request.user), pk=pk)
     roster = reverse("liveclass_booking:session_roster", args=[session.pk])
+    if request.method != "POST":
+        _may(get_adapter().can_manage_session(request.user, session))
+        booked = session.seats_taken
+        return _confirm(request, _("Cancel %(what)s on %(when)s?") % {
+            "what": session.title or session.get_kind_display(), "when": _when(request, session.start_at_utc)},
+            "cancel_session", session.pk, _("Yes, cancel the session"), ngettext(
+                "%(count)d booking is cancelled and the student is told; the waitlist is closed.",
+                "%(count)d bookings are cancelled and the students are told; the waitlist is closed.",
+                booked) % {"count": booked}, fallback=roster)
     reason = _reason(request)
     if reason is None:
         return redirect(roster)
@@ -264,26 +320,6 @@ def cancel_session(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 # --- policy and availability ----------------------------------------------------------------
-
-
-@teacher_required
-def policy(request: AuthenticatedRequest) -> HttpResponse:
-    """Edit the teacher's booking policy; only the changed fields go to ``set_policy``."""
-    current = TeacherBookingPolicy.for_teacher(request.user)
-    initial = {name: getattr(current, name) for name in POLICY_FIELDS}
-    initial["lesson_durations"] = ", ".join(str(m) for m in current.lesson_durations or [])
-    form = PolicyForm(request.POST if request.method == "POST" else None, initial=initial)
-    if form.is_bound and form.is_valid():
-        changes = {name: value for name, value in form.cleaned_data.items() if value != getattr(current, name)}
-        try:
-            if changes:
-                services.set_policy(request.user, actor=request.user, **changes)
-        except BookingError as exc:
-            add_booking_error(form, exc, POLICY_ERRORS)
-        else:
-            messages.success(request, _("Your booking policy is saved.") if changes else _("Nothing changed."))
-            return redirect("liveclass_booking:teacher_policy")
-    return render_page(request, "liveclass_booking/teacher/policy.html", {"form": form})
 
 
 def _add(request: AuthenticatedRequest, form: forms.Form, call: Callable[[dict[str, Any]], Any],
@@ -329,18 +365,33 @@ def availability(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_availability(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Remove one weekly availability window."""
+    """Remove one weekly availability window; GET asks to confirm."""
     window = get_object_or_404(_own(TeacherAvailability.objects.all(), request.user), pk=pk)
+    if request.method != "POST":
+        _may(get_adapter().can_manage_teacher(request.user, window.teacher_id))
+        return _confirm(request, _("Remove your window on %(day)s, %(start)s–%(end)s (%(zone)s)?") % {
+            "day": window.get_weekday_display(), "start": window.start_time.strftime("%H:%M"),
+            "end": window.end_time.strftime("%H:%M"), "zone": window.timezone or _("your policy's timezone")},
+            "delete_availability", window.pk, _("Yes, remove"),
+            _("Students can no longer request lessons in it; lessons already booked stay."),
+            fallback=reverse("liveclass_booking:teacher_availability"), reason=False)
     return _row_action(request, lambda: services.remove_availability(window, actor=request.user),
                        _("The availability window is removed."), reverse("liveclass_booking:teacher_availability"))
 
 
 @teacher_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_time_off(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Remove one period of time off."""
+    """Remove one period of time off; GET asks to confirm."""
     time_off = get_object_or_404(_own(TeacherTimeOff.objects.all(), request.user), pk=pk)
+    if request.method != "POST":
+        _may(get_adapter().can_manage_teacher(request.user, time_off.teacher_id))
+        return _confirm(request, _("Remove your time off from %(start)s until %(end)s?") % {
+            "start": _when(request, time_off.start_at_utc), "end": _when(request, time_off.end_at_utc)},
+            "delete_time_off", time_off.pk, _("Yes, remove"),
+            _("Students can request lessons in that time again."),
+            fallback=reverse("liveclass_booking:teacher_availability"), reason=False)
     return _row_action(request, lambda: services.remove_time_off(time_off, actor=request.user),
                        _("The time off is removed."), reverse("liveclass_booking:teacher_availability"))

@@ -1,11 +1,14 @@
 """``manage.py liveclass_booking JOB``.
 
 ``process`` runs the background sweep once (from cron, a timer or a worker); ``import_legacy``
-imports a legacy booking export (see :mod:`django_liveclass_booking.legacy`).
+imports a legacy booking export (see :mod:`django_liveclass_booking.legacy`). Django's common options
+(``-v``, ``--settings``, ``--traceback``...) are taken before or after the job's name.
 """
 
 from __future__ import annotations
 
+import argparse
+import copy
 import datetime as dt
 import json
 from typing import Any
@@ -22,6 +25,9 @@ class Command(BaseCommand):
             "a legacy export (a dry run unless --apply).")
 
     def add_arguments(self, parser: CommandParser) -> None:
+        # Django has added its common options (-v, --settings, --traceback, --no-color...) by now. Argparse
+        # hands everything after the job's name to the job's parser, which would refuse them there.
+        common = [action for action in parser._actions if action.option_strings and action.dest != "help"]
         sub = parser.add_subparsers(dest="job", required=True, metavar="JOB")
         process = sub.add_parser("process", help="Run everything that is due, once.")
         process.add_argument("--now", help="Treat this ISO 8601 time (with offset) as now; for replays and tests.")
@@ -36,6 +42,12 @@ class Command(BaseCommand):
         imp.add_argument("--now", help="Treat this ISO 8601 time (with offset) as now; for replays and tests.")
         imp.add_argument("--database", help="The database alias to import into (default: the booking models' "
                          "database, as the router gives it).")
+        for job_parser in (process, imp):
+            for action in common:
+                shared = copy.copy(action)
+                # Given after the job, an option overrides the one given before it; absent, it leaves it be.
+                shared.default = argparse.SUPPRESS
+                job_parser._add_action(shared)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["job"] == "process":
@@ -60,6 +72,8 @@ class Command(BaseCommand):
         counts = services.process_due(now=now)
         if options.get("json"):
             self.stdout.write(json.dumps(counts, sort_keys=True))
+            return
+        if options["verbosity"] == 0:
             return
         self.stdout.write(
             f"Expired {counts['expired_requests']} request(s), {counts['expired_offers']} offer(s) and "

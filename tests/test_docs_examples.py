@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
+from django.urls import reverse
 
 from django_liveclass_booking import services
 from django_liveclass_booking.conf import DEFAULTS
@@ -276,3 +277,56 @@ def test_the_readme_quickstart_runs_as_written_on_an_empty_database(capsys: pyte
     assert lesson.end_at_utc - lesson.start_at_utc == dt.timedelta(minutes=45)
     assert lesson.start_at_utc > session.end_at_utc
     assert_all()
+
+
+# --- the templates docs/installation.rst tells a host to add ----------------------------------------
+
+INSTALLATION = EXAMPLES.parent / "installation.rst"
+
+
+def documented_templates() -> dict[str, str]:
+    """The ``html+django`` blocks of docs/installation.rst, by the path their first line names."""
+    blocks = re.findall(r"^\.\. code-block:: html\+django\n\n((?:   .*\n|\n)+)", INSTALLATION.read_text(),
+                        flags=re.MULTILINE)
+    templates = {}
+    for block in blocks:
+        text = "\n".join(line[3:] for line in block.splitlines()).strip() + "\n"
+        name = re.match(r"\{# templates/(\S+) #\}\n", text)
+        assert name is not None, text
+        templates[name.group(1)] = text
+    return templates
+
+
+@pytest.fixture
+def host_templates(tmp_path: Path, settings: Any) -> None:
+    for name, text in documented_templates().items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    # Only the documented templates: not tests/templates' own login page.
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+
+
+def test_the_installation_page_documents_a_login_and_a_logout_template() -> None:
+    assert set(documented_templates()) == {"registration/login.html", "liveclass_booking/base.html"}
+
+
+@pytest.mark.django_db
+def test_the_documented_login_template_logs_in_and_the_pages_then_offer_to_log_out(client, make_user, settings,
+                                                                                   host_templates) -> None:
+    make_user("alice")
+    page = client.get(reverse("liveclass_booking:my_bookings"))
+    assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+
+    login = client.get(page["Location"])
+    assert login.status_code == 200 and b'name="password"' in login.content
+    logged_in = client.post(page["Location"], {"username": "alice", "password": "pw",
+                                               "next": reverse("liveclass_booking:my_bookings")})
+    assert logged_in.status_code == 302 and logged_in["Location"] == reverse("liveclass_booking:my_bookings")
+
+    bookings = client.get(logged_in["Location"])
+    assert bookings.status_code == 200
+    assert f'action="{reverse("logout")}"'.encode() in bookings.content and b"Log out" in bookings.content
+    settings.LOGOUT_REDIRECT_URL = "login"
+    logged_out = client.post(reverse("logout"))
+    assert logged_out.status_code == 302 and logged_out["Location"] == reverse("login")
+    assert client.get(reverse("liveclass_booking:my_bookings")).status_code == 302

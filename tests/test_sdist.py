@@ -30,8 +30,8 @@ REQUIRED = [
     "src/django_liveclass_booking/py.typed",
 ]
 #: Not copied into the tree the sdist is built from: what a checkout gathers that git does not track.
-LEFT_OUT = [".git", ".venv*", ".tox", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "build", "dist",
-            "_build", "sent_emails", "*.sqlite3"]
+LEFT_OUT = [".git", ".venv*", ".tox", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache",
+            ".ruff_cache", "build", "dist", "_build", "sent_emails", "*.sqlite3"]
 #: A module that needs the test settings, conftest's fixtures, the test URLconf and the database.
 MODULE = "tests/test_book_seat.py"
 

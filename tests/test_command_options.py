@@ -29,6 +29,19 @@ def test_every_job_takes_the_common_options_after_its_name(job: list[str]) -> No
     assert options["traceback"] is True and options["no_color"] is True and options["skip_checks"] is True
 
 
+def test_every_option_django_gives_the_command_is_taken_after_each_job() -> None:
+    # Django may add common options in a later version: each job takes them all, whatever they are.
+    command = load_command_class("django_liveclass_booking", "liveclass_booking")
+    parser = command.create_parser("manage.py", "liveclass_booking")
+    common = {option for action in parser._actions if action.dest not in ("help", "version", "job")
+              for option in action.option_strings}
+    assert {"-v", "--verbosity", "--settings", "--pythonpath", "--traceback", "--skip-checks"} <= common
+    (jobs,) = [action for action in parser._actions if action.dest == "job"]
+    for name, job in jobs.choices.items():
+        taken = {option for action in job._actions for option in action.option_strings}
+        assert common <= taken, (name, common - taken)
+
+
 def test_an_option_after_the_job_wins_and_one_before_it_still_counts() -> None:
     assert parse("-v", "3", "--traceback", "process")["verbosity"] == 3
     assert parse("-v", "3", "--traceback", "process")["traceback"] is True

@@ -476,13 +476,42 @@ def no_icalendar(monkeypatch):
     monkeypatch.setitem(sys.modules, "icalendar", None)
 
 
-def test_views_name_the_extra_when_icalendar_is_missing(logged_in, teacher, student, no_icalendar):
+def test_views_answer_404_naming_the_extra_when_icalendar_is_missing(logged_in, teacher, student, no_icalendar,
+                                                                     caplog):
     booking = services.book_seat(student, schedule(teacher))
     token = services.issue_feed_token(student)
     client = logged_in(student)
-    for url in (feed_url(token), booking_ics_url(booking), reverse("liveclass_booking:calendar_feed")):
-        with pytest.raises(ImproperlyConfigured, match=re.escape("django-liveclass-booking[ics]")):
-            client.get(url)
+    settings_page = reverse("liveclass_booking:calendar_feed")
+    requests = [(client.get, feed_url(token)), (client.get, booking_ics_url(booking)), (client.get, settings_page),
+                (client.post, settings_page)]
+    for method, url in requests:
+        response = method(url, {"action": "issue"})
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+        body = response.content.decode()
+        assert "'icalendar' package" in body and 'pip install "django-liveclass-booking[ics]"' in body
+    # The POST issued nothing: the one token is the one issued above.
+    assert CalendarFeedToken.objects.filter(user=student).count() == 1
+    warnings = [record for record in caplog.records if record.name == "django_liveclass_booking.calendar"]
+    assert [record.levelname for record in warnings] == ["WARNING"] * len(requests)
+
+
+def test_the_feed_answers_404_without_icalendar_on_a_site_that_hides_errors(client, student, no_icalendar,
+                                                                             settings):
+    settings.DEBUG = False
+    response = client.get(feed_url(services.issue_feed_token(student)))
+    assert response.status_code == 404 and b"django-liveclass-booking[ics]" in response.content
+
+
+def test_the_settings_page_answers_once_icalendar_is_there(logged_in, student):
+    # The request the test above answers 404, with the package installed: the 404 came from its absence.
+    assert logged_in(student).get(reverse("liveclass_booking:calendar_feed")).status_code == 200
+
+
+def test_ics_itself_still_raises_naming_the_extra(no_icalendar):
+    # Code that writes calendars without a view (the notifications check this first) still gets the error.
+    with pytest.raises(ImproperlyConfigured, match=re.escape("django-liveclass-booking[ics]")):
+        ics.require_icalendar()
 
 
 def test_modules_import_without_icalendar():

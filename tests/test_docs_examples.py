@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import re
 import sys
 import zoneinfo
 from pathlib import Path
@@ -14,7 +15,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import override_settings
+from django.urls import reverse
 
 from django_liveclass_booking import services
 from django_liveclass_booking.conf import DEFAULTS
@@ -221,3 +224,109 @@ def test_the_rule_asks_for_the_balance_once_per_booking(credit_rules, teacher, s
     assert rule.check(request) == []
     assert rule.check(request) == []
     assert calls == [student]
+
+
+# --- the README's quickstart -----------------------------------------------------------------------
+
+README = EXAMPLES.parent.parent / "README.md"
+
+
+def readme_section_code(heading: str) -> str:
+    """The ```python blocks of the README's section ``## <heading>``, joined in their order."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    section = text[start:end if end != -1 else None]
+    return "\n".join(re.findall(r"^```python\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL))
+
+
+def test_the_quickstart_code_is_found() -> None:
+    code = readme_section_code("Quickstart")
+    # Every name the quickstart uses is made by the quickstart: nothing comes from nowhere.
+    for made_here in ("teacher = ", "alice = ", "bob = ", "add_availability(", "request_lesson("):
+        assert made_here in code
+    compile(code, "README.md", "exec")
+
+
+@pytest.mark.django_db
+def test_the_readme_quickstart_runs_as_written_on_an_empty_database(capsys: pytest.CaptureFixture[str]) -> None:
+    User = get_user_model()
+    assert not User.objects.exists()
+    namespace: dict[str, Any] = {"__name__": "readme_quickstart"}
+
+    exec(compile(readme_section_code("Quickstart"), "README.md", "exec"), namespace)  # noqa: S102
+
+    teacher, alice, bob = namespace["teacher"], namespace["alice"], namespace["bob"]
+    assert [user.username for user in (teacher, alice, bob)] == ["teacher", "alice", "bob"]
+    session, booking, lesson = namespace["session"], namespace["booking"], namespace["lesson"]
+    session.refresh_from_db()
+    booking.refresh_from_db()
+    lesson.refresh_from_db()
+    # Alice's seat, given up; Bob's seat, taken beside it; nothing printed, as nothing was refused.
+    assert booking.student_id == alice.pk and booking.status == BookingStatus.CANCELLED
+    assert namespace["decision"].allowed
+    assert get_booking_model().objects.get(session=session, student=bob).status == BookingStatus.CONFIRMED
+    assert session.capacity == 12 and session.seats_taken == 1
+    assert capsys.readouterr().out == ""
+    # Bob's 1:1 lesson: in the teacher's Wednesday window, after the class, 45 minutes long.
+    london = zoneinfo.ZoneInfo("Europe/London")
+    local = lesson.start_at_utc.astimezone(london)
+    assert lesson.kind == SessionKind.ONE_ON_ONE and lesson.student_id == bob.pk and lesson.teacher_id == teacher.pk
+    assert lesson.status == BookingStatus.CONFIRMED
+    assert local.weekday() == 2 and local.time() == dt.time(9)
+    assert lesson.end_at_utc - lesson.start_at_utc == dt.timedelta(minutes=45)
+    assert lesson.start_at_utc > session.end_at_utc
+    assert_all()
+
+
+# --- the templates docs/installation.rst tells a host to add ----------------------------------------
+
+INSTALLATION = EXAMPLES.parent / "installation.rst"
+
+
+def documented_templates() -> dict[str, str]:
+    """The ``html+django`` blocks of docs/installation.rst, by the path their first line names."""
+    blocks = re.findall(r"^\.\. code-block:: html\+django\n\n((?:   .*\n|\n)+)", INSTALLATION.read_text(),
+                        flags=re.MULTILINE)
+    templates = {}
+    for block in blocks:
+        text = "\n".join(line[3:] for line in block.splitlines()).strip() + "\n"
+        name = re.match(r"\{# templates/(\S+) #\}\n", text)
+        assert name is not None, text
+        templates[name.group(1)] = text
+    return templates
+
+
+@pytest.fixture
+def host_templates(tmp_path: Path, settings: Any) -> None:
+    for name, text in documented_templates().items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    # Only the documented templates: not tests/templates' own login page.
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+
+
+def test_the_installation_page_documents_a_login_and_a_logout_template() -> None:
+    assert set(documented_templates()) == {"registration/login.html", "liveclass_booking/base.html"}
+
+
+@pytest.mark.django_db
+def test_the_documented_login_template_logs_in_and_the_pages_then_offer_to_log_out(client, make_user, settings,
+                                                                                   host_templates) -> None:
+    make_user("alice")
+    page = client.get(reverse("liveclass_booking:my_bookings"))
+    assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+
+    login = client.get(page["Location"])
+    assert login.status_code == 200 and b'name="password"' in login.content
+    logged_in = client.post(page["Location"], {"username": "alice", "password": "pw",
+                                               "next": reverse("liveclass_booking:my_bookings")})
+    assert logged_in.status_code == 302 and logged_in["Location"] == reverse("liveclass_booking:my_bookings")
+
+    bookings = client.get(logged_in["Location"])
+    assert bookings.status_code == 200
+    assert f'action="{reverse("logout")}"'.encode() in bookings.content and b"Log out" in bookings.content
+    settings.LOGOUT_REDIRECT_URL = "login"
+    logged_out = client.post(reverse("logout"))
+    assert logged_out.status_code == 302 and logged_out["Location"] == reverse("login")
+    assert client.get(reverse("liveclass_booking:my_bookings")).status_code == 302

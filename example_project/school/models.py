@@ -64,6 +64,22 @@ class CreditEntry(models.Model):
         return f"{self.delta:+d} {self.get_reason_display()}"
 
 
+# --- The demo -------------------------------------------------------------------------------------
+
+
+class DemoSeeding(models.Model):
+    """When ``liveclass_demo`` seeded this database: a run that finds a row seeds nothing.
+
+    So rows deleted or edited since (in the admin, on the pages) stay deleted or edited; only
+    ``liveclass_demo --reset``, which empties the database first, seeds again.
+    """
+
+    seeded_at = models.DateTimeField("seeded at", default=now)
+
+    def __str__(self) -> str:
+        return f"demo data seeded at {self.seeded_at:%Y-%m-%d %H:%M} UTC"
+
+
 # --- The platform's tables before it adopted the booking app ---------------------------------------
 # Kept only so that migration 0003 can import their rows (see docs/legacy.rst). The old schema had
 # no unique constraints, so they may hold duplicates, overbooked classes and overlapping lessons.

@@ -2,13 +2,17 @@
 
 The feed is the one view without a login: a calendar program fetches it with the secret token in
 its address, so the token is the credential (see ``services.calendar`` and ``docs/calendar.rst``).
+Without the optional ``icalendar`` package each of them answers 404, its body naming the extra to install.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -23,6 +27,21 @@ from ._common import AuthenticatedRequest, render_page
 from .confirm import confirm_page
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+logger = logging.getLogger("django_liveclass_booking.calendar")
+
+
+def _missing_icalendar(request: HttpRequest) -> HttpResponse | None:
+    """A 404 whose body names the ``ics`` extra if ``icalendar`` is not installed, else None.
+
+    Not a 500: the site works, one optional part of it is not installed. The log tells the operator.
+    """
+    try:
+        ics.require_icalendar()
+    except ImproperlyConfigured as exc:
+        logger.warning("%s answered 404: %s", request.path, exc)
+        return HttpResponseNotFound(f"{exc}\n", content_type="text/plain; charset=utf-8")
+    return None
 
 
 def _calendar_response(body: bytes, *, filename: str, attachment: bool) -> HttpResponse:
@@ -43,7 +62,8 @@ def feed_settings(request: AuthenticatedRequest) -> HttpResponse:
     so it cannot be shown again later (regenerate to get a new one).
     """
     # Fail before issuing a token nobody could use.
-    ics.require_icalendar()
+    if (missing := _missing_icalendar(request)) is not None:
+        return missing
     feed_url = ""
     if request.method != "POST" and request.GET.get("confirm") == "revoke":
         back = reverse("liveclass_booking:calendar_feed")
@@ -82,7 +102,8 @@ def feed_settings(request: AuthenticatedRequest) -> HttpResponse:
 @require_safe
 def feed(request: HttpRequest, token: str) -> HttpResponse:
     """The iCalendar feed of the token's owner; 404 for an unknown or revoked token. No login."""
-    ics.require_icalendar()
+    if (missing := _missing_icalendar(request)) is not None:
+        return missing
     adapter = get_adapter()
     now = adapter.now()
     user = calendar_services.feed_user(token, now=now)
@@ -100,7 +121,8 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
 @require_safe
 def booking_ics(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """One booking as a ``booking-<pk>.ics`` download, for its student, its teacher or a manager (else 404)."""
-    ics.require_icalendar()
+    if (missing := _missing_icalendar(request)) is not None:
+        return missing
     user = request.user
     # 404, not 403, for someone else's booking: do not confirm that the booking exists.
     bookings = get_booking_model().objects.select_related("session", "teacher", "student")

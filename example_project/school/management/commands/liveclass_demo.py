@@ -1,13 +1,18 @@
 """Migrate and fill the example project with demo data; ``--serve`` then starts the development server.
 
-Running it again adds only what is missing, so a second run changes nothing. While it serves, a
-background thread runs ``process_due()`` every ``--sweep-every`` seconds, as a scheduler would in
-production: requests and offers expire, freed seats are offered, and reminders go out on their own.
+The data is seeded once: a later run finds the ``DemoSeeding`` row and adds nothing, so what a person
+deleted or changed since stays so. ``--reset`` empties the database and seeds it again. With
+``--serve`` the address is checked first, before anything is written. While it serves, a background
+thread runs ``process_due()`` every ``--sweep-every`` seconds, as a scheduler would in production:
+requests and offers expire, freed seats are offered, and reminders go out on their own; it stops
+with the server.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import socket
 import threading
 import traceback
 import zoneinfo
@@ -34,7 +39,7 @@ from django_liveclass_booking.models import (
     get_booking_model,
 )
 from school.adapter import add_credits
-from school.models import CreditAccount, CreditEntry, Lesson
+from school.models import CreditAccount, CreditEntry, DemoSeeding, Lesson
 
 ADDRESS = "127.0.0.1:8000"
 #: Seconds between two background runs of process_due() while --serve runs.
@@ -99,27 +104,36 @@ class Command(BaseCommand):
         parser.add_argument("--sweep-every", type=int, default=SWEEP_EVERY, metavar="SECONDS",
                             help=f"With --serve, run process_due() every SECONDS in the background "
                                  f"(default {SWEEP_EVERY}; 0: never).")
+        parser.add_argument("--reset", action="store_true",
+                            help="Empty the database (every row, the demo's and any other) and seed the demo anew.")
 
     created = 0
 
     def handle(self, *args: Any, serve: bool = False, address: str = ADDRESS, sweep_every: int = SWEEP_EVERY,
-               **options: Any) -> None:
+               reset: bool = False, **options: Any) -> None:
         if sweep_every < 0:
             raise CommandError(f"--sweep-every must be 0 or more seconds, not {sweep_every}.")
+        if serve:
+            # Before anything is written: a busy port found after seeding leaves a seeded database behind.
+            check_address_free(address)
         call_command("migrate", interactive=False, verbosity=options["verbosity"])
-        users = self.seed_users()
-        self.seed_availability(users)
-        self.seed_credits(users)
-        lessons = self.seed_lessons(users)
-        self.seed_bookings(users, lessons)
-        self.seed_waitlist(users, lessons)
-        self.seed_club(users)
-        self.seed_proposal(users)
-        tokens = self.seed_tokens(users)
-        if self.created:
-            self.stdout.write(self.style.SUCCESS(f"Created {self.created} demo objects."))
+        if reset:
+            call_command("flush", interactive=False, verbosity=0)
+            self.stdout.write("Emptied the database (--reset).")
+        seeded = DemoSeeding.objects.order_by("seeded_at").first()
+        if seeded is None:
+            tokens = self.seed()
+            DemoSeeding.objects.create()
+            if self.created:
+                self.stdout.write(self.style.SUCCESS(f"Created {self.created} demo objects."))
+            else:  # a database seeded before the demo kept a record of it
+                self.stdout.write("Nothing new: the demo data is already there.")
         else:
-            self.stdout.write("Nothing new: the demo data is already there.")
+            self.stdout.write(f"Nothing new: the demo data was seeded on {seeded.seeded_at:%Y-%m-%d %H:%M} UTC "
+                              f"and is not seeded again, so what was deleted or changed since stays so. "
+                              f"Run with --reset to start over.")
+            tokens = dict(Token.objects.filter(user__username__in=API_USERS)
+                          .values_list("user__username", "key"))
         self.stdout.write(f"Open http://{address}/ and log in as a student (s.ahmed, s.chen, s.kowalski, "
                           f"s.okafor) or a teacher (t.jones, m.garcia), password {DEMO_PASSWORD!r}; "
                           f"the admin is at http://{address}/admin/ as admin / admin.")
@@ -128,16 +142,43 @@ class Command(BaseCommand):
                               f"http://{address}/outbox/.")
         for username, key in tokens.items():
             self.stdout.write(f"API token for {username}: {key}")
-        self.stdout.write(f"Try the API: curl -H \"Authorization: Token {tokens[API_USERS[0]]}\" "
-                          f"http://{address}/api/sessions/ (its schema in Swagger UI: http://{address}/api-docs/).")
+        if API_USERS[0] in tokens:
+            self.stdout.write(f"Try the API: curl -H \"Authorization: Token {tokens[API_USERS[0]]}\" "
+                              f"http://{address}/api/sessions/ (its schema in Swagger UI: "
+                              f"http://{address}/api-docs/).")
         if serve:
-            if sweep_every:
-                self.stdout.write(f"process_due() runs every {sweep_every} s in the background.")
-                # A daemon: it ends with the server, whatever it is doing.
-                threading.Thread(target=sweep_forever, args=(sweep_every, self.stdout, self.stderr),
-                                 name="liveclass-sweep", daemon=True).start()
+            self.serve(address, sweep_every)
+
+    def seed(self) -> dict[str, str]:
+        """Every piece of the demo; the API tokens of ``API_USERS``."""
+        users = self.seed_users()
+        self.seed_availability(users)
+        self.seed_credits(users)
+        lessons = self.seed_lessons(users)
+        self.seed_bookings(users, lessons)
+        self.seed_waitlist(users, lessons)
+        self.seed_club(users)
+        self.seed_proposal(users)
+        return self.seed_tokens(users)
+
+    def serve(self, address: str, sweep_every: int) -> None:
+        """The development server, and beside it the sweep every ``sweep_every`` seconds until the server stops."""
+        stop = threading.Event()
+        sweep = None
+        if sweep_every:
+            self.stdout.write(f"process_due() runs every {sweep_every} s in the background.")
+            # A daemon as well: should the server end in a way that skips the finally below, the process still ends.
+            sweep = threading.Thread(target=sweep_forever, args=(sweep_every, self.stdout, self.stderr, stop),
+                                     name="liveclass-sweep", daemon=True)
+            sweep.start()
+        try:
             # Without the reloader: a reload would start this whole command again.
             call_command("runserver", address, use_reloader=False)
+        finally:
+            # Control-C ends runserver with SystemExit: the sweep stops with it, after its current run.
+            stop.set()
+            if sweep is not None:
+                sweep.join(timeout=60)
 
     def note(self, message: str) -> None:
         self.created += 1
@@ -300,6 +341,29 @@ class Command(BaseCommand):
             session.save(update_fields=["subject", "external_ref"])
         self.note(f"weekly {CLUB['title']!r} with {CLUB['teacher']}: {len(sessions)} sessions from "
                   f"{first:%a %d %b %H:%M} {tz_name}")
+
+
+def check_address_free(address: str) -> None:
+    """Raise ``CommandError`` unless the development server can listen on ``address`` (``[host:]port``).
+
+    The probe binds as runserver does (``SO_REUSEADDR``), so a port whose last connections are still
+    closing is not taken for busy, while one another server listens on is.
+    """
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if host == "0":
+        host = "0.0.0.0"  # as runserver reads it
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"--address {address!r}: give a port, or host:port such as {ADDRESS}.")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            reason = "another program is listening there" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise CommandError(f"Cannot serve on {address}: {reason}. Nothing was written; stop that program or "
+                               f"choose another address, e.g. --address 127.0.0.1:{int(port) + 1}.") from exc
 
 
 # --- the background sweep of --serve ------------------------------------------------------------------

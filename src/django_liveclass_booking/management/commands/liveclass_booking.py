@@ -1,11 +1,13 @@
 """``manage.py liveclass_booking JOB``.
 
 ``process`` runs the background sweep once (from cron, a timer or a worker); ``import_legacy``
-imports a legacy booking export (see :mod:`django_liveclass_booking.legacy`).
+imports a legacy booking export (see :mod:`django_liveclass_booking.legacy`). Django's common options
+(``-v``, ``--settings``, ``--traceback``...) are taken before or after the job's name.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 from typing import Any
@@ -21,13 +23,35 @@ class Command(BaseCommand):
             "'import_legacy' imports "
             "a legacy export (a dry run unless --apply).")
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # Django's common options (-v, --settings, --traceback, --no-color...), as add_base_argument adds them.
+        self.common_options: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
+    def add_base_argument(self, parser: CommandParser, *args: Any, **kwargs: Any) -> None:
+        super().add_base_argument(parser, *args, **kwargs)
+        if kwargs.get("action") != "version":
+            self.common_options.append((args, kwargs))
+
+    def add_job_parser(self, sub: Any, name: str, **kwargs: Any) -> CommandParser:
+        """A job's parser, taking Django's common options too: argparse hands everything after the job's
+        name to the job's parser, which would refuse them there."""
+        job_parser: CommandParser = sub.add_parser(name, **kwargs)
+        common = list(self.common_options)
+        if self.requires_system_checks:  # Django adds it with add_argument, not add_base_argument
+            common.append((("--skip-checks",), {"action": "store_true", "help": "Skip system checks."}))
+        for args, options in common:
+            # Given after the job, an option overrides the one given before it; absent, it leaves it be.
+            job_parser.add_argument(*args, **{**options, "default": argparse.SUPPRESS})
+        return job_parser
+
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="job", required=True, metavar="JOB")
-        process = sub.add_parser("process", help="Run everything that is due, once.")
+        process = self.add_job_parser(sub, "process", help="Run everything that is due, once.")
         process.add_argument("--now", help="Treat this ISO 8601 time (with offset) as now; for replays and tests.")
         process.add_argument("--json", action="store_true", help="Print the counts as JSON.")
-        imp = sub.add_parser("import_legacy", help="Import a legacy export: a JSON file or a folder of CSV files. "
-                             "A dry run unless --apply.")
+        imp = self.add_job_parser(sub, "import_legacy", help="Import a legacy export: a JSON file or a folder of "
+                                  "CSV files. A dry run unless --apply.")
         imp.add_argument("path", metavar="PATH", help="The export: a .json file, or a folder with sessions.csv, "
                          "bookings.csv and one_on_one_bookings.csv.")
         imp.add_argument("--apply", action="store_true", help="Write the import (in one transaction); "
@@ -60,6 +84,8 @@ class Command(BaseCommand):
         counts = services.process_due(now=now)
         if options.get("json"):
             self.stdout.write(json.dumps(counts, sort_keys=True))
+            return
+        if options["verbosity"] == 0:
             return
         self.stdout.write(
             f"Expired {counts['expired_requests']} request(s), {counts['expired_offers']} offer(s) and "

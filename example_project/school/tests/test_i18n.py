@@ -61,7 +61,9 @@ def test_the_five_languages_are_offered_and_the_switcher_posts_to_set_language()
     assert '<select id="school-language" name="language">' in page
     assert '<option value="es" lang="es" selected>Español</option>' in page
     assert '<html lang="es">' in page and "Iniciar sesión" in page and "Cuentas de demostración" in page
-    assert "<script" not in page and " style=" not in page
+    # No inline script or style: only the static script file.
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/liveclass_booking/liveclass_booking.js" defer>']
+    assert "<style" not in page and " style=" not in page
 
 
 def test_the_switcher_keeps_the_choice_in_a_cookie() -> None:
@@ -84,9 +86,9 @@ def test_booking_a_full_class_is_refused_in_spanish(full_class: Lesson) -> None:
     assert "no free seat" not in page
     # Dates follow the language too: Django's localisation names the day and month in Spanish.
     listing = client.get(reverse("liveclass_booking:session_list")).content.decode()
-    assert re.findall(r"<td>[^<]*2030[^<]*</td>", listing) == ["<td>mar 7 May 2030, 09:00–10:00</td>"]  # martes
+    assert re.findall(r"<td>[^<]*2030[^<]*</td>", listing) == ["<td>mar, 7 de mayo de 2030 a las 09:00–10:00 (UTC)</td>"]
     listing = client.get(reverse("liveclass_booking:session_list"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
-    assert re.findall(r"<td>[^<]*2030[^<]*</td>", listing) == ["<td>Di 7 Mai 2030, 09:00–10:00</td>"]
+    assert re.findall(r"<td>[^<]*2030[^<]*</td>", listing) == ["<td>Di, 7. Mai 2030 09:00–10:00 (UTC)</td>"]
 
 
 def test_a_host_code_reads_in_the_language_of_the_page() -> None:

@@ -213,6 +213,19 @@ def test_revoking_the_calendar_feed_asks_first(student: Any) -> None:
     assert not CalendarFeedToken.objects.live().filter(user=student).exists()
 
 
+
+def test_regenerating_the_calendar_feed_asks_first(student: Any) -> None:
+    client = login(student)
+    client.post(url("calendar_feed"), {"action": "issue"})
+    first = CalendarFeedToken.objects.live().get(user=student)
+    page = client.get(url("calendar_feed")).content.decode()
+    assert 'href="?confirm=regenerate"' in page and 'value="issue"' not in page
+    body = confirmation(client.get(url("calendar_feed"), {"confirm": "regenerate"}), url("calendar_feed"))
+    assert "Replace your calendar feed address with a new one?" in body and 'value="issue"' in body
+    assert CalendarFeedToken.objects.live().get(user=student) == first
+    client.post(url("calendar_feed"), {"action": "issue"})
+    assert CalendarFeedToken.objects.live().get(user=student) != first
+
 @pytest.fixture
 def weekly(student: Any, teacher: Any, open_week: None) -> BookingSeries:
     return services.create_series(student, teacher, first_start=soon(3, 11), duration=30,

@@ -579,3 +579,13 @@ def test_every_page_labels_its_inputs_and_heads_its_tables(tutor_client: Client,
         assert markup.headers >= markup.tables, target
         assert not markup.empty_buttons, target
 
+
+
+def test_zone_names_are_accepted_in_any_case_on_the_policy_and_availability_pages(tutor_client: Client,
+                                                                                  tutor: Any) -> None:
+    response = tutor_client.post(url("teacher_policy"), policy_data(tutor, timezone=" asia/TOKYO "))
+    assert response.status_code == 302
+    assert TeacherBookingPolicy.objects.get(teacher=tutor).timezone == "Asia/Tokyo"
+    response = tutor_client.post(url("teacher_availability"), window_data(timezone="europe/paris"))
+    assert response.status_code == 302
+    assert TeacherAvailability.objects.get(teacher=tutor).timezone == "Europe/Paris"

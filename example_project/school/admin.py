@@ -5,7 +5,7 @@ from django.http import HttpRequest
 
 from django_liveclass_booking.admin import LiveClassSessionAdmin
 
-from .models import CreditAccount, CreditEntry, Lesson
+from .models import CreditAccount, CreditEntry, Lesson, Profile
 
 
 @admin.register(Lesson)
@@ -47,3 +47,12 @@ class CreditAccountAdmin(admin.ModelAdmin):
     readonly_fields = ("balance",)
     raw_id_fields = ("student",)
     inlines = [CreditEntryInline]
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    """The time zone each person's pages use (set from their browser or the zone picker)."""
+
+    list_display = ("user", "timezone")
+    search_fields = ("user__username", "timezone")
+    raw_id_fields = ("user",)

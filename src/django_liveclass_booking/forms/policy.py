@@ -20,6 +20,7 @@ from ..models import ApprovalMode
 from ..models.policy import PER_PERIOD_LIMIT, TEN_YEARS_OF_DAYS, YEAR_OF_HOURS, YEAR_OF_MINUTES
 from ..models.validators import MAX_LESSON_DURATIONS, MAX_LESSON_MINUTES, validate_lesson_durations
 from ..services._engine.timezones import find_zone
+from ..zones import canonical_zone_name
 
 MINUTES, HOURS, DAYS = 1, 60, 24 * 60
 UNIT_NAMES = {MINUTES: gettext_lazy("minutes"), HOURS: gettext_lazy("hours"), DAYS: gettext_lazy("days")}
@@ -138,10 +139,11 @@ class PolicyForm(forms.Form):
 
     def clean_timezone(self) -> str:
         name = self.cleaned_data["timezone"].strip()
-        if find_zone(name) is None:
+        found = canonical_zone_name(name) or (name if find_zone(name) is not None else None)
+        if found is None:
             raise forms.ValidationError(_("%(name)s is not a known IANA timezone."), code="invalid_timezone",
                                         params={"name": name})
-        return name
+        return found
 
     def clean_lesson_durations(self) -> list[int]:
         parts = [p for p in self.cleaned_data["lesson_durations"].replace(",", " ").split() if p]

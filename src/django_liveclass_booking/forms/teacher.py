@@ -164,6 +164,16 @@ class WindowForm(forms.Form):
                                widget=forms.TextInput(attrs=TIMEZONE_INPUT),
                                help_text=gettext_lazy("Empty: the timezone of your booking policy."))
 
+    def clean_timezone(self) -> str:
+        name = self.cleaned_data["timezone"].strip()
+        if not name:
+            return ""
+        found = canonical_zone_name(name) or (name if find_zone(name) is not None else None)
+        if found is None:
+            raise ValidationError(_("%(name)s is not a known IANA timezone."), code="invalid_timezone",
+                                  params={"name": name})
+        return found
+
 
 class TimeOffForm(forms.Form):
     """A period without 1:1 lessons, typed in the viewer's timezone."""

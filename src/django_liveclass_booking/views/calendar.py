@@ -70,6 +70,12 @@ def feed_settings(request: AuthenticatedRequest) -> HttpResponse:
         return confirm_page(request, question=_("Revoke your calendar feed address?"), notes=[
             _("Calendar programs subscribed to it stop getting your bookings; you can make a new address later.")],
             hidden=[("action", "revoke")], action=back, yes=_("Yes, revoke"), keep=_("Keep it"), keep_url=back)
+    if request.method != "POST" and request.GET.get("confirm") == "regenerate":
+        back = reverse("liveclass_booking:calendar_feed")
+        return confirm_page(request, question=_("Replace your calendar feed address with a new one?"), notes=[
+            _("The old address stops working: calendar programs subscribed to it need the new one.")],
+            hidden=[("action", "issue")], action=back, yes=_("Yes, make a new address"), keep=_("Keep it"),
+            keep_url=back)
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "issue":

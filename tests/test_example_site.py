@@ -61,6 +61,8 @@ def log_in(browser: Browser, username: str) -> None:
     browser.driver.find_element(By.ID, "id_username").send_keys(username)
     browser.driver.find_element(By.ID, "id_password").send_keys("demo")
     browser.click("Log in", "button")
+    # A person with no zone yet: the first page sends the browser's and reloads; wait for that.
+    browser.wait_for_zone()
 
 
 def test_the_seeded_demo_serves_students_and_teachers(chromium: Any, demo_site: str, tmp_path: Path) -> None:  # noqa: F811

@@ -6,9 +6,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.test import Client
-from django.urls import reverse
-from django.utils import timezone
 
 from django_liveclass_booking import services
 from django_liveclass_booking.adapter import DefaultBookingAdapter
@@ -25,22 +22,9 @@ from django_liveclass_booking.models import (
 )
 from django_liveclass_booking.services import SYSTEM
 
+from .pages import login, soon, url
+
 pytestmark = pytest.mark.django_db
-
-
-def url(name: str, *args: Any) -> str:
-    return reverse(f"liveclass_booking:{name}", args=args)
-
-
-def soon(days: int = 3, hour: int = 10) -> dt.datetime:
-    day = timezone.now().astimezone(dt.UTC).date() + dt.timedelta(days=days)
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def confirmation(response: Any, action: str) -> str:

@@ -8,35 +8,16 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from django_liveclass_booking import services
-from django_liveclass_booking.adapter import TIMEZONE_SESSION_KEY
 from django_liveclass_booking.exceptions import PolicyViolation
 from django_liveclass_booking.models import TeacherBookingPolicy
 from django_liveclass_booking.templatetags.liveclass_booking import when
 
+from .pages import login, soon, url
+
 pytestmark = pytest.mark.django_db
-
-
-def url(name: str, *args: Any) -> str:
-    return reverse(f"liveclass_booking:{name}", args=args)
-
-
-def soon(days: int = 3, hour: int = 10) -> dt.datetime:
-    day = timezone.now().astimezone(dt.UTC).date() + dt.timedelta(days=days)
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
-
-
-def login(user: Any, zone: str | None = None) -> Client:
-    client = Client()
-    client.force_login(user)
-    if zone:
-        session = client.session
-        session[TIMEZONE_SESSION_KEY] = zone
-        session.save()
-    return client
 
 
 def page(client: Client, session: Any) -> str:

@@ -93,14 +93,20 @@ def teacher_list(request: AuthenticatedRequest) -> HttpResponse:
     return render_page(request, "liveclass_booking/student/teacher_list.html", {"rows": rows})
 
 
-def _lesson_page(request: AuthenticatedRequest, teacher: Any, form: LessonRequestForm | None = None) -> HttpResponse:
-    tz = viewer_timezone(request)
+def _week_search(request: AuthenticatedRequest, teacher: Any) -> tuple[SlotSearchForm, Any, int]:
+    """The week and lesson length asked for in the query string (``?week=&duration=``), checked."""
     durations = _policy_durations(teacher)
     search = SlotSearchForm(request.GET or None, durations=durations)
     week, duration = None, durations[0]
     if search.is_valid():
         week = search.cleaned_data["week"]
         duration = search.cleaned_data["duration"] or duration
+    return search, week, duration
+
+
+def _lesson_page(request: AuthenticatedRequest, teacher: Any, form: LessonRequestForm | None = None) -> HttpResponse:
+    tz = viewer_timezone(request)
+    search, week, duration = _week_search(request, teacher)
     form = form or LessonRequestForm(initial={"duration": duration})
     context = {
         "teacher": teacher, "search": search, "form": form, "duration": duration,
@@ -142,12 +148,7 @@ def create_series(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """
     teacher = get_object_or_404(_teachers(), pk=pk)
     tz = viewer_timezone(request)
-    durations = _policy_durations(teacher)
-    search = SlotSearchForm(request.GET or None, durations=durations)
-    week, duration = None, durations[0]
-    if search.is_valid():
-        week = search.cleaned_data["week"]
-        duration = search.cleaned_data["duration"] or duration
+    search, week, duration = _week_search(request, teacher)
     if request.method == "POST":
         form = SeriesForm(request.POST, tz=tz)
         if form.is_valid():

@@ -118,10 +118,13 @@ class TeacherBookingPolicy(TimeStampedModel):
     @classmethod
     def for_teacher(cls, teacher: Any) -> TeacherBookingPolicy:
         """The teacher's policy row, or an unsaved one holding the defaults. Takes a user or a pk."""
-        from ..services._engine import db
+        from ..services._engine import copies, db
 
         teacher_id = getattr(teacher, "pk", teacher)
         # Read where the services write and lock it: the services call this inside their transaction,
         # where a read replica (the router's db_for_read) would be outside it and may lag behind.
-        policy = next(iter(cls.objects.using(db.alias()).filter(teacher_id=teacher_id).order_by()[:1]), None)
+        if cls is TeacherBookingPolicy:
+            policy = copies.stored_row(teacher_id)  # a statement built once, not compiled per call
+        else:
+            policy = next(iter(cls.objects.using(db.alias()).filter(teacher_id=teacher_id).order_by()[:1]), None)
         return policy if policy is not None else cls(teacher_id=teacher_id, **cls.defaults())

@@ -11,10 +11,14 @@ row was read in the booking's own transaction, and no statement is added to a bo
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from typing import Any, NamedTuple
 
+from django.db import connections
+
+from ...conf import booking_settings
 from ...models import TeacherBookingPolicy
 from . import db
 
@@ -34,7 +38,10 @@ class StalePolicy(Exception):
     """The remembered copy no longer matches the stored row: book again with the row."""
 
 
+#: Per (alias, teacher): the stored row (None: none stored) and its revision, and for a teacher
+#: without a row the policy built from the defaults with the settings' defaults it was built from.
 _remembered: dict[tuple[str, Any], tuple[TeacherBookingPolicy | None, Any]] = {}
+_defaults: dict[tuple[str, Any], tuple[dict[str, Any], TeacherBookingPolicy]] = {}
 _lock = threading.Lock()
 
 
@@ -45,28 +52,77 @@ def remembered(teacher_id: Any) -> Copy:
     if found is None:
         return fresh(teacher_id)
     row, revision = found
-    # The defaults are built anew each time: they come from the settings, which may change.
-    policy = row if row is not None else TeacherBookingPolicy(teacher_id=teacher_id, **TeacherBookingPolicy.defaults())
-    return Copy(policy, teacher_id, revision)
+    return Copy(row if row is not None else _from_defaults(key), teacher_id, revision)
+
+
+def _from_defaults(key: tuple[str, Any]) -> TeacherBookingPolicy:
+    # Built again when the settings changed: the defaults come from them.
+    settings_defaults = booking_settings.DEFAULT_POLICY
+    built = _defaults.get(key)
+    if built is None or built[0] is not settings_defaults:
+        policy = TeacherBookingPolicy(teacher_id=key[1], **TeacherBookingPolicy.defaults())
+        with _lock:
+            _defaults[key] = built = (settings_defaults, policy)
+    return built[1]
 
 
 def fresh(teacher_id: Any) -> Copy:
     """Read the stored row (or its absence) and remember it."""
-    policy = TeacherBookingPolicy.for_teacher(teacher_id)
-    stored = policy.pk is not None
-    revision = policy.revision if stored else None
+    key = (db.alias(), teacher_id)
+    row = stored_row(teacher_id)
+    revision = row.revision if row is not None else None
     with _lock:
         if len(_remembered) >= LIMIT:
             _remembered.clear()
+            _defaults.clear()
         # The row itself is shared by this process's bookings: nothing may change a remembered row.
-        _remembered[(db.alias(), teacher_id)] = (policy if stored else None, revision)
-    return Copy(policy, teacher_id, revision)
+        _remembered[key] = (row, revision)
+        _defaults.pop(key, None)
+    return Copy(row if row is not None else _from_defaults(key), teacher_id, revision)
+
+
+@functools.cache
+def _reading(alias: str) -> tuple[str, tuple[str, ...], tuple[tuple[int, tuple[Any, ...], Any], ...]]:
+    """The SELECT of a teacher's policy row, built once per database: its text, the fields' attribute
+    names, and the converters of each column that has any (as the ORM's compiler applies them)."""
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    meta = TeacherBookingPolicy._meta
+    fields = meta.concrete_fields
+    teacher: Any = meta.get_field("teacher")
+    sql = (f"SELECT {', '.join(qn(str(f.column)) for f in fields)} FROM {qn(meta.db_table)} "
+           f"WHERE {qn(teacher.column)} = %s")
+    converters = []
+    for number, field in enumerate(fields):
+        column = field.get_col(meta.db_table)
+        found = (*connection.ops.get_db_converters(column), *column.get_db_converters(connection))
+        if found:
+            converters.append((number, found, column))
+    return sql, tuple(f.attname for f in fields), tuple(converters)
+
+
+def stored_row(teacher_id: Any) -> TeacherBookingPolicy | None:
+    """The teacher's stored policy row, read by a statement built once (see ``_reading``); None: no row."""
+    alias = db.alias()
+    connection = connections[alias]
+    sql, names, converters = _reading(alias)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [teacher_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for number, functions, column in converters:
+        for function in functions:
+            values[number] = function(values[number], column, connection)
+    return TeacherBookingPolicy.from_db(alias, names, values)
 
 
 def forget_all() -> None:
     """Empty this process's memory (a test suite rolling its database back between tests uses it)."""
     with _lock:
         _remembered.clear()
+        _defaults.clear()
 
 
 def still_current(copy: Copy) -> bool:

@@ -11,7 +11,6 @@ included, goes through ``get_db_prep_save`` as before.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
 
 from django.db import models
@@ -38,11 +37,26 @@ def _kind(field: Any, vendor: str) -> str:
     return ""
 
 
-@functools.cache
+#: Plans per (model, fields, vendor), found by the identity of the fields' tuple: the callers pass
+#: tuples built once, and hashing twenty fields per booking would cost more than the lookup saves.
+_plans: dict[tuple[Any, int, str], tuple[tuple[Any, ...], tuple[tuple[Any, bool, str], ...]]] = {}
+
+
+def _own_pre_save(field: Any) -> bool:
+    # A field's pre_save that does more than read the attribute: a timestamp, a monitor. A plain
+    # DateTimeField's (no auto_now, no auto_now_add) only reads it, as Field's does.
+    cls = type(field)
+    if cls is models.DateTimeField and not (field.auto_now or field.auto_now_add):
+        return False
+    return cls.pre_save is not models.Field.pre_save
+
+
 def _plan(model: Any, fields: tuple[Any, ...], vendor: str) -> tuple[tuple[Any, bool, str], ...]:
-    # Whether each field's pre_save is its own (a timestamp, a monitor) rather than Field's plain
-    # read of the attribute: only those are called.
-    return tuple((f, type(f).pre_save is not models.Field.pre_save, _kind(f, vendor)) for f in fields)
+    key = (model, id(fields), vendor)
+    found = _plans.get(key)
+    if found is None or found[0] is not fields:
+        found = _plans[key] = (fields, tuple((f, _own_pre_save(f), _kind(f, vendor)) for f in fields))
+    return found[1]
 
 
 def prepared(obj: Any, fields: tuple[Any, ...], connection: Any) -> list[Any]:

@@ -47,6 +47,7 @@ FORM_RE = re.compile(r'<form\b[^>]*\baction="([^"]+)"[^>]*>(.*?)</form>', re.S)
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SESSION_LINK_RE = re.compile(r'href="(/sessions/\d+/)"')
 BOOKING_LINK_RE = re.compile(r'href="(/bookings/\d+/)"')
+CANCEL_LINK_RE = re.compile(r'href="(/bookings/\d+/cancel/)"')
 ERROR_RE = re.compile(r'<ul class="errorlist[^>]*>\s*<li>(.*?)</li>', re.S)
 MESSAGE_ERROR_RE = re.compile(r'<li class="error">(.*?)</li>', re.S)
 
@@ -218,6 +219,9 @@ class Student(SiteUser):
             return
         self.think()
         page = self.page(random.choice(links), "booking page")
+        # The booking page links to the confirmation step, whose form does the cancelling.
+        confirm = CANCEL_LINK_RE.search(page or "")
+        page = confirm and self.page(confirm.group(1), "cancel confirmation")
         form = page and first_form(page, "/cancel/")
         if form:
             response = self.post(form[0], "cancel", form[1], {"reason": "Plans changed."},

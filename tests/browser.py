@@ -75,6 +75,8 @@ def chromium() -> Iterator[Any]:
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-quic", "--window-size=1200,900", f"--user-data-dir={profile}"):
         options.add_argument(flag)
+    # The console, where Chromium reports what the Content Security Policy refused (tests/csp.py).
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
     try:
@@ -149,6 +151,11 @@ class Browser:
         """How many pixels the page is wider than the window (it scrolls sideways when above 0)."""
         return int(self.driver.execute_script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+    def csp_refusals(self) -> list[str]:
+        """What the Content Security Policy refused since the last call (Chromium's console, emptied by reading)."""
+        return [entry["message"] for entry in self.driver.get_log("browser")
+                if "Content Security Policy" in entry["message"]]
 
     def axe_violations(self, source: str) -> list[str]:
         """axe-core's serious and critical findings on the current page."""

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The pages must work under a strict policy: no inline script or style (see tests/csp.py).
+    "tests.csp.StrictContentSecurityPolicyMiddleware",
 ]
 ROOT_URLCONF = "tests.urls"
 TEMPLATES = [

@@ -84,10 +84,12 @@ def check_pages(browser: Browser, paths: list[str], axe: str) -> list[str]:
     problems = []
     for path in paths:
         browser.driver.set_window_size(*PHONE)
+        browser.csp_refusals()  # forget the console of the pages before
         browser.get(f"/booking/{path}")
         if browser.overflow() > 0:
             problems.append(f"/booking/{path} is {browser.overflow()}px wider than a phone")
         problems += [f"/booking/{path}: {finding}" for finding in browser.axe_violations(axe)]
+        problems += [f"/booking/{path}: {refusal}" for refusal in browser.csp_refusals()]
         if path in SCREENSHOTS:
             browser.screenshot(f"{SCREENSHOTS[path]}-phone")
             browser.driver.set_window_size(*DESKTOP)

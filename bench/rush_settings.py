@@ -38,6 +38,8 @@ DATABASES = {
         "PORT": os.environ.get("LIVECLASS_RUSH_DB_PORT", "5432"),
         "CONN_MAX_AGE": 0,
         "DISABLE_SERVER_SIDE_CURSORS": True,
+        # Behind PgBouncer 1.18 in transaction pooling: nothing prepared, by psycopg or the package.
+        "OPTIONS": {"prepare_threshold": None},
     }
 }
 

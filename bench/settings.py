@@ -21,13 +21,15 @@ if DB == "postgres":
             "HOST": os.environ.get("LIVECLASS_PG_HOST", "127.0.0.1"),
             "PORT": os.environ.get("LIVECLASS_PG_PORT", "5432"),
             "TEST": {"NAME": NAME},
-            # LIVECLASS_BENCH_SERVER_BINDING=1: psycopg binds parameters on the server. Django
-            # prepares nothing unless asked: LIVECLASS_BENCH_PREPARE_THRESHOLD=5 makes psycopg prepare
-            # a statement from its fifth run, as the raw baseline's connection (psycopg's defaults) does.
+            # LIVECLASS_BENCH_SERVER_BINDING=1: psycopg binds parameters on the server.
+            # LIVECLASS_BENCH_PREPARE_THRESHOLD=5 makes psycopg prepare a statement from its fifth run,
+            # as the raw baseline's connection (psycopg's defaults) does. Without either, the OPTIONS
+            # are Django's defaults (no prepare_threshold key at all: the package then prepares its
+            # booking statement itself, see PREPARE_STATEMENTS).
             "OPTIONS": {
-                "server_side_binding": os.environ.get("LIVECLASS_BENCH_SERVER_BINDING") == "1",
-                "prepare_threshold": int(os.environ["LIVECLASS_BENCH_PREPARE_THRESHOLD"])
-                if os.environ.get("LIVECLASS_BENCH_PREPARE_THRESHOLD") else None,
+                **({"server_side_binding": True} if os.environ.get("LIVECLASS_BENCH_SERVER_BINDING") == "1" else {}),
+                **({"prepare_threshold": int(os.environ["LIVECLASS_BENCH_PREPARE_THRESHOLD"])}
+                   if os.environ.get("LIVECLASS_BENCH_PREPARE_THRESHOLD") else {}),
             },
         }
     }

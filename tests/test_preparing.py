@@ -20,8 +20,9 @@ from django_liveclass_booking.services._engine import preparing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PREPARES = connection.vendor == "postgresql" and connection.settings_dict["OPTIONS"].get(
-    "server_side_binding") is not True
+OPTIONS = connection.settings_dict["OPTIONS"]
+PREPARES = (connection.vendor == "postgresql" and OPTIONS.get("server_side_binding") is not True
+            and not ("prepare_threshold" in OPTIONS and OPTIONS["prepare_threshold"] is None))
 
 
 def _kinds(queries: list[dict[str, Any]]) -> list[str]:
@@ -129,3 +130,20 @@ def test_forgetting_refusals_prepares_again(make_user, make_session, now):
     connection.close()
     _booking, sent = _book(make_user, session, now)
     assert ("PREPARE" in sent) is PREPARES
+
+
+def test_a_database_told_never_to_prepare_gets_nothing_prepared(make_user, make_session, now):
+    session = make_session(capacity=5)
+    options = connection.settings_dict["OPTIONS"]
+    had, before = "prepare_threshold" in options, options.get("prepare_threshold")
+    options["prepare_threshold"] = None  # as a host behind PgBouncer in transaction pooling writes it
+    try:
+        assert preparing.usable(connection) is False
+        booking, sent = _book(make_user, session, now)
+    finally:
+        if had:
+            options["prepare_threshold"] = before
+        else:
+            del options["prepare_threshold"]
+    assert _stored(booking).status == BookingStatus.CONFIRMED
+    assert not {"PREPARE", "EXECUTE"} & set(sent)

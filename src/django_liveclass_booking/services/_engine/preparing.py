@@ -11,6 +11,8 @@ Only where that is safe:
   is sent again whole, while a refusal inside a transaction would abort it;
 - with client-side binding: a host that sets ``OPTIONS["server_side_binding"]`` prepares through
   psycopg's ``prepare_threshold`` instead;
+- unless the database's ``OPTIONS`` say ``"prepare_threshold": None``: a host that tells psycopg
+  never to prepare (as behind PgBouncer in transaction pooling) gets nothing prepared here either;
 - while the server keeps what the connection prepared. A pooler that hands a client's statements to
   different server connections (PgBouncer in transaction pooling) answers with "prepared statement
   does not exist" or "already exists"; the statement then goes out whole, and this process prepares
@@ -63,10 +65,13 @@ def fetch_one(connection: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) 
 
 
 def usable(connection: BaseDatabaseWrapper) -> bool:
-    """Whether a statement on ``connection`` is prepared: PostgreSQL, client-side binding, autocommit."""
+    """Whether a statement on ``connection`` is prepared: PostgreSQL, client-side binding, autocommit,
+    and the host did not write ``"prepare_threshold": None`` (never prepare) in the database's OPTIONS."""
+    options = connection.settings_dict["OPTIONS"]
     return (connection.vendor == "postgresql" and booking_settings.PREPARE_STATEMENTS
             and connection.alias not in _refused
-            and connection.settings_dict["OPTIONS"].get("server_side_binding") is not True
+            and options.get("server_side_binding") is not True
+            and not ("prepare_threshold" in options and options["prepare_threshold"] is None)
             and not connection.in_atomic_block and connection.get_autocommit())
 
 

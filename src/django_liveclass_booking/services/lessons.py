@@ -44,8 +44,7 @@ def available_slots(
                                             start=range_start, end=range_start + length, now=current,
                                             policy=policy))
     buffer = dt.timedelta(minutes=policy.buffer_minutes)
-    busy = list(calendar.busy_sessions(teacher, range_start - buffer, range_end + buffer, current)
-                .values_list("start_at_utc", "end_at_utc"))
+    busy = calendar.busy_sessions(teacher, range_start - buffer, range_end + buffer, current)
     return availability.free_slots(
         range_start=range_start, range_end=range_end, duration=length,
         step=dt.timedelta(minutes=booking_settings.SLOT_STEP_MINUTES), windows=calendar.windows(teacher),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 
 from ...exceptions import BookingError, NotAllowed
-from . import db
+from . import db, reads
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs
@@ -42,7 +42,7 @@ def require_actor(actor: Any) -> None:
     if is_system(actor):
         return
     if (actor is None or getattr(actor, "is_authenticated", False) is not True or getattr(actor, "pk", None) is None
-            or not isinstance(actor, get_user_model()) or not stored_users().filter(pk=actor.pk).exists()):
+            or not isinstance(actor, get_user_model()) or not reads.stored_user_pks({actor.pk})):
         raise NotAllowed("This action needs a signed-in user (or services.SYSTEM) as the actor.")
 
 
@@ -74,7 +74,7 @@ def require_users(*, stored: bool = True, **users: Any) -> None:
             raise invalid_user(role)
     if not stored:
         return
-    found = set(stored_users().filter(pk__in={user.pk for user in users.values()}).values_list("pk", flat=True))
+    found = reads.stored_user_pks({user.pk for user in users.values()})
     for role, user in users.items():
         if user.pk not in found:
             raise invalid_user(role)

@@ -6,47 +6,34 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 
 from ...conf import booking_settings
 from ...exceptions import BookingError, PolicyViolation, SlotUnavailable
-from ...models import (
-    BookingStatus,
-    SessionKind,
-    SessionStatus,
-    TeacherAvailability,
-    TeacherTimeOff,
-    get_booking_model,
-    get_session_model,
-)
 from ...policy import BookingRequest
 from ...policy.rules import LessonDurationRule
-from . import availability, db, expiry, locks
+from . import availability, expiry, locks, reads
+
+
+def _pk(teacher: Any) -> Any:
+    return getattr(teacher, "pk", teacher)
 
 
 def windows(teacher: Any) -> list[availability.Window] | None:
     """The teacher's weekly windows, or None when availability is not required."""
     if not booking_settings.REQUIRE_AVAILABILITY:
         return None
-    return [
-        availability.Window(w.weekday, w.start_time, w.end_time, w.timezone)
-        for w in TeacherAvailability.objects.using(db.alias()).filter(teacher=teacher)
-    ]
+    return [availability.Window(*row) for row in reads.windows(_pk(teacher))]
 
 
 def time_off(teacher: Any, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
-    return list(TeacherTimeOff.objects.using(db.alias()).filter(teacher=teacher, start_at_utc__lt=end,
-                                                                end_at_utc__gt=start)
-                .values_list("start_at_utc", "end_at_utc"))
+    return reads.time_off(_pk(teacher), start, end)
 
 
-def busy_sessions(teacher: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> Any:
-    """The teacher's scheduled sessions meeting [start, end), but not 1:1 requests past their expiry."""
-    due_lesson = Q(kind=SessionKind.ONE_ON_ONE, bookings__status=BookingStatus.PENDING, bookings__expires_at__lte=now)
-    return (
-        get_session_model().objects.using(db.alias()).filter(teacher=teacher, status=SessionStatus.SCHEDULED)
-        .overlapping(start, end).exclude(due_lesson)
-    )
+def busy_sessions(teacher: Any, start: dt.datetime, end: dt.datetime,
+                  now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """(start, end) of the teacher's scheduled sessions meeting [start, end), but not of 1:1 requests
+    past their expiry."""
+    return [(a, b) for _session, a, b in reads.busy(_pk(teacher), start, end, now=now)]
 
 
 def refuse_duration(request: BookingRequest) -> None:
@@ -70,13 +57,10 @@ def calendar_refusal(teacher: Any, policy: Any, start: dt.datetime, end: dt.date
         return SlotUnavailable(code="outside_availability",
                                params={"start": start.isoformat(), "end": end.isoformat()})
     buffer = dt.timedelta(minutes=policy.buffer_minutes)
-    busy = busy_sessions(teacher, start - buffer, end + buffer, now)
-    if excluding is not None:
-        busy = busy.exclude(pk=excluding)
-    clash = busy.values_list("pk", flat=True).first()
-    if clash is not None:
+    clash = reads.busy(_pk(teacher), start - buffer, end + buffer, now=now, excluding=excluding, first=True)
+    if clash:
         return SlotUnavailable(code="teacher_unavailable",
-                               params={"conflicting_session": clash, "buffer_minutes": policy.buffer_minutes})
+                               params={"conflicting_session": clash[0][0], "buffer_minutes": policy.buffer_minutes})
     return None
 
 
@@ -85,16 +69,9 @@ def ensure_teacher_free(teacher: Any, start: dt.datetime, end: dt.datetime, *, e
 
     ``excluding``: the primary key of a session being moved.
     """
-    clash = (
-        get_session_model().objects.using(db.alias()).filter(teacher=teacher, status=SessionStatus.SCHEDULED)
-        .overlapping(start, end).exclude(pk=excluding)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if clash is not None:
-        raise SlotUnavailable(
-            code="teacher_unavailable", params={"conflicting_session": clash},
-        )
+    clash = reads.busy(_pk(teacher), start, end, now=None, excluding=excluding, first=True)
+    if clash:
+        raise SlotUnavailable(code="teacher_unavailable", params={"conflicting_session": clash[0][0]})
 
 
 def expire_due_lessons_near(teacher: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
@@ -104,10 +81,7 @@ def expire_due_lessons_near(teacher: Any, start: dt.datetime, end: dt.datetime, 
     a new session never meets them (nor PostgreSQL's exclusion constraint). Lock order: teacher
     row, then their sessions by ascending pk.
     """
-    due = list(get_booking_model().objects.using(db.alias()).due_to_expire(now)
-               .filter(teacher=teacher, kind=SessionKind.ONE_ON_ONE)
-               .filter(start_at_utc__lt=end, end_at_utc__gt=start)
-               .values_list("session_id", flat=True))
+    due = reads.due_lesson_sessions(_pk(teacher), start, end, now)
     if due:
         locks.lock_sessions(due)
         expiry.expire_due_in_sessions(due, now)

@@ -20,7 +20,7 @@ from django.db import connections
 
 from ...conf import booking_settings
 from ...models import TeacherBookingPolicy
-from . import db
+from . import db, reads
 
 #: Copies kept per process; past this the memory is emptied and fills again as teachers book.
 LIMIT = 4096
@@ -82,9 +82,9 @@ def fresh(teacher_id: Any) -> Copy:
 
 
 @functools.cache
-def _reading(alias: str) -> tuple[str, tuple[str, ...], tuple[tuple[int, tuple[Any, ...], Any], ...]]:
-    """The SELECT of a teacher's policy row, built once per database: its text, the fields' attribute
-    names, and the converters of each column that has any (as the ORM's compiler applies them)."""
+def _reading(alias: str, lock: bool) -> tuple[str, tuple[str, ...]]:
+    """The SELECT of a teacher's policy row, built once per database: its text and the fields'
+    attribute names. ``lock``: the row locked as ``select_for_update()`` would."""
     connection = connections[alias]
     qn = connection.ops.quote_name
     meta = TeacherBookingPolicy._meta
@@ -92,29 +92,23 @@ def _reading(alias: str) -> tuple[str, tuple[str, ...], tuple[tuple[int, tuple[A
     teacher: Any = meta.get_field("teacher")
     sql = (f"SELECT {', '.join(qn(str(f.column)) for f in fields)} FROM {qn(meta.db_table)} "
            f"WHERE {qn(teacher.column)} = %s")
-    converters = []
-    for number, field in enumerate(fields):
-        column = field.get_col(meta.db_table)
-        found = (*connection.ops.get_db_converters(column), *column.get_db_converters(connection))
-        if found:
-            converters.append((number, found, column))
-    return sql, tuple(f.attname for f in fields), tuple(converters)
+    if lock and connection.features.has_select_for_update:
+        sql += f" {connection.ops.for_update_sql()}"
+    return sql, tuple(f.attname for f in fields)
 
 
-def stored_row(teacher_id: Any) -> TeacherBookingPolicy | None:
-    """The teacher's stored policy row, read by a statement built once (see ``_reading``); None: no row."""
+def stored_row(teacher_id: Any, *, lock: bool = False) -> TeacherBookingPolicy | None:
+    """The teacher's stored policy row, read by a statement built once (see ``_reading``); None: no row.
+    ``lock``: its row locked until the transaction ends."""
     alias = db.alias()
     connection = connections[alias]
-    sql, names, converters = _reading(alias)
+    sql, names = _reading(alias, lock)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [teacher_id])
+        cursor.execute(sql, [reads.param(TeacherBookingPolicy, "teacher", teacher_id, connection)])
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
-    for number, functions, column in converters:
-        for function in functions:
-            values[number] = function(values[number], column, connection)
+    values = reads.converted([row], reads.converters(TeacherBookingPolicy, names, alias), connection)[0]
     return TeacherBookingPolicy.from_db(alias, names, values)
 
 

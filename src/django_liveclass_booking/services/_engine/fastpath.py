@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from django.db import connections
 from django.db.models import NOT_PROVIDED, Model, signals
+from django.db.models.fields import AutoFieldMixin
 from django.db.models.sql import InsertQuery, UpdateQuery
 from model_utils.models import TimeStampedModel
 
@@ -36,15 +37,18 @@ def available(model: type[Model]) -> bool:
 
 def plain(model: type[Model]) -> bool:
     """Whether a row of ``model`` may be written by a statement of ours instead of ``save()``: the model
-    neither overrides ``save()`` nor has ``pre_save``/``post_save`` receivers or database defaults."""
+    neither overrides ``save()`` nor has ``pre_save``/``post_save`` receivers or database defaults, and
+    its primary key is an auto field."""
     return (_plain_class(model) and not signals.pre_save.has_listeners(model)
             and not signals.post_save.has_listeners(model))
 
 
 @functools.cache
 def _plain_class(model: type[Model]) -> bool:
+    # The key must come from the database (an auto field): the statements leave it out of the INSERT.
     fields = model._meta.concrete_fields
-    return model.save is TimeStampedModel.save and all(f.db_default is NOT_PROVIDED for f in fields)
+    return (model.save is TimeStampedModel.save and isinstance(model._meta.pk, AutoFieldMixin)
+            and all(f.db_default is NOT_PROVIDED for f in fields))
 
 
 def _cast_type(field: Any, connection: Any) -> str:

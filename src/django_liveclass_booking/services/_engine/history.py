@@ -84,7 +84,7 @@ def insert_new(booking: Any, now: dt.datetime, event: Event | None = None) -> No
     if fastpath.available(type(booking)):
         fastpath.insert_with_event(booking, first_event_values(booking, now, event))
     elif fastpath.plain(type(booking)):
-        statements.insert_booking(booking)
+        statements.insert_row(booking)
         statements.insert_event(booking.pk, first_event_values(booking, now, event))
     else:
         booking.save(force_insert=True, using=db.alias())

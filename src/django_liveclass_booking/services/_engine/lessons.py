@@ -15,7 +15,7 @@ from ...models import (
     get_session_model,
 )
 from ...policy import BookingRequest, evaluate
-from . import calendar, db, expiry, history, locks, places, seats, transitions
+from . import calendar, db, expiry, fastpath, history, locks, places, seats, statements, transitions
 from .events import send_after_commit
 
 
@@ -39,7 +39,10 @@ def request(student: Any, teacher: Any, start: dt.datetime, end: dt.datetime, le
         teacher=teacher, kind=SessionKind.ONE_ON_ONE, start_at_utc=start, end_at_utc=end,
         duration_minutes=length, timezone_snapshot=policy.timezone))
     transitions.begin(session, SessionStatus.SCHEDULED, now)
-    session.save(force_insert=True, using=using)
+    if fastpath.plain(Session):
+        statements.insert_row(session)
+    else:
+        session.save(force_insert=True, using=using)
     # django-stubs types the swappable foreign key as the default session model, not the abstract one.
     booking = Booking(  # type: ignore[misc]
         session=session, student=student, teacher=teacher, kind=SessionKind.ONE_ON_ONE,

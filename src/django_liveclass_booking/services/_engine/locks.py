@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Subquery
 
 from ...models import TeacherBookingPolicy, get_booking_model, get_session_model
-from . import db
+from . import copies, db, reads
 
 
 class LockOutsideTransaction(RuntimeError):
@@ -33,8 +33,7 @@ def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
     require_transaction()
     teacher_id = getattr(teacher, "pk", teacher)
     using = db.alias()
-    qs = TeacherBookingPolicy.objects.using(using).select_for_update()
-    policy = qs.filter(teacher_id=teacher_id).first()
+    policy = copies.stored_row(teacher_id, lock=True)
     if policy is not None:
         return policy
     # An upsert, not INSERT-then-catch: racing plain INSERTs of one key deadlock on InnoDB (each
@@ -47,13 +46,16 @@ def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
         unique_fields=["teacher"] if features.supports_update_conflicts_with_target else None,
         update_fields=["teacher"],
     )
-    return qs.get(teacher_id=teacher_id)
+    stored = copies.stored_row(teacher_id, lock=True)
+    if stored is None:  # just written by this transaction: only a broken router could lose it
+        raise TeacherBookingPolicy.DoesNotExist(f"No policy row for teacher {teacher_id!r} after writing it.")
+    return stored
 
 
 def lock_session(session_pk: Any) -> Any:
     """Lock one session row (``SELECT ... FOR UPDATE``) and return it, or None if it is gone."""
     require_transaction()
-    return get_session_model().objects.using(db.alias()).select_for_update().filter(pk=session_pk).first()
+    return reads.locked_session(pk=session_pk)
 
 
 def lock_session_of_booking(booking: Any) -> Any:
@@ -64,9 +66,7 @@ def lock_session_of_booking(booking: Any) -> Any:
     booking holds now, never the one it held when the copy was read.
     """
     require_transaction()
-    using = db.alias()
-    stored = get_booking_model().objects.using(using).filter(pk=booking.pk).values("session_id")[:1]
-    session = get_session_model().objects.using(using).select_for_update().filter(pk=Subquery(stored)).first()
+    session = reads.locked_session(booking_pk=booking.pk)
     if session is not None and (booking.session_id, booking.start_at_utc, booking.end_at_utc) != (
             session.pk, session.start_at_utc, session.end_at_utc):
         booking.session_id, booking.start_at_utc, booking.end_at_utc = (

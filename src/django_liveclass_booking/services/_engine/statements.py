@@ -106,11 +106,15 @@ def seats_taken(session_pk: Any, *, lock: bool = False) -> int | None:
 
 @functools.cache
 def _insert_sql(model: Any, alias: str) -> tuple[str, tuple[Any, ...]]:
-    qn = connections[alias].ops.quote_name
+    connection = connections[alias]
+    qn = connection.ops.quote_name
     meta = model._meta
     fields = tuple(f for f in meta.concrete_fields if not f.primary_key and not f.generated)
-    return (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})"), fields
+    sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    if connection.vendor == "postgresql":  # its driver's lastrowid is no row's key
+        sql += f" RETURNING {qn(meta.pk.column)}"
+    return sql, fields
 
 
 def _insert(model: Any, values: list[Any]) -> Any:
@@ -118,17 +122,19 @@ def _insert(model: Any, values: list[Any]) -> Any:
     sql, _fields = _insert_sql(model, connection.alias)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
+        if connection.vendor == "postgresql":
+            return cursor.fetchone()[0]
         return connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
 
 
-def insert_booking(booking: Any) -> None:
-    """INSERT a new booking of a plain model (``fastpath.plain``), as ``save()`` would, and give it its pk.
-    Not on PostgreSQL, where ``fastpath`` inserts it with its first event."""
+def insert_row(obj: Any) -> None:
+    """INSERT a new row of a plain model (``fastpath.plain``), as ``save(force_insert=True)`` would, and
+    give it its pk. (A booking on PostgreSQL goes in with its first event, by ``fastpath``.)"""
     connection = db.connection()
-    model = booking.__class__
+    model = obj.__class__
     _sql, fields = _insert_sql(model, connection.alias)
-    booking.pk = _insert(model, prepared(booking, fields, connection))
-    booking._state.adding, booking._state.db = False, connection.alias
+    obj.pk = _insert(model, prepared(obj, fields, connection))
+    obj._state.adding, obj._state.db = False, connection.alias
 
 
 def insert_event(booking_pk: Any, event: dict[str, Any]) -> None:

@@ -1,0 +1,229 @@
+"""A teacher's calendar read by statements built once per process, for every database.
+
+Checking a 1:1 request, a move or a new class reads the teacher's windows, time off, the sessions
+in the way and the requests due to expire. Built through the ORM (filters, the compiler) each read
+cost more CPU than the database spent answering it. As ``statements`` does for the seat claim, the
+text is built here once per models and database; a call converts only its values, and the rows come
+back through the converters the ORM itself applies to those columns. They mean what the querysets
+they replace meant; the calendar's tests run through them on every database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from ...models import (
+    BookingStatus,
+    SessionKind,
+    SessionStatus,
+    TeacherAvailability,
+    TeacherTimeOff,
+    get_booking_model,
+    get_session_model,
+)
+from . import db
+
+Converters = tuple[tuple[int, tuple[Any, ...], Any], ...]
+
+
+@functools.cache
+def converters(model: Any, names: tuple[str, ...], alias: str) -> Converters:
+    """For the columns of ``names`` (in that order) of ``model``: the position, the converters and the
+    column of each that has any, as the ORM's compiler applies them to a row read."""
+    connection = connections[alias]
+    meta = model._meta
+    found = []
+    for number, name in enumerate(names):
+        column = meta.get_field(name).get_col(meta.db_table)
+        functions = (*connection.ops.get_db_converters(column), *column.get_db_converters(connection))
+        if functions:
+            found.append((number, functions, column))
+    return tuple(found)
+
+
+def converted(rows: Sequence[Sequence[Any]], found: Converters, connection: BaseDatabaseWrapper) -> list[list[Any]]:
+    """``rows`` as the ORM would hand them out: each value through its column's converters."""
+    out = []
+    for row in rows:
+        values = list(row)
+        for number, functions, column in found:
+            for function in functions:
+                values[number] = function(values[number], column, connection)
+        out.append(values)
+    return out
+
+
+def param(model: Any, name: str, value: Any, connection: BaseDatabaseWrapper) -> Any:
+    """``value`` for a comparison with the field ``name`` of ``model``, converted as a lookup converts its
+    right-hand side (a foreign key's value by its target field)."""
+    return model._meta.get_field(name).get_db_prep_value(value, connection, prepared=False)
+
+
+def _fetch(sql: str, params: list[Any], model: Any, names: tuple[str, ...]) -> list[list[Any]]:
+    connection = db.connection()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return converted(rows, converters(model, names, connection.alias), connection)
+
+
+def _qn(alias: str) -> Any:
+    return connections[alias].ops.quote_name
+
+
+def _col(meta: Any, name: str, qn: Any) -> str:
+    return f"{qn(meta.db_table)}.{qn(meta.get_field(name).column)}"
+
+
+_WINDOW = ("weekday", "start_time", "end_time", "timezone")
+
+
+@functools.cache
+def _windows_sql(alias: str) -> str:
+    qn, meta = _qn(alias), TeacherAvailability._meta
+    return (f"SELECT {', '.join(_col(meta, n, qn) for n in _WINDOW)} FROM {qn(meta.db_table)} "
+            f"WHERE {_col(meta, 'teacher', qn)} = %s "
+            f"ORDER BY {_col(meta, 'weekday', qn)}, {_col(meta, 'start_time', qn)}")
+
+
+def windows(teacher_id: Any) -> list[list[Any]]:
+    """(weekday, start_time, end_time, timezone) of each of the teacher's weekly windows."""
+    connection = db.connection()
+    return _fetch(_windows_sql(connection.alias),
+                  [param(TeacherAvailability, "teacher", teacher_id, connection)], TeacherAvailability, _WINDOW)
+
+
+_SPAN = ("start_at_utc", "end_at_utc")
+
+
+@functools.cache
+def _time_off_sql(alias: str) -> str:
+    qn, meta = _qn(alias), TeacherTimeOff._meta
+    return (f"SELECT {', '.join(_col(meta, n, qn) for n in _SPAN)} FROM {qn(meta.db_table)} "
+            f"WHERE {_col(meta, 'teacher', qn)} = %s AND {_col(meta, 'start_at_utc', qn)} < %s "
+            f"AND {_col(meta, 'end_at_utc', qn)} > %s ORDER BY {_col(meta, 'start_at_utc', qn)}")
+
+
+def time_off(teacher_id: Any, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The teacher's time off meeting [start, end), as (start, end) pairs."""
+    connection, model = db.connection(), TeacherTimeOff
+    params = [param(model, "teacher", teacher_id, connection), param(model, "start_at_utc", end, connection),
+              param(model, "end_at_utc", start, connection)]
+    return [(a, b) for a, b in _fetch(_time_off_sql(connection.alias), params, model, _SPAN)]
+
+
+@functools.cache
+def _busy_sql(session_model: Any, booking_model: Any, alias: str, *, due_free: bool, excluding: bool,
+              first: bool) -> str:
+    qn, s, b = _qn(alias), session_model._meta, booking_model._meta
+    pk = f"{qn(s.db_table)}.{qn(s.pk.column)}"
+    sql = (f"SELECT {pk}, {_col(s, 'start_at_utc', qn)}, {_col(s, 'end_at_utc', qn)} FROM {qn(s.db_table)} "
+           f"WHERE {_col(s, 'teacher', qn)} = %s AND {_col(s, 'status', qn)} = %s "
+           f"AND {_col(s, 'start_at_utc', qn)} < %s AND {_col(s, 'end_at_utc', qn)} > %s")
+    if excluding:
+        sql += f" AND {pk} <> %s"
+    if due_free:
+        # A 1:1 lesson whose request is pending past its expiry no longer holds the time.
+        sql += (f" AND NOT ({_col(s, 'kind', qn)} = %s AND EXISTS (SELECT 1 FROM {qn(b.db_table)} "
+                f"WHERE {_col(b, 'session', qn)} = {pk} AND {_col(b, 'status', qn)} = %s "
+                f"AND {_col(b, 'expires_at', qn)} <= %s))")
+    sql += f" ORDER BY {_col(s, 'start_at_utc', qn)}, {pk}"
+    return sql + (" LIMIT 1" if first else "")
+
+
+def busy(teacher_id: Any, start: dt.datetime, end: dt.datetime, *, now: dt.datetime | None,
+         excluding: Any = None, first: bool = False) -> list[tuple[Any, dt.datetime, dt.datetime]]:
+    """The teacher's scheduled sessions meeting [start, end) as (pk, start, end), by start.
+
+    ``now``: leave out 1:1 lessons whose pending request is past its expiry at ``now`` (None: count
+    every scheduled session). ``excluding``: the pk of a session left out (one being moved).
+    ``first``: only the earliest.
+    """
+    connection = db.connection()
+    Session, Booking = get_session_model(), get_booking_model()
+    params = [param(Session, "teacher", teacher_id, connection), SessionStatus.SCHEDULED.value,
+              param(Session, "start_at_utc", end, connection), param(Session, "end_at_utc", start, connection)]
+    if excluding is not None:
+        params.append(param(Session, Session._meta.pk.name, excluding, connection))
+    if now is not None:
+        params += [SessionKind.ONE_ON_ONE.value, BookingStatus.PENDING.value,
+                   param(Booking, "expires_at", now, connection)]
+    sql = _busy_sql(Session, Booking, connection.alias, due_free=now is not None, excluding=excluding is not None,
+                    first=first)
+    names = (Session._meta.pk.name, *_SPAN)
+    return [(pk, a, b) for pk, a, b in _fetch(sql, params, Session, names)]
+
+
+@functools.cache
+def _due_sql(booking_model: Any, alias: str) -> str:
+    qn, b = _qn(alias), booking_model._meta
+    return (f"SELECT {_col(b, 'session', qn)} FROM {qn(b.db_table)} "
+            f"WHERE {_col(b, 'teacher', qn)} = %s AND {_col(b, 'kind', qn)} = %s AND {_col(b, 'status', qn)} = %s "
+            f"AND {_col(b, 'expires_at', qn)} <= %s "
+            f"AND {_col(b, 'start_at_utc', qn)} < %s AND {_col(b, 'end_at_utc', qn)} > %s")
+
+
+def due_lesson_sessions(teacher_id: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> list[Any]:
+    """The sessions of the teacher's 1:1 requests meeting [start, end) and pending past their expiry."""
+    connection, Booking = db.connection(), get_booking_model()
+    params = [param(Booking, "teacher", teacher_id, connection), SessionKind.ONE_ON_ONE.value,
+              BookingStatus.PENDING.value, param(Booking, "expires_at", now, connection),
+              param(Booking, "start_at_utc", end, connection), param(Booking, "end_at_utc", start, connection)]
+    return [row[0] for row in _fetch(_due_sql(Booking, connection.alias), params, Booking, ("session",))]
+
+
+@functools.cache
+def _users_sql(user_model: Any, alias: str, count: int) -> str:
+    qn, u = _qn(alias), user_model._meta
+    return (f"SELECT {qn(u.pk.column)} FROM {qn(u.db_table)} "
+            f"WHERE {qn(u.pk.column)} IN ({', '.join(['%s'] * count)})")
+
+
+def stored_user_pks(pks: set[Any]) -> set[Any]:
+    """Which of the user primary keys ``pks`` the booking database holds (as ``_base_manager`` would
+    read them: every row, whatever the default manager hides)."""
+    connection, User = db.connection(), get_user_model()
+    name = User._meta.pk.name
+    params = [param(User, name, pk, connection) for pk in pks]
+    return {row[0] for row in _fetch(_users_sql(User, connection.alias, len(params)), params, User, (name,))}
+
+
+@functools.cache
+def _locked_session_sql(session_model: Any, booking_model: Any, alias: str,
+                        by_booking: bool) -> tuple[str, tuple[str, ...]]:
+    connection = connections[alias]
+    qn, s, b = connection.ops.quote_name, session_model._meta, booking_model._meta
+    fields = s.concrete_fields
+    pk = f"{qn(s.db_table)}.{qn(s.pk.column)}"
+    sql = f"SELECT {', '.join(f'{qn(s.db_table)}.{qn(f.column)}' for f in fields)} FROM {qn(s.db_table)} WHERE {pk} = "
+    if by_booking:
+        sql += f"(SELECT {qn(b.get_field('session').column)} FROM {qn(b.db_table)} WHERE {qn(b.pk.column)} = %s)"
+    else:
+        sql += "%s"
+    if connection.features.has_select_for_update:
+        sql += f" {connection.ops.for_update_sql()}"
+    return sql, tuple(f.attname for f in fields)
+
+
+def locked_session(*, pk: Any = None, booking_pk: Any = None) -> Any:
+    """The session ``pk`` (or the one the booking ``booking_pk`` is stored in), its row locked as
+    ``select_for_update()`` locks it, as a model instance; None if there is none."""
+    connection, Session, Booking = db.connection(), get_session_model(), get_booking_model()
+    by_booking = booking_pk is not None
+    sql, names = _locked_session_sql(Session, Booking, connection.alias, by_booking)
+    value = (param(Booking, Booking._meta.pk.name, booking_pk, connection) if by_booking
+             else param(Session, Session._meta.pk.name, pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = converted([row], converters(Session, names, connection.alias), connection)[0]
+    return Session.from_db(connection.alias, names, values)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Any, cast
+from typing import Any
 
 from django.db import connections
 from django.db.models import NOT_PROVIDED, Model, signals
 from django.db.models.fields import AutoFieldMixin
-from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db.models.sql import InsertQuery
 from model_utils.models import TimeStampedModel
 
 from ...models import (
@@ -83,15 +83,6 @@ def _event_values(event: dict[str, Any], connection: Any) -> list[Any]:
     return from_values(event, [BookingEvent._meta.get_field(name) for name in _EVENT_FIELDS], connection)
 
 
-def _update_sql(queryset: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
-    """The SQL of ``queryset.update(**values)``, unsent."""
-    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
-    query.add_update_values(values)
-    query.annotations = {}
-    sql, params = query.get_compiler(connection=db.connection()).as_sql()
-    return sql, list(params)
-
-
 @functools.cache
 def _inserts_sql(model: Any, source: str, alias: str) -> tuple[str, tuple[Any, ...]]:
     """``ins`` (a booking, its columns selected ``FROM source``) and ``ev`` (its first history row), and the
@@ -156,12 +147,12 @@ def claim_and_insert(booking: Any, now: dt.datetime, first_event: dict[str, Any]
     return int(row[1])
 
 
-def update_with_event(queryset: Any, values: dict[str, Any], event: dict[str, Any]) -> int:
-    """Run the UPDATE of ``queryset`` with ``values`` and insert one history row per updated booking, in one
-    statement. The number of rows updated."""
-    update_sql, update_params = _update_sql(queryset, values)
+def update_with_event(model: Any, update: tuple[str, list[Any]], event: dict[str, Any]) -> int:
+    """Run the UPDATE ``update`` (its text and values) of bookings of ``model`` and insert one history row
+    per booking it updated, in one statement. The number of rows updated."""
+    update_sql, update_params = update
     connection = db.connection()
-    pk = connection.ops.quote_name(queryset.model._meta.pk.column)
+    pk = connection.ops.quote_name(model._meta.pk.column)
     with connection.cursor() as cursor:
         cursor.execute(f"WITH moved AS ({update_sql} RETURNING {pk} AS id) {_events_sql('moved', connection.alias)}",
                        [*update_params, *_event_values(event, connection)])
@@ -173,7 +164,7 @@ def updates_with_event(updates: list[tuple[Any, dict[str, Any]]], event: Booking
     connection = db.connection()
     parts, params = [], []
     for number, (queryset, values) in enumerate(updates):
-        text, args = _update_sql(queryset, values)
+        text, args = statements.update_sql(queryset, values)
         parts.append(f"u{number} AS ({text})")
         params.extend(args)
     insert = InsertQuery(BookingEvent)

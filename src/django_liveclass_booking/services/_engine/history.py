@@ -92,19 +92,23 @@ def insert_new(booking: Any, now: dt.datetime, event: Event | None = None) -> No
     outbox.mark_new([booking.pk])
 
 
-def update_moving(queryset: Any, values: dict[str, Any], pk: Any, status: str, now: dt.datetime,
+def update_moving(model: Any, update: tuple[str, list[Any]], pk: Any, status: str, now: dt.datetime,
                   event: Event) -> bool:
-    """The conditional UPDATE that moves the booking ``pk`` to ``status`` (``queryset`` holds at most that
-    row), and its history row if it moved: one statement on PostgreSQL, two elsewhere. Whether it moved.
+    """Send ``update``, the conditional UPDATE (its text and values) that moves the booking ``pk`` of
+    ``model`` to ``status``, and its history row if it moved: one statement on PostgreSQL, two
+    elsewhere. Whether it moved.
     """
     from . import fastpath
 
     data = {"status": status, **event.data}
-    if db.connection().vendor == "postgresql":
-        return bool(fastpath.update_with_event(queryset, values, {
+    connection = db.connection()
+    if connection.vendor == "postgresql":
+        return bool(fastpath.update_with_event(model, update, {
             "kind": KIND_OF_STATUS[status], "actor_id": event.actor_id, "at": now, "data": data}))
-    if not queryset.update(**values):
-        return False
+    with connection.cursor() as cursor:
+        cursor.execute(*update)
+        if not cursor.rowcount:
+            return False
     record([pk], KIND_OF_STATUS[status], now, Event(event.actor_id, data))
     return True
 

@@ -20,7 +20,6 @@ from ...models import (
     get_booking_model,
     get_session_model,
 )
-from ...models.bookings import live_at
 from ...policy import Violation
 from . import db, places, seats, transitions
 from .events import send_after_commit
@@ -30,8 +29,7 @@ def move_booking(booking: Any, target: str, now: dt.datetime, **fields: Any) -> 
     """Conditionally move ``booking`` to ``target``; refuse if its stored status does not allow it."""
     Booking = type(booking)
     # A pending request past its expiry is expired already, even before the sweep marks it.
-    live = Booking.objects.using(db.alias()).filter(live_at(now))
-    if transitions.move(booking, target, now, queryset=live, **fields):
+    if transitions.move(booking, target, now, live_at=now, **fields):
         return
     stored, expires_at = Booking.objects.using(db.alias()).filter(pk=booking.pk).values_list(
         "status", "expires_at").first() or (booking.status, None)

@@ -10,14 +10,17 @@ and insert (in ``fastpath``) wraps this same claim.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connections
+from django.db.models.sql import UpdateQuery
 
 from ...models import (
     BookingEvent,
+    BookingStatus,
     SessionStatus,
     SessionWaitlist,
     TeacherBookingPolicy,
@@ -142,3 +145,41 @@ def insert_event(booking_pk: Any, event: dict[str, Any]) -> None:
     connection = db.connection()
     _sql, fields = _insert_sql(BookingEvent, connection.alias)
     _insert(BookingEvent, from_values({**event, "booking_id": booking_pk}, fields, connection))
+
+
+def update_sql(queryset: Any, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The SQL of ``queryset.update(**values)``, unsent (compiled by the ORM on each call)."""
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values(values)
+    query.annotations = {}
+    sql, params = query.get_compiler(connection=db.connection()).as_sql()
+    return sql, list(params)
+
+
+@functools.cache
+def _move_sql(model: Any, alias: str, names: tuple[str, ...], sources: int, live: bool) -> tuple[str, tuple[Any, ...]]:
+    qn = connections[alias].ops.quote_name
+    meta = model._meta
+    fields = tuple(meta.get_field(name) for name in names)
+    status, expires = qn(meta.get_field("status").column), qn(meta.get_field("expires_at").column)
+    sql = (f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
+           f"WHERE {qn(meta.pk.column)} = %s AND {status} IN ({', '.join(['%s'] * sources)})")
+    if live:
+        # Active as of now: a pending request past its expiry is expired already (``live_at``).
+        sql += f" AND ({status} = %s OR ({status} = %s AND ({expires} IS NULL OR {expires} > %s)))"
+    return sql, fields
+
+
+def move_booking(model: Any, pk: Any, values: dict[str, Any], sources: list[str],
+                 live_at: dt.datetime | None) -> tuple[str, list[Any]]:
+    """The conditional UPDATE moving the booking ``pk`` (a row whose status is in ``sources`` and, with
+    ``live_at``, still active then) to ``values``, and its values; as ``queryset.update()`` sends them."""
+    connection = db.connection()
+    sql, fields = _move_sql(model, connection.alias, tuple(values), len(sources), live_at is not None)
+    params = [f.get_db_prep_save(value, connection) for f, value in zip(fields, values.values(), strict=True)]
+    params += [model._meta.pk.get_db_prep_value(pk, connection, prepared=False), *sources]
+    if live_at is not None:
+        expires: Any = model._meta.get_field("expires_at")
+        params += [BookingStatus.CONFIRMED.value, BookingStatus.PENDING.value,
+                   expires.get_db_prep_value(live_at, connection, prepared=False)]
+    return sql, params

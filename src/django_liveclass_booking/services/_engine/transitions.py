@@ -29,7 +29,7 @@ from ...models import (
     SessionWaitlist,
     WaitlistStatus,
 )
-from . import db, history
+from . import db, history, statements
 
 Table = Mapping[str, frozenset[str]]
 M = TypeVar("M", bound=Model)
@@ -196,21 +196,28 @@ def apply(obj: Model, target: str, now: dt.datetime, **fields: Any) -> None:
 
 
 def move(obj: Model, target: str, now: dt.datetime, *, queryset: QuerySet[Any] | None = None,
-         event: history.Event | None = None, **fields: Any) -> bool:
-    """Move one row (``queryset`` narrows it further) and its instance; False if its stored status forbids it."""
+         live_at: dt.datetime | None = None, event: history.Event | None = None, **fields: Any) -> bool:
+    """Move one row (``queryset`` narrows it further) and its instance; False if its stored status forbids it.
+
+    ``live_at``, for a booking: only if it is still active then (a pending request past its expiry is not).
+    """
     model = type(obj)
-    if queryset is None:
-        queryset = model._default_manager.db_manager(db.alias()).all()
     sources = sources_for(model, target)
     if not sources:
         return False
     # One conditional UPDATE: only a row whose stored status allows the move changes.
-    row = queryset.filter(pk=obj.pk, status__in=sources)
     values = _values(model, target, now, fields)
     if _kind(model) == "booking":
-        moved = history.update_moving(row, values, obj.pk, target, now, _event(event, fields))
+        # A booking's move is built once per shape (statements.move_booking), unless narrowed further.
+        update = (statements.move_booking(model, obj.pk, values, sources, live_at) if queryset is None
+                  else statements.update_sql(queryset.filter(pk=obj.pk, status__in=sources), values))
+        moved = history.update_moving(model, update, obj.pk, target, now, _event(event, fields))
     else:
-        moved = bool(row.update(**values))
+        if live_at is not None:
+            raise TypeError("live_at narrows a booking's move only")
+        if queryset is None:
+            queryset = model._default_manager.db_manager(db.alias()).all()
+        moved = bool(queryset.filter(pk=obj.pk, status__in=sources).update(**values))
     if not moved:
         return False
     apply(obj, target, now, **fields)

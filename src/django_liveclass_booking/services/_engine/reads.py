@@ -227,3 +227,25 @@ def locked_session(*, pk: Any = None, booking_pk: Any = None) -> Any:
         return None
     values = converted([row], converters(Session, names, connection.alias), connection)[0]
     return Session.from_db(connection.alias, names, values)
+
+
+@functools.cache
+def _rows_sql(model: Any, alias: str, where: tuple[str, ...], order: tuple[str, ...],
+              first: bool) -> tuple[str, tuple[str, ...]]:
+    qn, meta = _qn(alias), model._meta
+    fields = meta.concrete_fields
+    sql = (f"SELECT {', '.join(_col(meta, f.name, qn) for f in fields)} FROM {qn(meta.db_table)} "
+           f"WHERE {' AND '.join(f'{_col(meta, name, qn)} = %s' for name in where)}")
+    if order:
+        sql += f" ORDER BY {', '.join(_col(meta, name, qn) for name in order)}"
+    return sql + (" LIMIT 1" if first else ""), tuple(f.attname for f in fields)
+
+
+def rows(model: Any, where: dict[str, Any], *, order: tuple[str, ...] = (), first: bool = False) -> list[Any]:
+    """The rows of ``model`` whose fields equal ``where``'s values, by ``order``, as model instances
+    (``first``: the first only): ``filter(**where).order_by(*order)`` without compiling it."""
+    connection = db.connection()
+    sql, names = _rows_sql(model, connection.alias, tuple(where), order, first)
+    params = [param(model, name, value, connection) for name, value in where.items()]
+    found = _fetch(sql, params, model, names)
+    return [model.from_db(connection.alias, names, values) for values in found]

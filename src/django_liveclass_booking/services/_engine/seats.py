@@ -122,7 +122,18 @@ def free_one(locked_session: Any, now: dt.datetime, *shown: Any) -> list[Session
     then show the stored count, without another query: under the lock it is the count read, less the
     seat if it went back to the pool.
     """
-    offered = free_seats({locked_session.pk: 1}, now)
+    from . import reads, statements
+
+    # free_seats for one seat, by statements built once: the first in line, or the seat back.
+    line = reads.rows(SessionWaitlist, {"session": locked_session.pk, "status": WaitlistStatus.WAITING.value},
+                      order=("position", "id"), first=True)
+    offered = []
+    if line and locked_session.start_at_utc > now:  # a session that has started has nothing to offer
+        line[0].session = locked_session
+        _offer(line, now)
+        offered = line
+    else:
+        statements.give_back_seat(locked_session.pk)
     taken = locked_session.seats_taken - (0 if offered else 1)
     for instance in (locked_session, *shown):
         if instance is not None:

@@ -183,3 +183,19 @@ def move_booking(model: Any, pk: Any, values: dict[str, Any], sources: list[str]
         params += [BookingStatus.CONFIRMED.value, BookingStatus.PENDING.value,
                    expires.get_db_prep_value(live_at, connection, prepared=False)]
     return sql, params
+
+
+@functools.cache
+def _give_back_sql(session_model: Any, alias: str) -> str:
+    qn = connections[alias].ops.quote_name
+    s = session_model._meta
+    seats = qn(s.get_field("seats_taken").column)
+    return f"UPDATE {qn(s.db_table)} SET {seats} = {seats} - 1 WHERE {qn(s.pk.column)} = %s"
+
+
+def give_back_seat(session_pk: Any) -> None:
+    """One seat of the session back to its pool (its row locked by the caller)."""
+    connection, Session = db.connection(), get_session_model()
+    with connection.cursor() as cursor:
+        cursor.execute(_give_back_sql(Session, connection.alias),
+                       [Session._meta.pk.get_db_prep_value(session_pk, connection, prepared=False)])

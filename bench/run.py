@@ -34,7 +34,7 @@ if str(ROOT / "src") not in sys.path:
     sys.path.insert(1, str(ROOT / "src"))
 
 SEED = 20260504
-SECTIONS = ("growth", "throughput", "series", "process_due", "queries")
+SECTIONS = ("growth", "throughput", "series", "process_due", "queries", "cpu")
 SHAPES = ("spread", "hot")
 #: The spread shape: this many bookings, each by a new student, over this many group classes of this capacity.
 SPREAD_BOOKINGS, SPREAD_CLASSES, SPREAD_CAPACITY = 1600, 200, 10
@@ -642,6 +642,46 @@ class Bench:
             self.row("5 queries", "process_due, per batch of 200 sessions", f"{self.process_due_per_batch:g}",
                      "constant")
 
+    def cpu(self) -> None:
+        """This process's CPU per call (``time.process_time``) of the calls a rush makes most, each run
+        many times in a row: a profile's numbers without the profiler. The database's CPU is not in it."""
+        from django_liveclass_booking import services
+        from django_liveclass_booking.models import TeacherAvailability
+
+        n = 60 if self.quick else 300
+        lesson_teacher, group_teacher = (self.User.objects.get(pk=pk) for pk in self.users(2, "cpu_teacher"))
+        students = [self.User(pk=pk, username=f"cpu{pk}") for pk in self.users(n + 1, "cpu_student")]
+        for student in students:
+            student._state.adding, student._state.db = False, self.connection.alias
+        TeacherAvailability.objects.bulk_create([
+            TeacherAvailability(teacher=lesson_teacher, weekday=d, start_time=dt.time(0), end_time=dt.time(23, 59))
+            for d in range(7)])
+        services.set_policy(lesson_teacher, min_notice_minutes=0, max_advance_days=365)
+        base = (self.now + dt.timedelta(days=2)).replace(hour=0, minute=0)
+        classes = [services.schedule_session(group_teacher, start=base + dt.timedelta(hours=2 * i), duration=60,
+                                             capacity=10) for i in range(n // 10 + 1)]
+
+        def timed(name: str, calls: list) -> list:
+            started = time.process_time()
+            done = [call() for call in calls]
+            per_call = (time.process_time() - started) / len(calls) * 1000
+            self.row("6 cpu", f"{name}, {len(calls)} calls", f"{per_call:.2f} ms of this process's CPU per call")
+            return done
+
+        # A first call of each, untimed: the statements are built and the rules read once per process.
+        services.cancel_booking(services.request_lesson(students[n], lesson_teacher, start=base - dt.timedelta(hours=3),
+                                                        duration=60), actor=students[n])
+        services.cancel_booking(services.book_seat(students[n], classes[-1]), actor=students[n])
+        lessons = timed("request_lesson", [
+            functools.partial(services.request_lesson, students[i], lesson_teacher,
+                              start=base + dt.timedelta(hours=2 * i), duration=60) for i in range(n)])
+        seats = timed("book_seat (spread over classes of 10)", [
+            functools.partial(services.book_seat, students[i], classes[i // 10]) for i in range(n)])
+        timed("cancel_booking (a 1:1 lesson)", [
+            functools.partial(services.cancel_booking, b, actor=b.student) for b in lessons])
+        timed("cancel_booking (a seat, nobody waiting)", [
+            functools.partial(services.cancel_booking, b, actor=b.student) for b in seats])
+
     @staticmethod
     def cmp(value: float, budget: float) -> str:
         return f"<= {budget}" + ("  MET" if value <= budget else "  NOT MET")
@@ -663,6 +703,8 @@ class Bench:
             self.process_due()
         if "queries" in self.sections:
             self.queries()
+        if "cpu" in self.sections:
+            self.cpu()
 
     def growth(self) -> None:
         self.add_background(1000)

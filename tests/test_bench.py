@@ -77,3 +77,22 @@ def test_each_raw_worker_books_exactly_its_share(make_session: Callable[..., Any
         done, _ = raw_bookings(db, dict(connection.settings_dict), tables, plan, (as_raw[-1], students[w]), None)
         assert done == len(plan)
     _check(classes, warm)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cpu_section_times_the_calls_it_says() -> None:
+    from bench.run import Bench
+    from django_liveclass_booking.models import BookingStatus, SessionKind
+
+    db = {"postgresql": "postgres"}.get(connection.vendor, connection.vendor)
+    bench = Bench(db, 1.0, True, sections=("cpu",))
+    bench.cpu()
+    assert [measure for _, measure, _, _ in bench.rows] == [
+        "request_lesson, 60 calls", "book_seat (spread over classes of 10), 60 calls",
+        "cancel_booking (a 1:1 lesson), 60 calls", "cancel_booking (a seat, nobody waiting), 60 calls"]
+    assert all(result.endswith("ms of this process's CPU per call") for _, _, result, _ in bench.rows)
+    # Each timed call did its work: 60 lessons and 60 seats, each cancelled, plus one untimed of each.
+    done = Counter(get_booking_model().objects.values_list("kind", "status"))
+    assert done == {(SessionKind.ONE_ON_ONE, BookingStatus.CANCELLED): 61,
+                    (SessionKind.GROUP, BookingStatus.CANCELLED): 61}
+    assert not get_session_model().objects.filter(seats_taken__gt=0).exists()

@@ -602,6 +602,7 @@ class Bench:
 
     def queries(self) -> None:
         from django_liveclass_booking import services
+        from django_liveclass_booking.models import TeacherBookingPolicy
 
         teacher_ids = self.users(3, "q_teacher")
         student_ids = self.users(6, "q_student")
@@ -617,12 +618,16 @@ class Bench:
         self.row("5 queries", "book_seat (auto approval, fresh session instance)", f"{n_book}", self.cmp(n_book, 8))
 
         teacher = self.User.objects.get(pk=self.fixed_teacher)
+        # A teacher's first request stores their policy row, two statements more once: counted for a
+        # teacher past that, as a site's teachers are (without the growth section nothing stored it).
+        TeacherBookingPolicy.for_teacher(teacher).save()
         slots = services.available_slots(teacher, start=self.now + dt.timedelta(days=1),
                                          end=self.now + dt.timedelta(days=32), duration=60)
         n_req, _, statements = self.count_queries(
             lambda: services.request_lesson(s[1], teacher, start=slots[len(slots) // 2][0], duration=60))
         self.request_sql = [q["sql"] for q in statements]
-        self.row("5 queries", "request_lesson", f"{n_req}", self.cmp(n_req, 12))
+        # The budget is PostgreSQL's, where the booking and its first history row are one statement.
+        self.row("5 queries", "request_lesson", f"{n_req}", self.cmp(n_req, 12 + (self.db != "postgres")))
 
         msess = services.schedule_session(t_manual, start=start, duration=60, capacity=10)
         pending = services.book_seat(s[2], msess)

@@ -1,11 +1,13 @@
-"""A teacher's calendar read by statements built once per process, for every database.
+"""The services' reads by statements built once per process, for every database.
 
 Checking a 1:1 request, a move or a new class reads the teacher's windows, time off, the sessions
-in the way and the requests due to expire. Built through the ORM (filters, the compiler) each read
-cost more CPU than the database spent answering it. As ``statements`` does for the seat claim, the
-text is built here once per models and database; a call converts only its values, and the rows come
-back through the converters the ORM itself applies to those columns. They mean what the querysets
-they replace meant; the calendar's tests run through them on every database.
+in the way and the requests due to expire; most calls also lock a session or policy row, check
+that their users are still stored, or read the first in a waiting line. Built through the ORM
+(filters, the compiler) each read cost more CPU than the database spent answering it. As
+``statements`` does for the seat claim, the text is built here once per models and database; a
+call converts only its values, and the rows come back through the converters the ORM itself
+applies to those columns. They mean what the querysets they replace meant: ``test_calendar_reads``
+compares them on every database, and the calendar's tests run through them.
 """
 
 from __future__ import annotations

@@ -102,10 +102,13 @@ def judge(response: Any, expected: tuple[int, ...]) -> bool:
 class SiteUser(HttpUser):
     abstract = True
 
-    def page(self, path: str, name: str) -> str | None:
-        """GET a page that must answer 200; its HTML, or None."""
+    def page(self, path: str, name: str, expected: tuple[int, ...] = (200,)) -> str | None:
+        """GET a page that must answer 200 (or another of ``expected``); its HTML, "" for an expected
+        redirect, or None."""
         with self.client.get(path, name=name, allow_redirects=False, catch_response=True) as response:
-            return response.text if judge(response, (200,)) else None
+            if not judge(response, expected):
+                return None
+            return response.text if response.status_code == 200 else ""
 
     def post(self, path: str, name: str, token: str, data: dict[str, str] | None = None,
              expected: tuple[int, ...] = (302,)) -> Any | None:
@@ -221,7 +224,10 @@ class Student(SiteUser):
         page = self.page(random.choice(links), "booking page")
         # The booking page links to the confirmation step, whose form does the cancelling.
         confirm = CANCEL_LINK_RE.search(page or "")
-        page = confirm and self.page(confirm.group(1), "cancel confirmation")
+        # A redirect to the booking's page: cancelled meanwhile, by another visit of the same student.
+        page = confirm and self.page(confirm.group(1), "cancel confirmation", expected=(200, 302))
+        if page == "":
+            outcomes["cancel: nothing left to cancel"] += 1
         form = page and first_form(page, "/cancel/")
         if form:
             response = self.post(form[0], "cancel", form[1], {"reason": "Plans changed."},

@@ -64,6 +64,15 @@ def test_cancelling_a_booking_asks_first_then_cancels(student: Any, teacher: Any
     assert booking.status == BookingStatus.CANCELLED
 
 
+def test_asking_to_cancel_a_booking_cancelled_meanwhile_says_so(student: Any, group: Any) -> None:
+    booking = services.book_seat(student, group)
+    client = login(student)
+    services.cancel_booking(booking, actor=student)  # in another tab, after this one showed the link
+    response = client.get(url("cancel_booking", booking.pk), follow=True)
+    assert response.redirect_chain == [(url("booking_detail", booking.pk), 302)]
+    assert "There is nothing to cancel: this booking is now “Cancelled”." in response.content.decode()
+
+
 def test_the_booking_page_links_to_the_confirmation(student: Any, group: Any) -> None:
     booking = services.book_seat(student, group)
     body = login(student).get(url("booking_detail", booking.pk)).content.decode()

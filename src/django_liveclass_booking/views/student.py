@@ -251,6 +251,9 @@ def cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     booking = get_object_or_404(_visible_bookings(request.user), pk=pk)
     if request.method != "POST":
         if booking.status not in ACTIVE_BOOKING_STATUSES:
+            # Cancelled or decided since the page that linked here was shown (in another tab, say).
+            messages.info(request, _("There is nothing to cancel: this booking is now “%(status)s”.")
+                          % {"status": booking.get_status_display()})
             return redirect("liveclass_booking:booking_detail", pk=booking.pk)
         # Asked only of whom the service would let cancel it.
         if not get_adapter().can_cancel_booking(request.user, booking):

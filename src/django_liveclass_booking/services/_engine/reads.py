@@ -84,41 +84,45 @@ def _col(meta: Any, name: str, qn: Any) -> str:
     return f"{qn(meta.db_table)}.{qn(meta.get_field(name).column)}"
 
 
-_WINDOW = ("weekday", "start_time", "end_time", "timezone")
+_OPERATORS = frozenset(("=", "<", "<=", ">", ">="))
 
 
 @functools.cache
-def _windows_sql(alias: str) -> str:
-    qn, meta = _qn(alias), TeacherAvailability._meta
-    return (f"SELECT {', '.join(_col(meta, n, qn) for n in _WINDOW)} FROM {qn(meta.db_table)} "
-            f"WHERE {_col(meta, 'teacher', qn)} = %s "
-            f"ORDER BY {_col(meta, 'weekday', qn)}, {_col(meta, 'start_time', qn)}")
+def _select_sql(model: Any, alias: str, columns: tuple[str, ...], where: tuple[tuple[str, str], ...],
+                order: tuple[str, ...], first: bool) -> str:
+    qn, meta = _qn(alias), model._meta
+    if any(operator not in _OPERATORS for _, operator in where):
+        raise ValueError(f"Only {sorted(_OPERATORS)} compare here")
+    sql = (f"SELECT {', '.join(_col(meta, name, qn) for name in columns)} FROM {qn(meta.db_table)} "
+           f"WHERE {' AND '.join(f'{_col(meta, name, qn)} {operator} %s' for name, operator in where)}")
+    if order:
+        sql += f" ORDER BY {', '.join(_col(meta, name, qn) for name in order)}"
+    return sql + (" LIMIT 1" if first else "")
+
+
+def select(model: Any, columns: tuple[str, ...], where: Sequence[tuple[str, str, Any]], *,
+           order: tuple[str, ...] = (), first: bool = False) -> list[list[Any]]:
+    """``filter(...).order_by(*order).values_list(*columns)`` of ``model`` without compiling it, for
+    conditions (field, operator, value), the operator one of ``= < <= > >=`` (``first``: the first row)."""
+    connection = db.connection()
+    sql = _select_sql(model, connection.alias, columns, tuple((name, op) for name, op, _ in where), order, first)
+    return _fetch(sql, [param(model, name, value, connection) for name, _, value in where], model, columns)
 
 
 def windows(teacher_id: Any) -> list[list[Any]]:
     """(weekday, start_time, end_time, timezone) of each of the teacher's weekly windows."""
-    connection = db.connection()
-    return _fetch(_windows_sql(connection.alias),
-                  [param(TeacherAvailability, "teacher", teacher_id, connection)], TeacherAvailability, _WINDOW)
+    return select(TeacherAvailability, ("weekday", "start_time", "end_time", "timezone"),
+                  [("teacher", "=", teacher_id)], order=("weekday", "start_time"))
 
 
 _SPAN = ("start_at_utc", "end_at_utc")
 
 
-@functools.cache
-def _time_off_sql(alias: str) -> str:
-    qn, meta = _qn(alias), TeacherTimeOff._meta
-    return (f"SELECT {', '.join(_col(meta, n, qn) for n in _SPAN)} FROM {qn(meta.db_table)} "
-            f"WHERE {_col(meta, 'teacher', qn)} = %s AND {_col(meta, 'start_at_utc', qn)} < %s "
-            f"AND {_col(meta, 'end_at_utc', qn)} > %s ORDER BY {_col(meta, 'start_at_utc', qn)}")
-
-
 def time_off(teacher_id: Any, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     """The teacher's time off meeting [start, end), as (start, end) pairs."""
-    connection, model = db.connection(), TeacherTimeOff
-    params = [param(model, "teacher", teacher_id, connection), param(model, "start_at_utc", end, connection),
-              param(model, "end_at_utc", start, connection)]
-    return [(a, b) for a, b in _fetch(_time_off_sql(connection.alias), params, model, _SPAN)]
+    found = select(TeacherTimeOff, _SPAN, [("teacher", "=", teacher_id), ("start_at_utc", "<", end),
+                                           ("end_at_utc", ">", start)], order=("start_at_utc",))
+    return [(a, b) for a, b in found]
 
 
 @functools.cache
@@ -163,22 +167,13 @@ def busy(teacher_id: Any, start: dt.datetime, end: dt.datetime, *, now: dt.datet
     return [(pk, a, b) for pk, a, b in _fetch(sql, params, Session, names)]
 
 
-@functools.cache
-def _due_sql(booking_model: Any, alias: str) -> str:
-    qn, b = _qn(alias), booking_model._meta
-    return (f"SELECT {_col(b, 'session', qn)} FROM {qn(b.db_table)} "
-            f"WHERE {_col(b, 'teacher', qn)} = %s AND {_col(b, 'kind', qn)} = %s AND {_col(b, 'status', qn)} = %s "
-            f"AND {_col(b, 'expires_at', qn)} <= %s "
-            f"AND {_col(b, 'start_at_utc', qn)} < %s AND {_col(b, 'end_at_utc', qn)} > %s")
-
-
 def due_lesson_sessions(teacher_id: Any, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> list[Any]:
     """The sessions of the teacher's 1:1 requests meeting [start, end) and pending past their expiry."""
-    connection, Booking = db.connection(), get_booking_model()
-    params = [param(Booking, "teacher", teacher_id, connection), SessionKind.ONE_ON_ONE.value,
-              BookingStatus.PENDING.value, param(Booking, "expires_at", now, connection),
-              param(Booking, "start_at_utc", end, connection), param(Booking, "end_at_utc", start, connection)]
-    return [row[0] for row in _fetch(_due_sql(Booking, connection.alias), params, Booking, ("session",))]
+    found = select(get_booking_model(), ("session",), [
+        ("teacher", "=", teacher_id), ("kind", "=", SessionKind.ONE_ON_ONE.value),
+        ("status", "=", BookingStatus.PENDING.value), ("expires_at", "<=", now), ("start_at_utc", "<", end),
+        ("end_at_utc", ">", start)])
+    return [row[0] for row in found]
 
 
 @functools.cache
@@ -231,23 +226,10 @@ def locked_session(*, pk: Any = None, booking_pk: Any = None) -> Any:
     return Session.from_db(connection.alias, names, values)
 
 
-@functools.cache
-def _rows_sql(model: Any, alias: str, where: tuple[str, ...], order: tuple[str, ...],
-              first: bool) -> tuple[str, tuple[str, ...]]:
-    qn, meta = _qn(alias), model._meta
-    fields = meta.concrete_fields
-    sql = (f"SELECT {', '.join(_col(meta, f.name, qn) for f in fields)} FROM {qn(meta.db_table)} "
-           f"WHERE {' AND '.join(f'{_col(meta, name, qn)} = %s' for name in where)}")
-    if order:
-        sql += f" ORDER BY {', '.join(_col(meta, name, qn) for name in order)}"
-    return sql + (" LIMIT 1" if first else ""), tuple(f.attname for f in fields)
-
-
 def rows(model: Any, where: dict[str, Any], *, order: tuple[str, ...] = (), first: bool = False) -> list[Any]:
     """The rows of ``model`` whose fields equal ``where``'s values, by ``order``, as model instances
     (``first``: the first only): ``filter(**where).order_by(*order)`` without compiling it."""
-    connection = db.connection()
-    sql, names = _rows_sql(model, connection.alias, tuple(where), order, first)
-    params = [param(model, name, value, connection) for name, value in where.items()]
-    found = _fetch(sql, params, model, names)
-    return [model.from_db(connection.alias, names, values) for values in found]
+    alias = db.alias()
+    names = tuple(f.attname for f in model._meta.concrete_fields)
+    found = select(model, names, [(name, "=", value) for name, value in where.items()], order=order, first=first)
+    return [model.from_db(alias, names, values) for values in found]

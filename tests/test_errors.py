@@ -123,7 +123,7 @@ def test_a_policy_violation_joins_the_messages_of_its_violations():
     error = PolicyViolation([Violation("daily_limit", "", {"limit": 2, "count": 2}),
                              Violation("no_credits", "You need a lesson credit.")])
     assert str(error) == (
-        "You already have 2 booking(s) with this teacher that day; the limit is 2. Pick another day.; "
+        "Your bookings with this teacher that day: 2, at most 2 allowed. Pick another day.; "
         "You need a lesson credit.")
     assert (error.code, error.params, error.codes) == ("daily_limit", {"limit": 2, "count": 2},
                                                        ["daily_limit", "no_credits"])

@@ -189,5 +189,5 @@ def test_a_refusal_keeps_its_code_and_params_and_reads_in_the_language_shown() -
         assert SessionFull().message.startswith("Esta sessão não tem vaga livre para você")
         assert message_for("throttled", {"wait": 30}) == "Requisições demais: tente de novo em 30 segundos."
     with translation.override("de"):
-        assert message_for("daily_limit", {"count": 2, "limit": 2}).startswith(
-            "Sie haben an diesem Tag bereits 2 Buchung(en) bei dieser Lehrkraft")
+        assert message_for("daily_limit", {"count": 1, "limit": 1}) == (
+            "Ihre Buchungen bei dieser Lehrkraft an diesem Tag: 1, höchstens 1 erlaubt. Wählen Sie einen anderen Tag.")

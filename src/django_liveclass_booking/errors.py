@@ -418,23 +418,22 @@ ERROR_CODES: Mapping[str, ErrorCode] = _registry(
     ),
     ErrorCode(
         "daily_limit",
-        _("You already have %(count)s booking(s) with this teacher that day; the limit is %(limit)s. "
-          "Pick another day."),
+        # Translators: count and limit are numbers; the sentence reads right for any of them, 1 included.
+        _("Your bookings with this teacher that day: %(count)s, at most %(limit)s allowed. Pick another day."),
         _("You have reached this teacher's limit of bookings for that day; pick another day."),
         _POLICY, "``DailyLimitRule``: the student has ``max_bookings_per_day`` bookings with the teacher that "
         "local day.",
     ),
     ErrorCode(
         "weekly_limit",
-        _("You already have %(count)s booking(s) with this teacher that week; the limit is %(limit)s. "
-          "Pick another week."),
+        _("Your bookings with this teacher that week: %(count)s, at most %(limit)s allowed. Pick another week."),
         _("You have reached this teacher's limit of bookings for that week; pick another week."),
         _POLICY, "``WeeklyLimitRule``: the student has ``max_bookings_per_week`` bookings with the teacher that "
         "local week.",
     ),
     ErrorCode(
         "max_pending",
-        _("You have %(count)s request(s) waiting for this teacher's answer; the limit is %(limit)s. "
+        _("Your requests waiting for this teacher's answer: %(count)s, at most %(limit)s allowed. "
           "Wait for an answer before asking again."),
         _("You have too many requests waiting for this teacher's answer; wait for an answer before asking again."),
         _POLICY, "``MaxPendingRule``: the student has ``max_pending_requests`` pending requests with the teacher.",

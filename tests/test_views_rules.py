@@ -68,7 +68,7 @@ def test_a_limit_that_would_refuse_hides_the_button_and_says_why(student: Any, t
     services.book_seat(student, other)
     body = page(login(student), group)
     assert not offers_booking(body, group)
-    assert 'id="cannot-book"' in body and "the limit is 1" in body
+    assert 'id="cannot-book"' in body and "at most 1 allowed" in body
     # The services agree: the page offered nothing they would accept.
     with pytest.raises(PolicyViolation):
         services.book_seat(student, group)

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command, load_command_clas
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "example_project" / "manage.py"
-SENTENCE = "Expired 0 request(s), 0 offer(s)"
+SENTENCE = "Expired 0 requests, 0 offers"
 
 
 def parse(*argv: str) -> dict[str, object]:

@@ -80,7 +80,7 @@ def test_data_migration_imports_the_legacy_tables(tmp_path: Path) -> None:
     manage("shell", "-c", FILL.format(data=data), db=db)
 
     migrated = manage("migrate", db=db)
-    assert "Imported 3 session(s) and 3 booking(s) from the legacy tables" in migrated.stdout
+    assert "Imported 3 sessions and 3 bookings from the legacy tables" in migrated.stdout
     for ref in PROBLEMS:
         assert f"    {ref}: " in migrated.stdout
 

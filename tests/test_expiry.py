@@ -110,16 +110,17 @@ def test_process_due_handles_more_sessions_than_one_batch(make_session, make_use
 
 def test_the_process_command_prints_what_it_did(make_session, make_user, manual, now):
     services.book_seat(make_user(), make_session(), now=now)
-    out = io.StringIO()
     later = (now + dt.timedelta(days=1)).isoformat()
+    out = io.StringIO()
+    call_command("liveclass_booking", "process", "--now", later, stdout=out)
+    assert out.getvalue() == ("Expired 1 request, 0 offers and 0 reschedule proposals; made 0 offers; "
+                              "completed 0 lessons; sent 0 notifications.\n")
+    services.book_seat(make_user(), make_session(), now=now)
+    out = io.StringIO()
     call_command("liveclass_booking", "process", "--now", later, "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"expired_offers": 0, "expired_requests": 1, "offers_made": 0,
                                          "expired_reschedules": 0, "completed": 0, "notifications_sent": 0,
                                          "idempotency_keys_deleted": 0}
-    out = io.StringIO()
-    call_command("liveclass_booking", "process", stdout=out)
-    assert out.getvalue() == ("Expired 0 request(s), 0 offer(s) and 0 reschedule proposal(s); made 0 offer(s); "
-                              "completed 0 lesson(s); sent 0 notification(s).\n")
 
 
 def test_the_process_command_refuses_a_naive_now():

@@ -385,13 +385,13 @@ def test_human_output(users: Any) -> None:
     out = io.StringIO()
     call_command("liveclass_booking", "import_legacy", str(DIRTY_JSON), "--now", NOW.isoformat(), stdout=out)
     text = out.getvalue()
-    assert f"Would create {SESSIONS_CREATED} session(s) and {BOOKINGS_CREATED} booking(s)" in text
-    assert f"{len(PROBLEMS)} row(s) not imported" in text
+    assert f"Would create {SESSIONS_CREATED} sessions and {BOOKINGS_CREATED} bookings" in text
+    assert f"{len(PROBLEMS)} rows not imported" in text
     assert "  bookings:16: unknown student 'ghost'" in text
     assert "Dry run: nothing was written" in text
     out = io.StringIO()
     call_command("liveclass_booking", "import_legacy", str(DIRTY_JSON), "--apply", "--now", NOW.isoformat(), stdout=out)
-    assert out.getvalue().startswith(f"Created {SESSIONS_CREATED} session(s)")
+    assert out.getvalue().startswith(f"Created {SESSIONS_CREATED} sessions")
     assert "Dry run" not in out.getvalue()
 
 

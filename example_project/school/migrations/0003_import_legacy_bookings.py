@@ -47,8 +47,9 @@ def import_legacy_tables(apps, schema_editor):
     from django_liveclass_booking import legacy
 
     report = legacy.import_rows(rows, apply=True, using=alias)
-    print(f"\n  Imported {report.sessions_created} session(s) and {report.bookings_created} booking(s) "
-          f"from the legacy tables; {report.unchanged} imported before.")
+    sessions, bookings = report.sessions_created, report.bookings_created
+    print(f"\n  Imported {sessions} session{'' if sessions == 1 else 's'} and {bookings} "
+          f"booking{'' if bookings == 1 else 's'} from the legacy tables; {report.unchanged} imported before.")
     for item in [*report.adjusted, *report.problems]:
         print(f"    {item.ref}: {item.reason}")
 

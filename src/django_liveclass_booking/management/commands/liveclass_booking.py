@@ -17,6 +17,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ... import legacy, services
 
 
+def counted(number: int, noun: str) -> str:
+    """``number`` and ``noun``, plural unless one: "1 offer", "0 offers" (the command speaks English)."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 class Command(BaseCommand):
     help = ("Booking jobs. 'process' runs everything that is due: it expires pending requests and waitlist "
             "offers past their expiry, offers the freed seats to the next in line and sends the due notifications. "
@@ -88,9 +93,10 @@ class Command(BaseCommand):
         if options["verbosity"] == 0:
             return
         self.stdout.write(
-            f"Expired {counts['expired_requests']} request(s), {counts['expired_offers']} offer(s) and "
-            f"{counts['expired_reschedules']} reschedule proposal(s); made {counts['offers_made']} offer(s); "
-            f"completed {counts['completed']} lesson(s); sent {counts['notifications_sent']} notification(s)."
+            f"Expired {counted(counts['expired_requests'], 'request')}, {counted(counts['expired_offers'], 'offer')} "
+            f"and {counted(counts['expired_reschedules'], 'reschedule proposal')}; "
+            f"made {counted(counts['offers_made'], 'offer')}; completed {counted(counts['completed'], 'lesson')}; "
+            f"sent {counted(counts['notifications_sent'], 'notification')}."
         )
 
     def import_legacy(self, options: dict[str, Any]) -> None:
@@ -107,14 +113,15 @@ class Command(BaseCommand):
 
     def _write_report(self, report: legacy.ImportReport) -> None:
         verb = "Created" if report.applied else "Would create"
-        self.stdout.write(f"{verb} {report.sessions_created} session(s) and {report.bookings_created} booking(s); "
-                          f"{report.unchanged} row(s) imported before (unchanged).")
+        self.stdout.write(f"{verb} {counted(report.sessions_created, 'session')} and "
+                          f"{counted(report.bookings_created, 'booking')}; "
+                          f"{counted(report.unchanged, 'row')} imported before (unchanged).")
         if report.adjusted:
-            self.stdout.write(f"{len(report.adjusted)} row(s) imported with another status:")
+            self.stdout.write(f"{counted(len(report.adjusted), 'row')} imported with another status:")
             for item in report.adjusted:
                 self.stdout.write(f"  {item.ref}: {item.reason}")
         if report.problems:
-            self.stdout.write(self.style.WARNING(f"{len(report.problems)} row(s) not imported:"))
+            self.stdout.write(self.style.WARNING(f"{counted(len(report.problems), 'row')} not imported:"))
             for item in report.problems:
                 self.stdout.write(f"  {item.ref}: {item.reason}")
         if not report.applied:

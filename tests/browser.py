@@ -95,16 +95,10 @@ class Browser:
     def log_in_as(self, user: Any, zone: str | None = "UTC") -> None:
         """Sign in as ``user`` with ``zone`` picked (None: none yet, so the pages ask the browser)."""
         from django.conf import settings
-        from django.test import Client
 
-        from django_liveclass_booking.adapter import TIMEZONE_SESSION_KEY
+        from .pages import login
 
-        client = Client()
-        client.force_login(user)
-        if zone:
-            session = client.session
-            session[TIMEZONE_SESSION_KEY] = zone
-            session.save()
+        client = login(user, zone)  # the browser takes over this client's session
         self.driver.delete_all_cookies()
         self.get("/booking/")
         self.driver.add_cookie({"name": settings.SESSION_COOKIE_NAME,

@@ -92,12 +92,10 @@ def test_a_statement_the_server_lost_is_sent_whole_and_preparing_stops(make_user
     session = make_session(capacity=5)
     connection.close()
     _book(make_user, session, now)  # prepared on this connection (PostgreSQL)
-    if lost == "does_not_exist":
-        _lose_prepared_statements()
-    else:
+    _lose_prepared_statements()
+    if lost == "exists_already":
         # The server connection has the name already (another client of a pooler prepared it): the
         # next PREPARE of it is refused.
-        _lose_prepared_statements()
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         if PREPARES:

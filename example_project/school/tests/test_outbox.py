@@ -128,6 +128,18 @@ class TestList:
         assert len(rows) == 50 and first not in rows
 
 
+    def test_the_page_reads_in_the_visitor_s_language(self, manager: Any, booked: Any) -> None:
+        from django.test import Client
+
+        client = Client(HTTP_ACCEPT_LANGUAGE="fr")
+        client.force_login(manager)
+        page = client.get(reverse("outbox")).content.decode()
+        assert "<h1>Boîte d’envoi</h1>" in page and '<th scope="col">Prévue pour</th>' in page
+        assert f"Réservation nº {booked.pk}" in page and "En attente" in page
+        preview = client.get(reverse("outbox_message", args=[confirmation(booked).pk])).content.decode()
+        assert "Retour à la boîte d’envoi" in preview and "<dt>Invitation</dt>" in preview
+
+
 class TestPreview:
     def test_the_message_as_its_recipient_reads_it(self, client: Any, manager: Any, booked: Any) -> None:
         row = confirmation(booked)

@@ -143,9 +143,9 @@ def test_a_locked_session_is_the_stored_row(teacher, calendar):
     Session, Booking = get_session_model(), get_booking_model()
     booking = Booking.objects.order_by("pk").first()
     with db.atomic():
-        by_pk = reads.locked_session(pk=booking.session_id)
-        by_booking = reads.locked_session(booking_pk=booking.pk)
-        assert reads.locked_session(pk=-1) is None and reads.locked_session(booking_pk=-1) is None
+        by_pk = locks.lock_session(booking.session_id)
+        by_booking = reads.locked_session_of_booking(booking.pk)
+        assert locks.lock_session(-1) is None and reads.locked_session_of_booking(-1) is None
     stored = Session.objects.get(pk=booking.session_id)
     for found in (by_pk, by_booking):
         assert type(found) is Session and not found._state.adding

@@ -11,12 +11,9 @@ row was read in the booking's own transaction, and no statement is added to a bo
 
 from __future__ import annotations
 
-import functools
 import threading
 import uuid
 from typing import Any, NamedTuple
-
-from django.db import connections
 
 from ...conf import booking_settings
 from ...models import TeacherBookingPolicy
@@ -81,35 +78,11 @@ def fresh(teacher_id: Any) -> Copy:
     return Copy(row if row is not None else _from_defaults(key), teacher_id, revision)
 
 
-@functools.cache
-def _reading(alias: str, lock: bool) -> tuple[str, tuple[str, ...]]:
-    """The SELECT of a teacher's policy row, built once per database: its text and the fields'
-    attribute names. ``lock``: the row locked as ``select_for_update()`` would."""
-    connection = connections[alias]
-    qn = connection.ops.quote_name
-    meta = TeacherBookingPolicy._meta
-    fields = meta.concrete_fields
-    teacher: Any = meta.get_field("teacher")
-    sql = (f"SELECT {', '.join(qn(str(f.column)) for f in fields)} FROM {qn(meta.db_table)} "
-           f"WHERE {qn(teacher.column)} = %s")
-    if lock and connection.features.has_select_for_update:
-        sql += f" {connection.ops.for_update_sql()}"
-    return sql, tuple(f.attname for f in fields)
-
-
 def stored_row(teacher_id: Any, *, lock: bool = False) -> TeacherBookingPolicy | None:
-    """The teacher's stored policy row, read by a statement built once (see ``_reading``); None: no row.
+    """The teacher's stored policy row, read by a statement built once (``reads.rows``); None: no row.
     ``lock``: its row locked until the transaction ends."""
-    alias = db.alias()
-    connection = connections[alias]
-    sql, names = _reading(alias, lock)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [reads.param(TeacherBookingPolicy, "teacher", teacher_id, connection)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = reads.converted([row], reads.converters(TeacherBookingPolicy, names, alias), connection)[0]
-    return TeacherBookingPolicy.from_db(alias, names, values)
+    found = reads.rows(TeacherBookingPolicy, {"teacher": teacher_id}, first=True, lock=lock)
+    return found[0] if found else None
 
 
 def forget_all() -> None:

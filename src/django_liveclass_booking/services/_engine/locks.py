@@ -55,7 +55,9 @@ def lock_teacher(teacher: Any) -> TeacherBookingPolicy:
 def lock_session(session_pk: Any) -> Any:
     """Lock one session row (``SELECT ... FOR UPDATE``) and return it, or None if it is gone."""
     require_transaction()
-    return reads.locked_session(pk=session_pk)
+    Session = get_session_model()
+    found = reads.rows(Session, {Session._meta.pk.name: session_pk}, first=True, lock=True)
+    return found[0] if found else None
 
 
 def lock_session_of_booking(booking: Any) -> Any:
@@ -66,7 +68,7 @@ def lock_session_of_booking(booking: Any) -> Any:
     booking holds now, never the one it held when the copy was read.
     """
     require_transaction()
-    session = reads.locked_session(booking_pk=booking.pk)
+    session = reads.locked_session_of_booking(booking.pk)
     if session is not None and (booking.session_id, booking.start_at_utc, booking.end_at_utc) != (
             session.pk, session.start_at_utc, session.end_at_utc):
         booking.session_id, booking.start_at_utc, booking.end_at_utc = (

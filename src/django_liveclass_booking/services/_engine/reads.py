@@ -87,9 +87,14 @@ def _col(meta: Any, name: str, qn: Any) -> str:
 _OPERATORS = frozenset(("=", "<", "<=", ">", ">="))
 
 
+def _for_update(connection: BaseDatabaseWrapper) -> str:
+    # As select_for_update(): nothing where the database has no row locks (SQLite locks the whole file).
+    return f" {connection.ops.for_update_sql()}" if connection.features.has_select_for_update else ""
+
+
 @functools.cache
 def _select_sql(model: Any, alias: str, columns: tuple[str, ...], where: tuple[tuple[str, str], ...],
-                order: tuple[str, ...], first: bool) -> str:
+                order: tuple[str, ...], first: bool, lock: bool) -> str:
     qn, meta = _qn(alias), model._meta
     if any(operator not in _OPERATORS for _, operator in where):
         raise ValueError(f"Only {sorted(_OPERATORS)} compare here")
@@ -97,15 +102,17 @@ def _select_sql(model: Any, alias: str, columns: tuple[str, ...], where: tuple[t
            f"WHERE {' AND '.join(f'{_col(meta, name, qn)} {operator} %s' for name, operator in where)}")
     if order:
         sql += f" ORDER BY {', '.join(_col(meta, name, qn) for name in order)}"
-    return sql + (" LIMIT 1" if first else "")
+    return sql + (" LIMIT 1" if first else "") + (_for_update(connections[alias]) if lock else "")
 
 
 def select(model: Any, columns: tuple[str, ...], where: Sequence[tuple[str, str, Any]], *,
-           order: tuple[str, ...] = (), first: bool = False) -> list[list[Any]]:
+           order: tuple[str, ...] = (), first: bool = False, lock: bool = False) -> list[list[Any]]:
     """``filter(...).order_by(*order).values_list(*columns)`` of ``model`` without compiling it, for
-    conditions (field, operator, value), the operator one of ``= < <= > >=`` (``first``: the first row)."""
+    conditions (field, operator, value), the operator one of ``= < <= > >=`` (``first``: the first row;
+    ``lock``: the rows locked as ``select_for_update()`` locks them)."""
     connection = db.connection()
-    sql = _select_sql(model, connection.alias, columns, tuple((name, op) for name, op, _ in where), order, first)
+    sql = _select_sql(model, connection.alias, columns, tuple((name, op) for name, op, _ in where), order, first,
+                      lock)
     return _fetch(sql, [param(model, name, value, connection) for name, _, value in where], model, columns)
 
 
@@ -193,43 +200,32 @@ def stored_user_pks(pks: set[Any]) -> set[Any]:
 
 
 @functools.cache
-def _locked_session_sql(session_model: Any, booking_model: Any, alias: str,
-                        by_booking: bool) -> tuple[str, tuple[str, ...]]:
+def _session_of_booking_sql(session_model: Any, booking_model: Any, alias: str) -> tuple[str, tuple[str, ...]]:
     connection = connections[alias]
     qn, s, b = connection.ops.quote_name, session_model._meta, booking_model._meta
     fields = s.concrete_fields
-    pk = f"{qn(s.db_table)}.{qn(s.pk.column)}"
-    sql = f"SELECT {', '.join(f'{qn(s.db_table)}.{qn(f.column)}' for f in fields)} FROM {qn(s.db_table)} WHERE {pk} = "
-    if by_booking:
-        sql += f"(SELECT {qn(b.get_field('session').column)} FROM {qn(b.db_table)} WHERE {qn(b.pk.column)} = %s)"
-    else:
-        sql += "%s"
-    if connection.features.has_select_for_update:
-        sql += f" {connection.ops.for_update_sql()}"
+    sql = (f"SELECT {', '.join(_col(s, f.name, qn) for f in fields)} FROM {qn(s.db_table)} "
+           f"WHERE {qn(s.db_table)}.{qn(s.pk.column)} = (SELECT {qn(b.get_field('session').column)} "
+           f"FROM {qn(b.db_table)} WHERE {qn(b.pk.column)} = %s){_for_update(connection)}")
     return sql, tuple(f.attname for f in fields)
 
 
-def locked_session(*, pk: Any = None, booking_pk: Any = None) -> Any:
-    """The session ``pk`` (or the one the booking ``booking_pk`` is stored in), its row locked as
-    ``select_for_update()`` locks it, as a model instance; None if there is none."""
+def locked_session_of_booking(booking_pk: Any) -> Any:
+    """The session the booking ``booking_pk`` is stored in, its row locked as ``select_for_update()``
+    locks it, as a model instance, in one statement; None if there is none."""
     connection, Session, Booking = db.connection(), get_session_model(), get_booking_model()
-    by_booking = booking_pk is not None
-    sql, names = _locked_session_sql(Session, Booking, connection.alias, by_booking)
-    value = (param(Booking, Booking._meta.pk.name, booking_pk, connection) if by_booking
-             else param(Session, Session._meta.pk.name, pk, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = converted([row], converters(Session, names, connection.alias), connection)[0]
-    return Session.from_db(connection.alias, names, values)
+    sql, names = _session_of_booking_sql(Session, Booking, connection.alias)
+    found = _fetch(sql, [param(Booking, Booking._meta.pk.name, booking_pk, connection)], Session, names)
+    return Session.from_db(connection.alias, names, found[0]) if found else None
 
 
-def rows(model: Any, where: dict[str, Any], *, order: tuple[str, ...] = (), first: bool = False) -> list[Any]:
+def rows(model: Any, where: dict[str, Any], *, order: tuple[str, ...] = (), first: bool = False,
+         lock: bool = False) -> list[Any]:
     """The rows of ``model`` whose fields equal ``where``'s values, by ``order``, as model instances
-    (``first``: the first only): ``filter(**where).order_by(*order)`` without compiling it."""
+    (``first``: the first only; ``lock``: locked as ``select_for_update()`` locks them):
+    ``filter(**where).order_by(*order)`` without compiling it."""
     alias = db.alias()
     names = tuple(f.attname for f in model._meta.concrete_fields)
-    found = select(model, names, [(name, "=", value) for name, value in where.items()], order=order, first=first)
+    found = select(model, names, [(name, "=", value) for name, value in where.items()], order=order, first=first,
+                   lock=lock)
     return [model.from_db(alias, names, values) for values in found]
